@@ -1,0 +1,117 @@
+"""Validation helpers shared by the whole package.
+
+Every error raised for bad user input follows one template::
+
+    `{name}` must be {expected}, got {actual!r}
+
+so that a user reading it learns which argument was wrong, what was expected and what was
+received. Errors subclass the built-in :class:`ValueError` / :class:`TypeError`, so code that
+catches those keeps working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, NoReturn
+
+import torch
+
+
+def fail(name: str, expected: str, actual: Any, *, error: type[Exception] = ValueError) -> NoReturn:
+    """Raise ``error`` with the package's message template."""
+    raise error(f"`{name}` must be {expected}, got {actual!r}")
+
+
+def describe_tensor(t: torch.Tensor) -> str:
+    """A short description of a tensor for error messages (never its full contents)."""
+    return f"tensor of shape {tuple(t.shape)} and dtype {t.dtype}"
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
+    """Raise when ``value`` is not one of ``choices``; the message lists the valid ones."""
+    options = tuple(choices)
+    if value not in options:
+        listed = ", ".join(repr(c) for c in options)
+        fail(name, f"one of {listed}", value)
+
+
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Check a finite real scalar within an interval and return it as ``float``.
+
+    ``low_open`` / ``high_open`` make the corresponding end of the interval exclusive.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()
+        else:
+            try:
+                import numpy as np
+
+                if isinstance(value, np.generic) and np.isrealobj(value):
+                    value = value.item()
+                else:
+                    raise TypeError
+            except TypeError:
+                fail(name, "a real number", value, error=TypeError)
+    value = float(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        fail(name, "a finite number", value)
+    lo_bracket = "(" if low_open else "["
+    hi_bracket = ")" if high_open else "]"
+    interval = (
+        f"in {lo_bracket}{'-inf' if low is None else low}, "
+        f"{'inf' if high is None else high}{hi_bracket}"
+    )
+    if low is not None and (value < low or (low_open and value == low)):
+        fail(name, interval, value)
+    if high is not None and (value > high or (high_open and value == high)):
+        fail(name, interval, value)
+    return value
+
+
+def check_positive_int(name: str, value: Any, *, allow_zero: bool = False) -> int:
+    """Check an integer larger than 0 (or >= 0 with ``allow_zero``) and return it."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        fail(name, "an integer", value, error=TypeError)
+    value = int(value)
+    if value < 0 or (value == 0 and not allow_zero):
+        fail(name, "an integer >= 0" if allow_zero else "an integer larger than 0", value)
+    return value
+
+
+def check_finite(name: str, t: torch.Tensor) -> None:
+    """Raise when a floating tensor holds NaN or infinity, saying where the first one is."""
+    if t.is_floating_point() or t.is_complex():
+        bad = ~torch.isfinite(t)
+        if bool(bad.any()):
+            first = tuple(int(i) for i in bad.nonzero()[0].tolist())
+            fail(name, "finite (no NaN or infinity)", f"{t[first].item()} at index {first}")
+
+
+def check_nonnegative(name: str, t: torch.Tensor) -> None:
+    """Raise when a tensor holds NaN, infinity or a negative value."""
+    check_finite(name, t)
+    neg = t < 0
+    if bool(neg.any()):
+        first = tuple(int(i) for i in neg.nonzero()[0].tolist())
+        fail(name, "non-negative", f"{t[first].item()} at index {first}")
+
+
+def check_1d(name: str, t: torch.Tensor, *, length: int | None = None) -> None:
+    """Raise unless ``t`` is one-dimensional (and has ``length`` entries when given)."""
+    if t.ndim != 1:
+        fail(name, "a 1-D tensor", describe_tensor(t))
+    if length is not None and t.shape[0] != length:
+        fail(name, f"a 1-D tensor of length {length}", describe_tensor(t))
+    if t.shape[0] == 0:
+        fail(name, "non-empty", describe_tensor(t))

@@ -1,0 +1,451 @@
+"""The ``counterpoise`` command line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .counts import LabelCounts, count_labels
+from .datasets import load_digits_lt
+from .describe import Description, describe
+from .weights import SCHEMES, class_weights, pos_weight
+
+app = typer.Typer(
+    name="counterpoise",
+    help="Class weights, losses and samplers for imbalanced data: count, weigh, compare.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _stdout() -> Console:
+    # Made per call, so that the terminal width (COLUMNS) is read when a command runs.
+    return Console(highlight=False)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+#: Tables show every class up to this many; beyond it the largest and smallest ten.
+_MAX_ROWS = 30
+_ROWS_EACH_END = 10
+
+PathArg = Annotated[
+    Path | None,
+    typer.Argument(
+        help="Labels: CSV, TSV, Parquet (file or directory), .npy, .npz or a text file with one "
+        "label per line. Omitted: the built-in digits-lt training labels.",
+        show_default=False,
+    ),
+]
+ColumnOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--column",
+        "-c",
+        help="Label column (CSV/Parquet) or array (.npz). With --multilabel: comma-separated "
+        "0/1 columns or a prefix ending in '*'.",
+    ),
+]
+MultilabelOpt = Annotated[
+    bool, typer.Option("--multilabel", help="Labels are a 0/1 indicator matrix (N, L).")
+]
+FactorOpt = Annotated[
+    float,
+    typer.Option("--imbalance-factor", help="Imbalance factor of the built-in digits-lt.", min=1.0),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the built-in data set.", min=0)]
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn bad input into a one-line message and exit status 2, without a traceback."""
+    try:
+        yield
+    except (ValueError, TypeError, FileNotFoundError, IsADirectoryError) as exc:
+        _stderr().print(f"[bold red]Error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+
+
+def _load(
+    path: Path | None, column: str | None, multilabel: bool, factor: float, seed: int
+) -> tuple[LabelCounts, str]:
+    if path is None:
+        if column is not None or multilabel:
+            raise ValueError(
+                "`--column` and `--multilabel` need a PATH; without one the built-in digits-lt is used"
+            )
+        ds = load_digits_lt(imbalance_factor=factor, seed=seed)
+        labels = count_labels(ds.y_train, num_classes=ds.num_classes)
+        return labels, f"digits-lt (imbalance factor {factor:g}, seed {seed}), training split"
+    col: str | list[str] | None = column
+    if multilabel and column is not None and "," in column:
+        col = [c.strip() for c in column.split(",") if c.strip()]
+    return count_labels(path, column=col, multilabel=multilabel), str(path)
+
+
+def _rows(n: int) -> list[int | None]:
+    """Row indices to show; None marks the elided middle."""
+    if n <= _MAX_ROWS:
+        return list(range(n))
+    return [*range(_ROWS_EACH_END), None, *range(n - _ROWS_EACH_END, n)]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _render(d: Description, source: str, multilabel: bool) -> None:
+    unit, units = ("label", "labels") if multilabel else ("class", "classes")
+    what = "positives" if multilabel else "count"
+    _stdout().print(f"[bold]{source}[/]", markup=True)
+    _stdout().print(
+        f"{d.num_classes} {units}, {d.num_samples:,} {'positives' if multilabel else 'samples'}, "
+        f"imbalance ratio {d.imbalance_ratio:,.1f}:1, "
+        f"effective number of {units} {d.effective_num_classes:.2f}"
+    )
+    table = Table(title=f"Weights per {unit} (normalised: {d.normalize})", title_justify="left")
+    table.add_column(unit, justify="right")
+    table.add_column(what, justify="right")
+    table.add_column("share", justify="right")
+    for s in d.schemes:
+        table.add_column(s.label, justify="right")
+    shares = Table(
+        title="Share of the loss weight each scheme gives each " + unit + " (w·n / Σ w·n)",
+        title_justify="left",
+    )
+    shares.add_column(unit, justify="right")
+    for s in d.schemes:
+        shares.add_column(s.label, justify="right")
+    for i in _rows(d.num_classes):
+        if i is None:
+            table.add_row("…", *["…"] * (2 + len(d.schemes)))
+            shares.add_row("…", *["…"] * len(d.schemes))
+            continue
+        name = str(d.classes[i])
+        table.add_row(
+            name, f"{d.counts[i]:,}", f"{d.share[i]:.2%}", *[_fmt(s.weights[i]) for s in d.schemes]
+        )
+        shares.add_row(name, *[f"{s.loss_share[i]:.1%}" for s in d.schemes])
+    _stdout().print(table)
+    _stdout().print(shares)
+    for w in d.warnings:
+        _stderr().print(f"[yellow]Warning:[/] {w}", markup=True, soft_wrap=True)
+
+
+@app.command("inspect")
+def inspect_cmd(
+    path: PathArg = None,
+    column: ColumnOpt = None,
+    multilabel: MultilabelOpt = False,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Draw the class distribution to this image file.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every number as JSON.")] = False,
+    imbalance_factor: FactorOpt = 100.0,
+    seed: SeedOpt = 0,
+) -> None:
+    """Count the labels and show the class weights under every scheme, and what they do."""
+    with _user_errors():
+        labels, source = _load(path, column, multilabel, imbalance_factor, seed)
+        d = describe(labels)
+        if plot is not None:
+            from .plots import plot_class_distribution, save_figure
+
+            save_figure(plot_class_distribution(labels), plot)
+    if as_json:
+        payload = {"source": source, "multilabel": labels.multilabel, **d.to_dict()}
+        typer.echo(json.dumps(payload, indent=2))
+    else:
+        _render(d, source, labels.multilabel)
+        if plot is not None:
+            _stdout().print(f"Class distribution drawn to {plot}")
+
+
+def _parse_clip(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        lo, hi = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"`--clip` must be two numbers 'LO,HI', got {text!r}") from None
+    return lo, hi
+
+
+def _parse_cost(text: str | None) -> np.ndarray | None:
+    if text is None:
+        return None
+    p = Path(text)
+    if p.suffix == ".npy":
+        return np.load(p)
+    if p.suffix in {".csv", ".txt"}:
+        return np.loadtxt(p, delimiter="," if p.suffix == ".csv" else None, ndmin=1)
+    try:
+        return np.array([float(v) for v in text.split(",")])
+    except ValueError:
+        raise ValueError(
+            f"`--cost` must be comma-separated numbers or a .npy/.csv file, got {text!r}"
+        ) from None
+
+
+def _emit(values: list[float], names: list[Any], fmt: str, meta: dict[str, Any]) -> None:
+    # Plain output (not rich): it is meant to be pasted or parsed, never wrapped.
+    if fmt == "python":
+        typer.echo("torch.tensor([" + ", ".join(f"{v:.8g}" for v in values) + "])")
+    elif fmt == "csv":
+        typer.echo("class,weight")
+        for name, v in zip(names, values):
+            typer.echo(f"{name},{v:.8g}")
+    else:
+        typer.echo(json.dumps({**meta, "classes": names, "weights": values}, indent=2))
+
+
+_FORMATS = ("python", "json", "csv")
+_NORMALIZE = ("samples", "classes", "sum", "max", "none")
+_ZERO = ("error", "smooth", "zero")
+
+
+@app.command("weights")
+def weights_cmd(
+    path: PathArg = None,
+    scheme: Annotated[
+        str | None,
+        typer.Option(
+            "--scheme",
+            "-s",
+            help=f"One of {', '.join(SCHEMES)} (default balanced).",
+            show_default=False,
+        ),
+    ] = None,
+    beta: Annotated[
+        float | None, typer.Option(help="beta of 'power' (exponent) or 'effective'.")
+    ] = None,
+    c: Annotated[float | None, typer.Option("--c", help="c of 'log' (default 1.02).")] = None,
+    cost: Annotated[
+        str | None,
+        typer.Option(
+            help="Costs for 'cost': comma-separated per class, or a .npy/.csv vector or matrix."
+        ),
+    ] = None,
+    normalize: Annotated[str, typer.Option(help="samples, classes, sum, max or none.")] = "samples",
+    clip: Annotated[str | None, typer.Option(help="Clip the final weights to 'LO,HI'.")] = None,
+    max_ratio: Annotated[
+        float | None, typer.Option("--max-ratio", help="Cap largest/smallest weight.")
+    ] = None,
+    zero_counts: Annotated[
+        str, typer.Option("--zero-counts", help="Classes without samples: error, smooth or zero.")
+    ] = "error",
+    column: ColumnOpt = None,
+    multilabel: Annotated[
+        bool,
+        typer.Option("--multilabel", help="Print the per-label pos_weight (negatives/positives)."),
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="python, json or csv.")] = "python",
+    imbalance_factor: FactorOpt = 100.0,
+    seed: SeedOpt = 0,
+) -> None:
+    """Print class weights ready to paste, e.g. torch.tensor([...])."""
+    with _user_errors():
+        if fmt not in _FORMATS:
+            raise ValueError(f"`--format` must be one of {', '.join(_FORMATS)}, got {fmt!r}")
+        if normalize not in _NORMALIZE:
+            raise ValueError(
+                f"`--normalize` must be one of {', '.join(_NORMALIZE)}, got {normalize!r}"
+            )
+        if zero_counts not in _ZERO:
+            raise ValueError(
+                f"`--zero-counts` must be one of {', '.join(_ZERO)}, got {zero_counts!r}"
+            )
+        labels, source = _load(path, column, multilabel, imbalance_factor, seed)
+        names = [_plain(x) for x in labels.classes]
+        if multilabel:
+            if scheme is not None:
+                raise ValueError(
+                    "`--scheme` does not apply with `--multilabel`, which prints pos_weight "
+                    "(negatives / positives per label)"
+                )
+            w = pos_weight(labels, zero_counts=zero_counts)  # type: ignore[arg-type]
+            meta: dict[str, Any] = {"source": source, "kind": "pos_weight"}
+        else:
+            scheme = scheme or "balanced"
+            w = class_weights(
+                labels,
+                scheme,  # type: ignore[arg-type]
+                beta=beta,
+                c=c,
+                cost=_parse_cost(cost),
+                normalize=None if normalize == "none" else normalize,  # type: ignore[arg-type]
+                clip=_parse_clip(clip),
+                max_ratio=max_ratio,
+                zero_counts=zero_counts,  # type: ignore[arg-type]
+            )
+            meta = {"source": source, "scheme": scheme, "normalize": normalize}
+    _emit([float(v) for v in w.tolist()], names, fmt, meta)
+
+
+@app.command("compare")
+def compare_cmd(
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Your data: CSV/TSV/Parquet with numeric feature columns and a label column, or "
+            ".npz with X and y. Omitted: the built-in digits-lt.",
+            show_default=False,
+        ),
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="The label column of a table.")
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the report.")] = Path(
+        "counterpoise-report"
+    ),
+    quick: Annotated[
+        bool, typer.Option("--quick", help="One seed and a short budget, for a first look.")
+    ] = False,
+    seeds: Annotated[
+        int | None,
+        typer.Option("--seeds", help="Seeds per strategy (default 3; 1 with --quick).", min=1),
+    ] = None,
+    strategies: Annotated[
+        str | None,
+        typer.Option("--strategies", help="Comma-separated strategy names (see --list)."),
+    ] = None,
+    metric: Annotated[
+        str, typer.Option("--metric", help="Metric that ranks strategies and selects checkpoints.")
+    ] = "balanced_accuracy",
+    imbalance_factor: FactorOpt = 100.0,
+    epochs: Annotated[
+        int | None,
+        typer.Option("--epochs", help="Most epochs per run (default 100; 40 with --quick).", min=1),
+    ] = None,
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
+    html_page: Annotated[bool, typer.Option("--html", help="Also write report.html.")] = False,
+    list_only: Annotated[
+        bool, typer.Option("--list", help="List the strategies and exit.")
+    ] = False,
+) -> None:
+    """Train a model with each imbalance strategy on the same data and show which wins."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .compare import (
+        STRATEGIES,
+        CompareConfig,
+        TrainConfig,
+        get_strategies,
+        load_builtin,
+        load_user_data,
+        run_compare,
+        write_report,
+    )
+    from .compare.report import ranking_rows
+
+    if list_only:
+        table = Table(title="Strategies", title_justify="left")
+        table.add_column("name")
+        table.add_column("what it does")
+        for st in STRATEGIES.values():
+            table.add_row(st.name, st.summary + (" (binary data only)" if st.binary_only else ""))
+        _stdout().print(table)
+        return
+    with _user_errors():
+        if path is None and label is not None:
+            raise ValueError("`--label` needs a PATH; without one the built-in digits-lt is used")
+        names = (
+            None
+            if strategies is None
+            else tuple(n.strip() for n in strategies.split(",") if n.strip())
+        )
+        train = TrainConfig(
+            epochs=epochs or (40 if quick else 100), patience=10 if quick else 20, device=device
+        )
+        config = CompareConfig(
+            seeds=seeds or (1 if quick else 3), metric=metric, strategies=names, train=train
+        )
+        splits = (
+            load_builtin(imbalance_factor) if path is None else load_user_data(path, label=label)
+        )
+        get_strategies(names, num_classes=splits.num_classes)  # reject bad names before training
+        if device.startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ValueError(
+                    "`--device` must be a device this machine has, got 'cuda' (no GPU found)"
+                )
+
+    _stdout().print(
+        f"[bold]{splits.name}[/]: {splits.num_classes} classes, sizes {splits.sizes()}", markup=True
+    )
+    for note in splits.notes:
+        _stdout().print(note)
+    with Progress(
+        TextColumn("{task.description:<32}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=_stderr(),
+        transient=True,
+    ) as progress:
+        result = run_compare(splits, config, progress=progress)
+    files = write_report(result, out_dir, html_page=html_page)
+
+    rows = ranking_rows(result)
+    table = Table(
+        title=f"Test {metric}, mean ± std over {config.seeds} seed(s), best first",
+        title_justify="left",
+    )
+    for col in ("rank", "strategy", metric, "worst_class_recall", "accuracy", "Δ vs ce"):
+        table.add_column(col, justify="left" if col == "strategy" else "right")
+    for row in rows:
+        st = row["stats"]
+        cells = [
+            f"{st[m]['mean']:.3f} ± {st[m]['std']:.3f}"
+            for m in (metric, "worst_class_recall", "accuracy")
+        ]
+        delta = "" if row["delta"] is None else f"{row['delta']:+.3f}"
+        name = row["strategy"] + (" ≈" if row["within_spread_of_best"] else "")
+        table.add_row(str(row["rank"]), name, *cells, delta)
+    _stdout().print(table)
+    if any(r["within_spread_of_best"] for r in rows):
+        _stdout().print("≈ within the spread of the best: not reliably worse.")
+    _stdout().print(
+        f"Report: {files['markdown']}  (results.json, plots{', report.html' if html_page else ''} beside it)"
+    )
+    _stdout().print(f"Finished in {result.seconds:.1f} s.")
+
+
+def _plain(x: Any) -> Any:
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def _version(value: bool) -> None:
+    if value:
+        _stdout().print(f"counterpoise {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Class weights, losses and samplers for imbalanced data: count, weigh, compare."""
+
+
+def main() -> None:
+    """Entry point of the ``counterpoise`` console script and ``python -m counterpoise``."""
+    app(prog_name="counterpoise")

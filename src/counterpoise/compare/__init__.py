@@ -1,0 +1,28 @@
+"""``compare``: train a model with each imbalance strategy on the same data and rank them.
+
+The pieces: :mod:`~counterpoise.compare.data` (the built-in data set or the user's table, split),
+:mod:`~counterpoise.compare.strategies` (the registry), :mod:`~counterpoise.compare.training`
+(one run), :mod:`~counterpoise.compare.runner` (all runs, summarised) and
+:mod:`~counterpoise.compare.report` (results.json, report.md, plots, HTML).
+"""
+
+from .data import Splits, load_builtin, load_user_data
+from .report import write_report
+from .runner import CompareConfig, CompareResult, run_compare
+from .strategies import STRATEGIES, Strategy, get_strategies, register
+from .training import TrainConfig
+
+__all__ = [
+    "STRATEGIES",
+    "CompareConfig",
+    "CompareResult",
+    "Splits",
+    "Strategy",
+    "TrainConfig",
+    "get_strategies",
+    "load_builtin",
+    "load_user_data",
+    "register",
+    "run_compare",
+    "write_report",
+]

@@ -1,0 +1,235 @@
+"""Writing a comparison's report: results.json, report.md, plots and an optional HTML page."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..plots import (
+    plot_class_distribution,
+    plot_confusion_matrix,
+    plot_per_class_recall,
+    plot_reliability_diagram,
+    plot_training_curves,
+    save_figure,
+)
+from .runner import LOWER_IS_BETTER, CompareResult
+
+__all__ = ["BASELINE", "ranking_rows", "write_report"]
+
+#: The strategy every other one is measured against.
+BASELINE = "ce"
+#: Metrics shown in the tables, in order.
+TABLE_METRICS = ("balanced_accuracy", "worst_class_recall", "macro_f1", "accuracy", "ece")
+
+
+def _fmt(stats: dict[str, Any], seeds: int) -> str:
+    return f"{stats['mean']:.3f} ± {stats['std']:.3f}" if seeds > 1 else f"{stats['mean']:.3f}"
+
+
+def ranking_rows(result: CompareResult) -> list[dict[str, Any]]:
+    """One row per strategy, best first: rank, name, each table metric's stats, the change of
+    the ranking metric against the baseline, and whether it is within the spread of the best."""
+    metric = result.config.metric
+    order = result.ranking()
+    best = order[0]
+    base = result.stats(BASELINE, metric)["mean"] if BASELINE in result.reports else None
+    rows = []
+    for rank, name in enumerate(order, start=1):
+        stats = {m: result.stats(name, m) for m in (metric, *TABLE_METRICS)}
+        rows.append(
+            {
+                "rank": rank,
+                "strategy": name,
+                "stats": stats,
+                "delta": None if base is None else stats[metric]["mean"] - base,
+                "within_spread_of_best": name != best and result.within_spread(name, best),
+            }
+        )
+    return rows
+
+
+def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str, str]) -> str:
+    cfg, s = result.config, result.splits
+    metric = cfg.metric
+    metrics = list(dict.fromkeys((metric, *TABLE_METRICS)))
+    lines = [
+        f"# Imbalance strategies compared on {s.name}",
+        "",
+        f"{s.num_classes} classes; train / validation / test: {len(s.y_train)} / {len(s.y_val)} / "
+        f"{len(s.y_test)} samples; training class counts {s.class_counts('train').tolist()}.",
+        *[f"{note}" for note in s.notes],
+        "",
+        f"Ranked by test {metric} ({'lower' if metric in LOWER_IS_BETTER else 'higher'} is better), "
+        f"mean ± standard deviation over {cfg.seeds} seed(s). Δ is the change against plain "
+        f"cross-entropy (`{BASELINE}`).",
+        "",
+        "| rank | strategy | " + " | ".join(metrics) + " | Δ vs ce |",
+        "|---:|---|" + "---:|" * len(metrics) + "---:|",
+    ]
+    for row in rows:
+        delta = "" if row["delta"] is None else f"{row['delta']:+.3f}"
+        mark = " ≈" if row["within_spread_of_best"] else ""
+        cells = [_fmt(row["stats"][m], cfg.seeds) for m in metrics]
+        lines.append(
+            f"| {row['rank']} | `{row['strategy']}`{mark} | " + " | ".join(cells) + f" | {delta} |"
+        )
+    best = rows[0]["strategy"]
+    tied = [r["strategy"] for r in rows if r["within_spread_of_best"]]
+    lines += ["", f"**Best: `{best}`.**"]
+    if tied:
+        lines.append(
+            "Within the spread of the best (≈: the difference of the means is smaller than their "
+            f"combined standard deviation), so not reliably worse: {', '.join(f'`{t}`' for t in tied)}."
+        )
+    elif cfg.seeds == 1:
+        lines.append(
+            "One seed only: no spread is known; run more seeds before trusting small gaps."
+        )
+    lines += ["", "## Strategies", ""]
+    lines += [f"- `{st.name}`: {st.summary}" for st in result.strategies]
+    lines += ["", "## Plots", ""]
+    lines += [f"![{title}]({file})" for title, file in plots.items()]
+    lines += [
+        "",
+        "## Settings",
+        "",
+        f"MLP with {cfg.train.depth} hidden layer(s) of {cfg.train.hidden} units, Adam (lr "
+        f"{cfg.train.lr:g}, weight decay {cfg.train.weight_decay:g}), batch size "
+        f"{cfg.train.batch_size}, at most {cfg.train.epochs} epochs, early stopping on validation "
+        f"{metric} with patience {cfg.train.patience}. Every strategy starts from the same weights "
+        f"for a seed and sees the same data order unless it samples. Total time {result.seconds:.1f} s.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _figures(result: CompareResult, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    s = result.splits
+    best = rows[0]["strategy"]
+    names = [r["strategy"] for r in rows]
+    figs: dict[str, Any] = {
+        "Training class distribution": plot_class_distribution(s.class_counts("train"), s.classes),
+        "Recall per class and strategy": plot_per_class_recall(
+            {n: result.mean_recall(n) for n in names},
+            s.classes,
+            title="Test recall per class (mean over seeds), best strategy first",
+        ),
+    }
+    for name, label in ((best, "best"), (BASELINE, "baseline")):
+        if name in result.reports:
+            cm = np.sum([r.confusion for r in result.reports[name]], axis=0)
+            figs[f"Confusion matrix, {label} ({name})"] = plot_confusion_matrix(
+                cm, s.classes, title=f"{name}: confusion matrix (all seeds)"
+            )
+    shown = [
+        n
+        for n in dict.fromkeys((best, BASELINE, "prior_corrected", "ce_balanced"))
+        if n in result.reports
+    ]
+    figs["Reliability diagram"] = plot_reliability_diagram(
+        {n: (result.predictions[n][0].probs, s.y_test) for n in shown},
+        title="Reliability on the test split (seed 0)",
+    )
+    figs["Training curves"] = plot_training_curves(
+        {n: [r.history["val_score"] for r in runs] for n, runs in result.runs.items()},
+        ylabel=f"validation {result.config.metric}"
+        + (" (negated)" if result.config.metric in LOWER_IS_BETTER else ""),
+    )
+    return figs
+
+
+def _slug(title: str) -> str:
+    keep = "".join(ch.lower() if ch.isalnum() else "_" for ch in title.split(" (")[0])
+    return "_".join(p for p in keep.split("_") if p) + ".png"
+
+
+def write_report(
+    result: CompareResult, out_dir: str | Path, *, html_page: bool = False
+) -> dict[str, Path]:
+    """Write results.json, report.md and the plots (and report.html) into ``out_dir``.
+
+    Returns:
+        The written files by kind (``"json"``, ``"markdown"``, ``"html"``, and one per plot).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = ranking_rows(result)
+    files: dict[str, Path] = {}
+    plots: dict[str, str] = {}
+    for title, fig in _figures(result, rows).items():
+        path = save_figure(fig, out / _slug(title))
+        plots[title] = path.name
+        files[title] = path
+    payload = result.to_json()
+    (out / "results.json").write_text(json.dumps(payload, indent=2) + "\n")
+    files["json"] = out / "results.json"
+    markdown = _markdown(result, rows, plots)
+    (out / "report.md").write_text(markdown)
+    files["markdown"] = out / "report.md"
+    if html_page:
+        (out / "report.html").write_text(_html(markdown, out))
+        files["html"] = out / "report.html"
+    return files
+
+
+def _html(markdown: str, folder: Path) -> str:
+    """A single self-contained page (images inlined) from the report's markdown."""
+    body: list[str] = []
+    table: list[list[str]] = []
+
+    def flush_table() -> None:
+        if not table:
+            return
+        head, *rest = table
+        body.append(
+            "<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr></thead><tbody>"
+        )
+        body.extend("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rest)
+        body.append("</tbody></table>")
+        table.clear()
+
+    def inline(text: str) -> str:
+        text = html.escape(text)
+        parts = text.split("`")
+        text = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+        parts = text.split("**")
+        return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
+
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if not all(set(c) <= set("-:") for c in cells):
+                table.append([inline(c) for c in cells])
+            continue
+        flush_table()
+        if line.startswith("!["):
+            title, file = line[2:].split("](")
+            data = base64.b64encode((folder / file.rstrip(")")).read_bytes()).decode()
+            body.append(
+                f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{html.escape(title)}</figcaption></figure>"
+            )
+        elif line.startswith("## "):
+            body.append(f"<h2>{inline(line[3:])}</h2>")
+        elif line.startswith("# "):
+            body.append(f"<h1>{inline(line[2:])}</h1>")
+        elif line.startswith("- "):
+            body.append(f"<li>{inline(line[2:])}</li>")
+        elif line.strip():
+            body.append(f"<p>{inline(line)}</p>")
+    flush_table()
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+        "td:nth-child(2),th:nth-child(2){text-align:left}img{max-width:100%}figure{margin:1em 0}"
+    )
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>counterpoise compare</title>"
+        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )

@@ -1,0 +1,229 @@
+"""Training one strategy on one seed: a small MLP, the same budget for every strategy."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._checks import check_number, check_positive_int
+
+if TYPE_CHECKING:
+    from .data import Splits
+    from .strategies import Strategy
+
+__all__ = ["RunResult", "TrainConfig", "make_model", "train_run", "validation_score"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Model and optimisation settings shared by every strategy of a comparison.
+
+    Attributes:
+        hidden: width of the hidden layers.
+        depth: number of hidden layers (0 gives a linear model).
+        epochs: the most epochs a run trains.
+        patience: epochs without a better validation score before a run stops.
+        batch_size: samples per step.
+        lr: Adam's learning rate.
+        weight_decay: Adam's (L2) weight decay.
+        device: where to train, e.g. ``"cpu"`` or ``"cuda"``.
+    """
+
+    hidden: int = 128
+    depth: int = 1
+    epochs: int = 100
+    patience: int = 20
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        check_positive_int("hidden", self.hidden)
+        check_positive_int("depth", self.depth, allow_zero=True)
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("patience", self.patience)
+        check_positive_int("batch_size", self.batch_size)
+        check_number("lr", self.lr, low=0.0, low_open=True)
+        check_number("weight_decay", self.weight_decay, low=0.0)
+
+
+@dataclass
+class RunResult:
+    """What one (strategy, seed) run produced.
+
+    Attributes:
+        val_logits, test_logits: float32 (N, C) outputs of the selected checkpoint.
+        best_epoch: the epoch (1-based) whose checkpoint was selected.
+        epochs_run: epochs trained before stopping.
+        history: per epoch, the mean training loss and the validation score.
+        seconds: wall-clock training time.
+    """
+
+    val_logits: np.ndarray
+    test_logits: np.ndarray
+    best_epoch: int
+    epochs_run: int
+    history: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class NormedLinear(nn.Module):
+    """Cosine classifier: logits are cosines between normalised features and class vectors,
+    in [-1, 1] (the head LDAM is defined with; its loss scales them by ``s``)."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(in_features, out_features).uniform_(-1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(x, dim=1) @ nn.functional.normalize(self.weight, dim=0)
+
+
+def make_model(
+    in_features: int, num_classes: int, config: TrainConfig, *, normed_head: bool = False
+) -> nn.Module:
+    """An MLP with ``config.depth`` ReLU hidden layers of ``config.hidden`` units."""
+    layers: list[nn.Module] = []
+    width = in_features
+    for _ in range(config.depth):
+        layers += [nn.Linear(width, config.hidden), nn.ReLU()]
+        width = config.hidden
+    layers.append(
+        NormedLinear(width, num_classes) if normed_head else nn.Linear(width, num_classes)
+    )
+    return nn.Sequential(*layers)
+
+
+def _confusion(y: torch.Tensor, pred: torch.Tensor, num_classes: int) -> torch.Tensor:
+    return torch.bincount(y * num_classes + pred, minlength=num_classes**2).view(
+        num_classes, num_classes
+    )
+
+
+def validation_score(y: torch.Tensor, logits: torch.Tensor, metric: str) -> float:
+    """The comparison's metric on validation outputs, oriented so that higher is better.
+
+    The label metrics come from one confusion matrix (fast enough for every epoch); the others
+    from :func:`counterpoise.metrics.imbalance_report`. ``ece`` is negated.
+    """
+    num_classes = logits.shape[1]
+    pred = logits.argmax(1)
+    cm = _confusion(y, pred, num_classes).double()
+    support = cm.sum(1)
+    present = support > 0
+    recall = cm.diag()[present] / support[present]
+    if metric == "balanced_accuracy":
+        return float(recall.mean())
+    if metric == "worst_class_recall":
+        return float(recall.min())
+    if metric == "accuracy":
+        return float(cm.diag().sum() / cm.sum())
+    if metric == "gmean_recall":
+        return (
+            float(recall.clamp_min(1e-300).log().mean().exp()) if bool((recall > 0).all()) else 0.0
+        )
+    if metric == "macro_f1":
+        denom = support + cm.sum(0)
+        f1 = torch.where(denom > 0, 2 * cm.diag() / denom.clamp_min(1), torch.zeros_like(denom))
+        return float(f1.mean())
+    from ..metrics import imbalance_report
+
+    probs = logits.double().softmax(1).numpy()
+    value = getattr(imbalance_report(y.numpy(), probs, num_classes=num_classes), metric)
+    return -float(value) if metric == "ece" else float(value)
+
+
+def train_run(
+    strategy: Strategy,
+    splits: Splits,
+    config: TrainConfig,
+    *,
+    seed: int,
+    metric: str = "balanced_accuracy",
+    on_epoch: Callable[[int], Any] | None = None,
+) -> RunResult:
+    """Train ``strategy``'s model on ``splits`` and return the best checkpoint's outputs.
+
+    Every strategy gets the same initial weights for a seed (``torch.manual_seed(seed)`` before
+    the model is built), the same sequence of shuffled epochs (unless it samples), and the same
+    budget. The checkpoint with the best validation ``metric`` is kept; with
+    ``strategy.select_after`` only epochs after that fraction of the budget are eligible (so that
+    a deferred re-weighting phase is reached).
+    """
+    start = time.perf_counter()
+    device = torch.device(config.device)
+    mean = splits.X_train.mean(0)
+    std = splits.X_train.std(0)
+    std[std == 0] = 1.0
+
+    def tensor(x: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy((x - mean) / std).float().to(device)
+
+    X, Xv, Xt = tensor(splits.X_train), tensor(splits.X_val), tensor(splits.X_test)
+    y = torch.from_numpy(splits.y_train).to(device)
+    yv = torch.from_numpy(splits.y_val)
+    counts = torch.from_numpy(splits.class_counts("train"))
+
+    torch.manual_seed(seed)
+    model = make_model(
+        splits.num_features, splits.num_classes, config, normed_head=strategy.normed_head
+    ).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    order = torch.Generator().manual_seed(seed)
+    sampler = strategy.make_sampler(splits.y_train, seed) if strategy.make_sampler else None
+
+    best_score, best_epoch, best_state = -float("inf"), 0, copy.deepcopy(model.state_dict())
+    eligible_from = int(np.ceil(strategy.select_after * config.epochs))
+    history: dict[str, list[float]] = {"loss": [], "val_score": []}
+    n = len(y)
+    epoch = 0
+    for epoch in range(1, config.epochs + 1):
+        assert strategy.make_loss is not None
+        loss_fn = strategy.make_loss(counts.to(device), epoch - 1, config.epochs)
+        if sampler is not None:
+            sampler.set_epoch(epoch - 1)
+            idx = torch.as_tensor(list(sampler), dtype=torch.long)
+        else:
+            idx = torch.randperm(n, generator=order)
+        model.train()
+        total, seen = 0.0, 0
+        for batch in idx.split(config.batch_size):
+            batch = batch.to(device)
+            loss = loss_fn(model(X[batch]), y[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(batch)
+            seen += len(batch)
+        model.eval()
+        with torch.no_grad():
+            score = validation_score(yv, strategy.logit_scale * model(Xv).float().cpu(), metric)
+        history["loss"].append(total / max(seen, 1))
+        history["val_score"].append(score)
+        if on_epoch is not None:
+            on_epoch(epoch)
+        if epoch >= eligible_from and score > best_score:
+            best_score, best_epoch, best_state = score, epoch, copy.deepcopy(model.state_dict())
+        if epoch >= eligible_from and epoch - max(best_epoch, eligible_from) >= config.patience:
+            break
+    model.load_state_dict(best_state)
+    model.eval()
+    with torch.no_grad():
+        val_logits = (strategy.logit_scale * model(Xv)).float().cpu().numpy()
+        test_logits = (strategy.logit_scale * model(Xt)).float().cpu().numpy()
+    return RunResult(
+        val_logits=val_logits,
+        test_logits=test_logits,
+        best_epoch=best_epoch,
+        epochs_run=epoch,
+        history=history,
+        seconds=time.perf_counter() - start,
+    )

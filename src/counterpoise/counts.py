@@ -1,0 +1,989 @@
+"""Class counts from labels, multilabel targets, segmentation masks, streams and files.
+
+Every weighting scheme starts from the number of samples of each class,
+
+.. math::
+
+    n_c = \\sum_{i=1}^{N} [y_i = c], \\qquad c = 0, \\dots, C - 1,
+
+where the sum runs over the labels that are not ``ignore_index``, or, for a multilabel indicator
+matrix :math:`Y \\in \\{0, 1\\}^{N \\times L}`, from the number of positives of each label,
+:math:`n_l = \\sum_i Y_{il}` (and :math:`N - n_l` negatives).
+
+:func:`count_labels` computes them from whatever holds the labels: a tensor or array of class
+indices of any shape (a segmentation mask is just a larger array), a list of arbitrary hashable
+labels, a stream of batches such as a :class:`~torch.utils.data.DataLoader`, or a file (CSV,
+TSV, Parquet, a directory of Parquet files, ``.npy``, ``.npz`` or plain text). Class indices
+are counted with ``torch.bincount`` over chunks of ``batch_size`` labels, at the speed of
+``np.bincount`` (no sorting, no Python loop over labels); streams and files are read in
+batches, so memory stays constant however many labels there are.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, NoReturn
+
+import numpy as np
+import torch
+
+from . import distributed
+from ._checks import check_nonnegative, check_positive_int, describe_tensor, fail
+
+__all__ = ["LabelCounts", "class_counts", "count_labels"]
+
+# Column (or ``.npz`` array) names tried in this order when ``column`` is not given.
+_LABEL_NAMES = ("label", "labels", "target", "y", "class")
+
+_COMPRESSIONS = (".gz", ".bz2", ".zst", ".lz4")
+# Values below this cost little to count with one bin each: a non-negative ``ignore_index``
+# below it gets its own bin, dropped afterwards (other values are masked out of the chunks
+# that contain them), and integer ``classes`` below it are counted by np.bincount.
+_DENSE_LIMIT = 1 << 16
+
+Where = Callable[[tuple[int, ...]], str]
+"""Describes a position (an index into the current batch) for error messages."""
+
+
+@dataclass(frozen=True, eq=False)
+class LabelCounts:
+    """How many samples each class has.
+
+    Attributes:
+        counts: int64 tensor of shape (C,): samples per class; for multilabel data, positives
+            per label.
+        classes: the class (or label, or column) each entry of ``counts`` stands for, in order;
+            ``tuple(range(C))`` for class indices.
+        num_samples: N, the number of labels counted (those equal to ``ignore_index`` are not);
+            for multilabel data, the number of rows.
+        multilabel: whether ``counts`` holds positives per label of an indicator matrix.
+
+    Raises:
+        TypeError: if ``counts`` is not a tensor.
+        ValueError: if ``counts`` is not 1-D int64 and non-negative, if ``classes`` does not
+            have one entry per count, or if the counts do not add up to ``num_samples`` (single
+            label) or exceed it (multilabel).
+
+    Example:
+        >>> lc = LabelCounts(torch.tensor([3, 1]), ("cat", "dog"), num_samples=4)
+        >>> len(lc), lc.as_dict()
+        (2, {'cat': 3, 'dog': 1})
+        >>> lc.negatives
+        tensor([1, 3])
+    """
+
+    counts: torch.Tensor
+    classes: tuple[Hashable, ...]
+    num_samples: int
+    multilabel: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.counts, torch.Tensor):
+            fail("counts", "a tensor", type(self.counts).__name__, error=TypeError)
+        if self.counts.dtype != torch.int64 or self.counts.ndim != 1:
+            fail("counts", "a 1-D int64 tensor", describe_tensor(self.counts))
+        check_nonnegative("counts", self.counts)
+        object.__setattr__(self, "classes", tuple(self.classes))
+        if len(self.classes) != self.counts.numel():
+            fail("classes", f"one per count ({self.counts.numel()} classes)", len(self.classes))
+        num_samples = check_positive_int("num_samples", self.num_samples, allow_zero=True)
+        object.__setattr__(self, "num_samples", num_samples)
+        total = int(self.counts.sum())
+        if self.multilabel and self.counts.numel() and int(self.counts.max()) > num_samples:
+            fail("num_samples", "at least the largest count", num_samples)
+        if not self.multilabel and total != num_samples:
+            fail("num_samples", f"the sum of the counts ({total})", num_samples)
+
+    def __len__(self) -> int:
+        return self.counts.numel()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LabelCounts):
+            return NotImplemented
+        return (
+            self.classes == other.classes
+            and self.num_samples == other.num_samples
+            and self.multilabel == other.multilabel
+            and torch.equal(self.counts, other.counts)
+        )
+
+    @property
+    def num_classes(self) -> int:
+        """C, the number of classes (labels, for multilabel data)."""
+        return self.counts.numel()
+
+    @property
+    def negatives(self) -> torch.Tensor:
+        """Samples that are not of each class, :math:`N - n_c` (negatives per label)."""
+        return self.num_samples - self.counts
+
+    def as_dict(self) -> dict[Hashable, int]:
+        """The counts as a ``{class: count}`` dictionary, in class order."""
+        return dict(zip(self.classes, self.counts.tolist()))
+
+
+def _is_index(value: object) -> bool:
+    """Whether ``value`` is a class index that np.bincount can count in a bin of its own."""
+    return (
+        isinstance(value, (int, np.integer))
+        and not isinstance(value, bool)
+        and bool(0 <= value < _DENSE_LIMIT)
+    )
+
+
+def _index_text(index: tuple[int, ...]) -> str:
+    return str(index[0]) if len(index) == 1 else str(index)
+
+
+def _item_text(first: int, index: tuple[int, ...]) -> str:
+    """Where ``index`` of a batch gathered from the stream's items ``first, first + 1, ...`` is."""
+    column = f", column {index[1]}" if len(index) > 1 else ""
+    return f"item {first + index[0]}{column}"
+
+
+def _first(mask: np.ndarray) -> int:
+    """The flat position of the first true element of ``mask``."""
+    return int(np.flatnonzero(mask)[0])
+
+
+class _Tally:
+    """Counts accumulated over the batches of one :func:`count_labels` call.
+
+    Without ``classes``, class indices accumulate in ``counts`` (grown as larger labels appear)
+    and other labels in the ``values`` dictionary; one source cannot mix the two. With
+    ``classes``, everything accumulates in ``counts`` in the order of ``classes``.
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int | None,
+        classes: tuple[Hashable, ...] | None,
+        ignore_index: int | None,
+        multilabel: bool,
+    ) -> None:
+        self.num_classes = num_classes
+        self.classes = classes
+        self.ignore_index = ignore_index
+        self.multilabel = multilabel
+        size = len(classes) if classes is not None else num_classes
+        self.counts = np.zeros(size or 0, dtype=np.int64)
+        self.width = size if multilabel else None
+        self.values: dict[Hashable, int] = {}
+        self.mode: Literal["indices", "values"] | None = None
+        self.num_samples = 0
+        self.seen = False
+        self.names: tuple[str, ...] | None = None
+        self.positions: dict[Hashable, int] | None = None
+        self.lookup: np.ndarray | None = None
+        self.allowed: np.ndarray | None = None
+        if classes is not None and not multilabel:
+            self.positions = {c: i for i, c in enumerate(classes)}
+            if all(_is_index(c) for c in classes):
+                self.lookup = np.array(classes, dtype=np.int64)
+                self.allowed = np.zeros(int(self.lookup.max()) + 1, dtype=bool)
+                self.allowed[self.lookup] = True
+
+    @property
+    def bound(self) -> int | None:
+        """Class indices must be below this (``None``: any index)."""
+        return self.allowed.size if self.allowed is not None else self.num_classes
+
+    def _set_mode(self, mode: Literal["indices", "values"]) -> None:
+        if self.positions is not None:
+            return
+        if self.mode not in (None, mode):
+            fail(
+                "labels",
+                "all class indices or all other values (pass `classes` to mix them)",
+                "a mixture",
+                error=TypeError,
+            )
+        self.mode = mode
+
+    def _reject(self, labels: np.ndarray, value: int, at: Callable[[int], str]) -> NoReturn:
+        """Raise for the class index ``value`` found in ``labels``."""
+        if value < 0:
+            expected = "class indices >= 0 (set `ignore_index` to skip a marker value)"
+        elif self.classes is not None:
+            expected = "one of `classes`"
+        else:
+            expected = f"class indices below num_classes={self.num_classes}"
+        fail("labels", expected, f"{value} at {at(_first(labels == value))}")
+
+    def add_numbers(self, labels: np.ndarray, at: Callable[[int], str]) -> None:
+        """Count a 1-D chunk of numeric labels."""
+        labels = _integers(labels, at)
+        if self.positions is not None and self.lookup is None:
+            values, freqs = np.unique(labels, return_counts=True)
+            found = dict(zip(values.tolist(), freqs.tolist()))
+            self.add_values(found, lambda value: at(_first(labels == value)))
+        else:
+            self._add_indices(labels, at)
+
+    def _add_indices(self, labels: np.ndarray, at: Callable[[int], str]) -> None:
+        self._set_mode("indices")
+        bound, ignore = self.bound, self.ignore_index
+        bins = None
+        if ignore is None or 0 <= ignore < _DENSE_LIMIT:
+            try:
+                # one pass, like np.bincount alone: it rejects negative labels itself
+                bins = np.bincount(labels, minlength=bound or 0)
+            except (ValueError, MemoryError):
+                pass  # a negative label, or one too large to have a bin
+        if bins is None:
+            kept = labels if ignore is None else labels[labels != ignore]
+            if kept.size == 0:
+                return
+            lo, hi = int(kept.min()), int(kept.max())
+            if lo < 0:
+                self._reject(labels, lo, at)
+            if bound is not None and hi >= bound:
+                self._reject(labels, hi, at)
+            bins = np.bincount(kept, minlength=bound or 0)
+        elif ignore is not None and ignore < bins.size:
+            bins[ignore] = 0
+            if bound is None:  # C is the largest label that is not ignored + 1
+                found = np.flatnonzero(bins)
+                bins = bins[: found[-1] + 1 if found.size else 0]
+        if bound is not None:
+            beyond = np.flatnonzero(bins[bound:])
+            if beyond.size:
+                self._reject(labels, bound + int(beyond[0]), at)
+            bins = bins[:bound]
+        if self.allowed is not None and self.lookup is not None:
+            outside = np.flatnonzero(np.where(self.allowed, 0, bins))
+            if outside.size:
+                self._reject(labels, int(outside[0]), at)
+            bins = bins[self.lookup]
+        elif bins.size > self.counts.size:
+            self.counts = np.concatenate(
+                [self.counts, np.zeros(bins.size - self.counts.size, np.int64)]
+            )
+        self.counts[: bins.size] += bins
+        self.num_samples += int(bins.sum())
+
+    def add_values(self, found: Mapping[Hashable, int], locate: Callable[[Hashable], str]) -> None:
+        """Count labels given as ``{label: count}``; ``locate`` says where a label occurs."""
+        found = dict(found)
+        if self.ignore_index is not None:
+            found.pop(self.ignore_index, None)
+        for value in found:
+            if value is None or (isinstance(value, float) and value != value):
+                fail("labels", "free of missing values", f"{value} at {locate(value)}")
+        if self.positions is not None:
+            index = []
+            for value in found:
+                position = self.positions.get(value)
+                if position is None:
+                    fail("labels", "one of `classes`", f"{value!r} at {locate(value)}")
+                index.append(position)
+            np.add.at(self.counts, index, list(found.values()))
+        else:
+            self._set_mode("values")
+            for value, n in found.items():
+                self.values[value] = self.values.get(value, 0) + n
+        self.num_samples += sum(found.values())
+
+    def add_rows(self, rows: np.ndarray, at: Callable[[int], str]) -> None:
+        """Count a chunk of rows of a multilabel indicator matrix."""
+        if rows.dtype != bool:
+            bad = (rows != 0) & (rows != 1)
+            if bad.any():
+                i = _first(bad)
+                fail("labels", "0 or 1 (an indicator matrix)", f"{rows.flat[i]} at {at(i)}")
+            rows = rows != 0
+        width = rows.shape[1]
+        if self.width is None:
+            self.width = width
+            self.counts = np.zeros(width, dtype=np.int64)
+        elif width != self.width:
+            fail("labels", f"rows of {self.width} columns (one per label)", f"{width} columns")
+        self.counts += rows.sum(axis=0)
+        self.num_samples += rows.shape[0]
+
+    def all_reduce(self) -> None:
+        """Sum the counts over the ranks of the default process group (no-op without one)."""
+        if not distributed.is_initialized():
+            return
+        if self.mode == "values" and self.positions is None:
+            fail(
+                "classes",
+                "given with all_reduce=True when the labels are not class indices, "
+                "so that every rank counts the same classes",
+                None,
+            )
+        size = self.counts.size
+        largest = distributed.all_reduce_max(size)
+        if self.multilabel and -distributed.all_reduce_max(-size) != largest:
+            fail("labels", "as many columns on every rank", f"{size} columns here, up to {largest}")
+        packed = np.zeros(largest + 1, dtype=np.int64)  # the counts, then N: one collective
+        packed[:size], packed[-1] = self.counts, self.num_samples
+        total = distributed.all_reduce_sum(torch.from_numpy(packed)).numpy()
+        self.counts, self.num_samples = total[:-1], int(total[-1])
+
+    def result(self) -> LabelCounts:
+        """The counts as a :class:`LabelCounts`."""
+        if self.multilabel:
+            names: Sequence[Hashable] = self.classes or self.names or range(self.counts.size)
+            return LabelCounts(torch.from_numpy(self.counts), tuple(names), self.num_samples, True)
+        if self.mode == "values" and self.positions is None:
+            keys = list(self.values)
+            try:
+                keys = sorted(keys)  # type: ignore[type-var]
+            except TypeError:
+                pass  # not comparable: keep the order of first appearance
+            if keys and self.num_classes not in (None, len(keys)):
+                fail(
+                    "num_classes",
+                    f"the number of distinct labels ({len(keys)}); "
+                    "pass `classes` to include labels that do not occur",
+                    self.num_classes,
+                )
+            counts = np.array([self.values[k] for k in keys], dtype=np.int64)
+        else:
+            keys = list(self.classes if self.classes is not None else range(self.counts.size))
+            counts = self.counts
+        if not keys:
+            fail(
+                "labels",
+                "other than `ignore_index` at least once (or give `num_classes`)",
+                f"only {self.ignore_index}",
+            )
+        return LabelCounts(torch.from_numpy(counts), tuple(keys), self.num_samples)
+
+
+def _integers(labels: np.ndarray, at: Callable[[int], str]) -> np.ndarray:
+    """``labels`` as integers; floats pass only when every value is a whole number."""
+    kind = labels.dtype.kind
+    if kind in "bc":
+        fail(
+            "labels",
+            "integer class indices (use multilabel=True for a 0/1 indicator matrix)",
+            f"dtype {labels.dtype}",
+            error=TypeError,
+        )
+    if kind == "f":
+        missing = ~np.isfinite(labels)
+        if missing.any():
+            i = _first(missing)
+            fail("labels", "free of missing values", f"{labels[i]} at {at(i)}")
+        fractional = labels != np.trunc(labels)
+        if fractional.any():
+            i = _first(fractional)
+            fail(
+                "labels",
+                "integer class indices (floats only when all are whole numbers)",
+                f"{labels[i]} at {at(i)}",
+                error=TypeError,
+            )
+        return labels.astype(np.int64)
+    if labels.dtype == np.uint64:  # np.bincount takes no unsigned 64-bit integers
+        return labels.astype(np.int64)
+    return labels
+
+
+def _numpy(chunk: torch.Tensor | np.ndarray) -> np.ndarray:
+    """A NumPy view of a chunk of a tensor (copied to the CPU if needed)."""
+    if isinstance(chunk, np.ndarray):
+        return chunk
+    chunk = chunk.detach().cpu()
+    if chunk.is_floating_point() and chunk.dtype not in (
+        torch.float16,
+        torch.float32,
+        torch.float64,
+    ):
+        chunk = chunk.double()  # bfloat16 and other types NumPy lacks
+    return chunk.numpy()
+
+
+def _value_counts(chunk: np.ndarray) -> dict[Hashable, int]:
+    """``{label: count}`` of a flat array of strings, bytes or Python objects."""
+    if chunk.dtype.kind in "US":
+        values, freqs = np.unique(chunk, return_counts=True)
+        return dict(zip(values.tolist(), freqs.tolist()))
+    return _counter(chunk.tolist())
+
+
+def _counter(labels: Sequence[Any]) -> dict[Hashable, int]:
+    try:
+        return Counter(labels)
+    except TypeError as error:
+        fail("labels", "hashable values", str(error), error=TypeError)
+
+
+def _as_data(
+    batch: Any, multilabel: bool
+) -> torch.Tensor | np.ndarray | list[Any] | tuple[Any, ...]:
+    """A tensor or array of ``batch``, or ``batch`` itself if it is a sequence of hashable labels.
+
+    A list or tuple is a sequence of labels, one per item; items that are tuples are labels
+    themselves (not rows), items that are lists make a nested array.
+    """
+    if isinstance(batch, (torch.Tensor, np.ndarray)):
+        return batch
+    if isinstance(batch, (list, tuple)):
+        if not batch:
+            return np.zeros(0, dtype=np.int64)
+        if not multilabel and isinstance(batch[0], tuple):
+            return batch
+        try:
+            array = np.asarray(batch)
+        except ValueError:  # ragged
+            if multilabel:
+                fail("labels", "rows of equal length", [len(row) for row in batch[:5]])
+            return batch
+        return array if multilabel or array.dtype.kind in "biuf" else batch
+    if hasattr(batch, "__array__") and not isinstance(batch, Mapping):
+        return np.asarray(batch)
+    fail(
+        "labels",
+        "a tensor, an array or a list of labels",
+        type(batch).__name__,
+        error=TypeError,
+    )
+
+
+def _count_batch(tally: _Tally, batch: Any, where: Where, batch_size: int) -> None:
+    """Count one batch of labels (of any shape), ``batch_size`` labels (or rows) at a time."""
+    data = _as_data(batch, tally.multilabel)
+    if isinstance(data, (list, tuple)):
+        tally.seen = True
+        tally.add_values(_counter(data), _locator(data, lambda i: where((i,))))
+        return
+    shape = tuple(data.shape)
+    if 0 in shape:
+        return
+    tally.seen = True
+
+    def at(offset: int) -> Callable[[int], str]:
+        def locate(i: int) -> str:
+            index = np.unravel_index(offset + i, shape) if shape else ()
+            return where(tuple(int(j) for j in index))
+
+        return locate
+
+    if not isinstance(data, torch.Tensor) and data.dtype.kind not in "biuf":
+        if tally.multilabel or data.dtype.kind not in "USO":
+            expected = "0 or 1 (an indicator matrix)" if tally.multilabel else "hashable labels"
+            fail("labels", expected, f"dtype {data.dtype}", error=TypeError)
+        objects = data.reshape(-1)
+        for start in range(0, objects.shape[0], batch_size):
+            chunk = objects[start : start + batch_size]
+            tally.add_values(_value_counts(chunk), _locator(chunk, at(start)))
+        return
+    if tally.multilabel:
+        if len(shape) != 2:
+            fail("labels", "a 2-D (samples, labels) matrix with multilabel=True", f"shape {shape}")
+        for start in range(0, shape[0], batch_size):
+            tally.add_rows(_numpy(data[start : start + batch_size]), at(start * shape[1]))
+        return
+    flat = data.reshape(-1)
+    for start in range(0, flat.shape[0], batch_size):
+        tally.add_numbers(_numpy(flat[start : start + batch_size]), at(start))
+
+
+def _locator(
+    labels: Sequence[Any] | np.ndarray, at: Callable[[int], str]
+) -> Callable[[Hashable], str]:
+    """Says where a label first occurs in the flat ``labels`` (for error messages only)."""
+
+    def locate(value: Hashable) -> str:
+        items = labels.tolist() if isinstance(labels, np.ndarray) else list(labels)
+        return at(items.index(value))
+
+    return locate
+
+
+def _sample(item: Any, multilabel: bool) -> tuple[bool, Any]:
+    """``(True, sample)`` if ``item`` of a stream is one sample (a label, or a row of a
+    multilabel matrix), else ``(False, item)``: a batch."""
+    if isinstance(item, (torch.Tensor, np.ndarray, np.generic)):
+        if item.ndim == 0 and not multilabel:
+            return True, item.item()
+        if item.ndim == 1 and multilabel:
+            return True, item.cpu().numpy() if isinstance(item, torch.Tensor) else item
+        return False, item
+    if isinstance(item, (list, tuple)):
+        return multilabel and not isinstance(item[0] if item else None, (list, tuple)), item
+    return (True, item) if not multilabel and not hasattr(item, "__array__") else (False, item)
+
+
+def _in_batch(number: int) -> Where:
+    return lambda index: f"index {_index_text(index)} of batch {number}"
+
+
+def _pick(item: Any, key: int | str | Callable[[Any], Any] | None, number: int) -> Any:
+    """The labels in ``item``, the ``number``-th item of a stream."""
+    if key is None:
+        ends = (item[0], item[-1]) if isinstance(item, (list, tuple)) and item else ()
+        if isinstance(item, Mapping) or any(
+            isinstance(e, Mapping) or (isinstance(e, (torch.Tensor, np.ndarray)) and e.ndim > 0)
+            for e in ends
+        ):
+            fail(
+                "key",
+                "given to pick the labels out of each batch, e.g. key=1 for (inputs, labels) "
+                'or key="labels" for dictionaries',
+                f"None for a batch of type {type(item).__name__}",
+            )
+        return item
+    if callable(key):
+        return key(item)
+    try:
+        return item[key]
+    except (KeyError, IndexError, TypeError):
+        fail(
+            "key",
+            "an index or key of every batch",
+            f"{key!r} for batch {number} of type {type(item).__name__}",
+        )
+
+
+def _count_stream(tally: _Tally, source: Any, key: Any, batch_size: int) -> None:
+    """Count an iterable of batches or samples; samples are gathered into batches."""
+    try:
+        items = iter(source)
+    except TypeError:
+        fail(
+            "source",
+            "labels, a file path or an iterable of batches",
+            type(source).__name__,
+            error=TypeError,
+        )
+    pending: list[Any] = []
+    first = 0
+
+    def flush() -> None:
+        if not pending:
+            return
+        start = first
+        _count_batch(tally, list(pending), lambda i: _item_text(start, i), batch_size)
+        pending.clear()
+
+    for number, item in enumerate(items):
+        labels = _pick(item, key, number)
+        is_sample, labels = _sample(labels, tally.multilabel)
+        if is_sample:
+            first = first if pending else number
+            pending.append(labels)
+            if len(pending) >= batch_size:
+                flush()
+        else:
+            flush()
+            _count_batch(tally, labels, _in_batch(number), batch_size)
+    flush()
+
+
+def _listed(names: Sequence[str]) -> str:
+    return ", ".join(repr(name) for name in names)
+
+
+def _pick_name(available: Sequence[str], column: Any, path: Path) -> str:
+    """The name of the label column (or ``.npz`` array) among ``available``."""
+    listed = _listed(available)
+    if column is None:
+        if len(available) == 1:
+            return available[0]
+        for name in _LABEL_NAMES:
+            if name in available:
+                return name
+        fail("column", f"given to choose among the columns of {str(path)!r}: {listed}", None)
+    if not isinstance(column, str):
+        fail("column", "a name (several columns need multilabel=True)", column, error=TypeError)
+    if column not in available:
+        fail("column", f"one of the columns of {str(path)!r}: {listed}", column)
+    return column
+
+
+def _pick_columns(available: Sequence[str], column: Any, path: Path) -> list[str]:
+    """The indicator columns of a multilabel table: all, a list, or ``"prefix*"``."""
+    if column is None:
+        return list(available)
+    if isinstance(column, str) and column.endswith("*"):
+        chosen = [name for name in available if name.startswith(column[:-1])]
+        if not chosen:
+            fail("column", f"a prefix of columns of {str(path)!r}: {_listed(available)}", column)
+        return chosen
+    chosen = [column] if isinstance(column, str) else list(column)
+    for name in chosen:
+        if name not in available:
+            fail("column", f"columns of {str(path)!r}: {_listed(available)}", name)
+    return chosen
+
+
+def _count_table(
+    tally: _Tally, path: Path, fmt: Any, what: str, column: Any, batch_size: int
+) -> None:
+    """Count a CSV, TSV, text or Parquet file (or directory) read in batches by pyarrow."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    missing: dict[str, int] = {}
+    try:
+        dataset = ds.dataset(path, format=fmt)
+        available = dataset.schema.names
+        if tally.multilabel:
+            names = _pick_columns(available, column, path)
+            tally.names = tuple(names)
+        else:
+            names = [_pick_name(available, column, path)]
+        missing = dict.fromkeys(names, 0)
+        row = 0
+        for batch in dataset.to_batches(columns=names, batch_size=batch_size):
+            for name, array in zip(names, batch.columns):
+                missing[name] += array.null_count
+            if batch.num_rows and not any(missing.values()):
+                _count_record_batch(tally, batch, names, path, row, batch_size)
+            tally.seen = tally.seen or batch.num_rows > 0
+            row += batch.num_rows
+    except pa.ArrowException as error:
+        _unreadable(path, what, error)
+    if any(missing.values()):
+        found = ", ".join(f"{n} in column {name!r}" for name, n in missing.items() if n)
+        fail("source", f"free of missing values in {str(path)!r}", found)
+
+
+def _count_record_batch(
+    tally: _Tally,
+    batch: Any,
+    names: list[str],
+    path: Path,
+    row: int,
+    batch_size: int,
+) -> None:
+    """Count a pyarrow record batch whose first data row is row ``row`` of the file."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = [
+        c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in batch.columns
+    ]
+    if tally.multilabel:
+        matrix = np.column_stack([c.to_numpy(zero_copy_only=False) for c in columns])
+        _count_batch(
+            tally,
+            matrix,
+            lambda i: f"row {row + i[0]}, column {names[i[1]]!r} of {str(path)!r}",
+            batch_size,
+        )
+        return
+    (labels,) = columns
+    where: Where = lambda i: f"row {row + i[0]} of {str(path)!r}"  # noqa: E731
+    kind = labels.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+        _count_batch(tally, labels.to_numpy(zero_copy_only=False), where, batch_size)
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind):
+        found = pc.value_counts(labels)
+        tally.add_values(
+            dict(zip(found.field("values").to_pylist(), found.field("counts").to_pylist())),
+            lambda v: where((pc.index(labels, v).as_py(),)),
+        )
+    else:
+        fail(
+            "column",
+            "a column of integers or strings",
+            f"{names[0]!r} of type {kind}",
+            error=TypeError,
+        )
+
+
+def _unreadable(path: Path, what: str, error: Exception) -> None:
+    fail("source", f"a readable {what} ({error})", str(path))
+
+
+def _count_numpy_file(tally: _Tally, path: Path, column: Any, batch_size: int) -> None:
+    """Count a ``.npy`` file (memory-mapped) or an array of a ``.npz`` file."""
+    npz = path.name.lower().endswith(".npz")
+    if not npz and column is not None:
+        fail("column", "None for a .npy file", column)
+    unreadable = (ValueError, OSError, EOFError, zipfile.BadZipFile)
+    try:
+        # copy-on-write mapping: pages are read on demand and the file is never written
+        loaded = np.load(path, mmap_mode=None if npz else "c")
+    except unreadable as error:
+        _unreadable(path, f"{path.suffix} file", error)
+    if isinstance(loaded, np.ndarray):
+        array = loaded
+    else:
+        with loaded:
+            name = _pick_name(loaded.files, column, path)
+            try:
+                array = loaded[name]
+            except unreadable as error:
+                _unreadable(path, f"{path.suffix} file", error)
+    _count_batch(tally, array, lambda i: f"index {_index_text(i)} of {str(path)!r}", batch_size)
+
+
+def _count_file(tally: _Tally, path: Path, column: Any, batch_size: int) -> None:
+    import pyarrow.csv as pcsv
+    import pyarrow.dataset as ds
+
+    if not path.exists():
+        raise FileNotFoundError(
+            f"`source` must be an existing file or directory, got {str(path)!r}"
+        )
+    name = path.name.lower()
+    if path.is_dir() or name.endswith((".parquet", ".pq")):
+        _count_table(
+            tally, path, ds.ParquetFileFormat(), "Parquet file or directory", column, batch_size
+        )
+        return
+    if name.endswith((".npy", ".npz")):
+        _count_numpy_file(tally, path, column, batch_size)
+        return
+    for suffix in _COMPRESSIONS:
+        name = name.removesuffix(suffix)
+    if name.endswith((".csv", ".tsv")):
+        fmt = ds.CsvFileFormat(
+            parse_options=pcsv.ParseOptions(delimiter="\t" if name.endswith(".tsv") else ","),
+            convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
+        )
+        _count_table(tally, path, fmt, "CSV file", column, batch_size)
+        return
+    if column is not None:
+        fail("column", "None for a text file (one label per line)", column)
+    if tally.multilabel:
+        fail("multilabel", "False for a text file (one label per line)", True)
+    fmt = ds.CsvFileFormat(
+        # one field per line: a separator that does not occur in text, no quoting, no header
+        parse_options=pcsv.ParseOptions(delimiter="\x1f", quote_char=False),
+        read_options=pcsv.ReadOptions(column_names=["label"]),
+        convert_options=pcsv.ConvertOptions(null_values=[]),
+    )
+    _count_table(tally, path, fmt, "text file", None, batch_size)
+
+
+def _describe(source: Any) -> str:
+    if isinstance(source, torch.Tensor):
+        return describe_tensor(source)
+    if isinstance(source, np.ndarray):
+        return f"array of shape {source.shape} and dtype {source.dtype}"
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    if isinstance(source, (list, tuple)):
+        return f"{type(source).__name__} of length {len(source)}"
+    return f"{type(source).__name__} that yielded nothing"
+
+
+def count_labels(
+    source: Any,
+    *,
+    num_classes: int | None = None,
+    classes: Sequence[Hashable] | None = None,
+    ignore_index: int | None = None,
+    multilabel: bool = False,
+    column: str | Sequence[str] | None = None,
+    key: int | str | Callable[[Any], Any] | None = None,
+    batch_size: int = 1_000_000,
+    all_reduce: bool = False,
+) -> LabelCounts:
+    """Count the samples of each class (the positives of each label, for multilabel data).
+
+    .. math::
+
+        n_c = \\sum_{i=1}^{N} [y_i = c] \\quad (y_i \\ne \\mathrm{ignore\\_index}), \\qquad
+        n_l = \\sum_{i=1}^{N} Y_{il} \\quad \\text{(multilabel)}
+
+    The same counts as ``np.bincount`` (class indices), ``collections.Counter`` / ``np.unique``
+    (other labels) or ``Y.sum(0)`` (multilabel), from any of these sources:
+
+    * **Class indices**: a tensor, NumPy array, list or tuple of integers of any shape (a
+      segmentation mask of shape (H, W), (N, H, W) or (N, D, H, W) is flattened). C is
+      ``num_classes`` if given, else the largest label + 1; classes in that range that do not
+      occur count 0. Floats are accepted when every value is a whole number (as when a
+      column with missing values was read as float); bools are not class indices.
+    * **Other hashable labels** (strings, tuples, mixed): ``classes`` lists them in sorted
+      order (the order of ``np.unique`` and scikit-learn's ``LabelEncoder``), or in order of
+      first appearance when they cannot be sorted. In a list, every item is one label (a list
+      of tuples is a list of tuple labels).
+    * **Multilabel indicator matrices** of shape (N, L) with ``multilabel=True``: 0/1 values
+      (bool or numeric); ``classes`` are ``range(L)`` or the column names.
+    * **Streams**: any other iterable, such as a :class:`~torch.utils.data.DataLoader` or a
+      generator, yielding batches of any of the kinds above, or single labels (rows, for
+      multilabel data) that are gathered ``batch_size`` at a time. Memory stays constant.
+      ``key`` picks the labels out of each item: an index for tuples (``key=1`` for
+      ``(inputs, labels)``), a key for dictionaries (``key="labels"``) or a function. With
+      ``key`` given, a list or tuple source is a stream of items too.
+    * **Files** (a ``str`` or :class:`~pathlib.Path`): CSV / TSV (``.csv``, ``.tsv``, also
+      compressed, e.g. ``.csv.gz``) and Parquet (``.parquet``, ``.pq``, or a directory of
+      Parquet files) read by pyarrow ``batch_size`` rows at a time; ``.npy`` (memory-mapped);
+      ``.npz``; any other file is text with one label per line. ``column`` names the label
+      column (or ``.npz`` array); without it, the only one, else the first of ``label``,
+      ``labels``, ``target``, ``y``, ``class`` that exists. Integer columns are counted like class indices, string
+      columns like other labels. Blank lines are skipped; empty fields and markers such as
+      ``NA`` or ``null`` in a CSV and nulls in a Parquet file are missing values, an error.
+
+    With ``classes`` given, the counts follow its order (for class indices too, e.g.
+    ``classes=[3, 1, 2]``) and a label that is not in it is an error.
+
+    Args:
+        source: the labels, as above.
+        num_classes: C, the number of classes (class indices must be below it); for
+            multilabel data, the number of labels L. Default: inferred.
+        classes: the classes to count, in the order of the result; must not repeat.
+        ignore_index: a class index that is not counted (e.g. ``255`` or ``-100``, as in
+            ``torch.nn.CrossEntropyLoss``). Not for multilabel data.
+        multilabel: whether ``source`` holds (N, L) indicator matrices. Default: False.
+        column: for files: the label column (or ``.npz`` array). With ``multilabel=True``: a
+            list of 0/1 columns, or a prefix ending in ``*`` (``"tag_*"``); default: all.
+        key: for streams: picks the labels out of each item (index, key or function).
+        batch_size: labels (rows, for files and multilabel data) counted at a time, at least 1.
+            Default: 1,000,000.
+        all_reduce: sum the counts over all ranks of the default ``torch.distributed`` process
+            group (ranks first agree on C). A no-op without an initialised process group.
+            Every rank must call it; labels that are not class indices need ``classes``.
+
+    Returns:
+        The counts, the classes they stand for and N.
+
+    Raises:
+        TypeError: for an unsupported source, bool labels, floats that are not whole numbers,
+            unhashable labels, or options of the wrong type.
+        ValueError: for an empty source; a negative label other than ``ignore_index``; a label
+            not below ``num_classes`` or not in ``classes``; multilabel values other than 0/1;
+            missing values; a stream of tuples or dictionaries without ``key``; an unknown
+            ``column``; an unreadable file (the message names the value and where it is).
+        FileNotFoundError: if the file does not exist.
+
+    Example:
+        >>> count_labels([2, 0, 2, 1, 2])
+        LabelCounts(counts=tensor([1, 1, 3]), classes=(0, 1, 2), num_samples=5, multilabel=False)
+        >>> mask = torch.tensor([[0, 255, 2], [2, 2, 255]])
+        >>> count_labels(mask, ignore_index=255, num_classes=4).counts
+        tensor([1, 0, 3, 0])
+        >>> count_labels(["dog", "cat", "dog"]).as_dict()
+        {'cat': 1, 'dog': 2}
+        >>> count_labels(torch.tensor([[1, 0, 1], [0, 0, 1]]), multilabel=True).negatives
+        tensor([1, 2, 0])
+        >>> from torch.utils.data import DataLoader, TensorDataset
+        >>> data = TensorDataset(torch.randn(6, 2), torch.tensor([0, 1, 1, 0, 1, 1]))
+        >>> count_labels(DataLoader(data, batch_size=4), key=1).counts
+        tensor([2, 4])
+    """
+    if num_classes is not None:
+        num_classes = check_positive_int("num_classes", num_classes)
+    known = _check_classes(classes, num_classes)
+    if ignore_index is not None:
+        if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+            fail("ignore_index", "an integer or None", ignore_index, error=TypeError)
+        ignore_index = int(ignore_index)
+        if multilabel:
+            fail("ignore_index", "None with multilabel=True", ignore_index)
+        if known is not None and ignore_index in known:
+            fail("ignore_index", "a value that is not one of `classes`", ignore_index)
+    for name, flag in (("multilabel", multilabel), ("all_reduce", all_reduce)):
+        if not isinstance(flag, bool):
+            fail(name, "True or False", flag, error=TypeError)
+    if column is not None and not isinstance(column, str):
+        if not multilabel:
+            fail(
+                "column",
+                "a column name (several columns need multilabel=True)",
+                column,
+                error=TypeError,
+            )
+        if isinstance(column, bytes) or not all(isinstance(c, str) for c in column):
+            fail("column", "a column name or a sequence of column names", column, error=TypeError)
+    if (
+        key is not None
+        and not callable(key)
+        and (isinstance(key, bool) or not isinstance(key, (int, str)))
+    ):
+        fail("key", "an index, a key, a function or None", key, error=TypeError)
+    batch_size = check_positive_int("batch_size", batch_size)
+
+    tally = _Tally(
+        num_classes=num_classes, classes=known, ignore_index=ignore_index, multilabel=multilabel
+    )
+    if isinstance(source, (str, os.PathLike)):
+        if key is not None:
+            fail("key", "None when `source` is a file", key)
+        _count_file(tally, Path(source), column, batch_size)
+    else:
+        if column is not None:
+            fail("column", "None unless `source` is a file", column)
+        if isinstance(source, Mapping):
+            fail(
+                "source",
+                "labels, a file path or an iterable of batches, not a dictionary "
+                "(pass the labels, e.g. source['labels'])",
+                type(source).__name__,
+                error=TypeError,
+            )
+        if key is None and (
+            isinstance(source, (torch.Tensor, np.ndarray, list, tuple))
+            or hasattr(source, "__array__")
+        ):
+            _count_batch(tally, source, lambda i: f"index {_index_text(i)}", batch_size)
+        else:
+            _count_stream(tally, source, key, batch_size)
+    if not tally.seen:
+        fail("source", "non-empty", _describe(source))
+    if all_reduce:
+        tally.all_reduce()
+    return tally.result()
+
+
+def _check_classes(classes: Any, num_classes: int | None) -> tuple[Hashable, ...] | None:
+    """``classes`` as a tuple of distinct hashable labels, consistent with ``num_classes``."""
+    if classes is None:
+        return None
+    if isinstance(classes, (str, bytes, Mapping)) or not isinstance(classes, Iterable):
+        fail("classes", "a sequence of labels", classes, error=TypeError)
+    known = tuple(classes.tolist() if isinstance(classes, (np.ndarray, torch.Tensor)) else classes)
+    if not known:
+        fail("classes", "non-empty", classes)
+    seen: set[Hashable] = set()
+    for value in known:
+        try:
+            repeated = value in seen
+        except TypeError:
+            fail("classes", "hashable labels", value, error=TypeError)
+        if repeated:
+            fail("classes", "free of repeated labels", value)
+        seen.add(value)
+    if num_classes is not None and num_classes != len(known):
+        fail("num_classes", f"len(classes) = {len(known)}", num_classes)
+    return known
+
+
+def class_counts(
+    source: Any,
+    *,
+    num_classes: int | None = None,
+    classes: Sequence[Hashable] | None = None,
+    ignore_index: int | None = None,
+    multilabel: bool = False,
+    column: str | Sequence[str] | None = None,
+    key: int | str | Callable[[Any], Any] | None = None,
+    batch_size: int = 1_000_000,
+    all_reduce: bool = False,
+) -> torch.Tensor:
+    """The counts of :func:`count_labels` alone: an int64 tensor of shape (C,).
+
+    Takes the same arguments as :func:`count_labels` (see there for the sources, the formula
+    and the errors).
+
+    Example:
+        >>> class_counts(torch.tensor([1, 1, 0, 3]))
+        tensor([1, 2, 0, 1])
+        >>> class_counts(["b", "a", "b"], classes=["b", "a", "c"])
+        tensor([2, 1, 0])
+    """
+    return count_labels(
+        source,
+        num_classes=num_classes,
+        classes=classes,
+        ignore_index=ignore_index,
+        multilabel=multilabel,
+        column=column,
+        key=key,
+        batch_size=batch_size,
+        all_reduce=all_reduce,
+    ).counts

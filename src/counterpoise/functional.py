@@ -1,0 +1,869 @@
+"""Every loss as a pure function.
+
+Conventions shared by all of them:
+
+* ``input`` holds logits of shape (N, C) or (N, C, d1, ..., dK) (segmentation); class-index
+  targets have shape (N,) or (N, d1, ..., dK), and elements equal to ``ignore_index`` contribute
+  neither loss nor weight nor gradient.
+* ``sample_weight`` (the shape of the target, non-negative, e.g. a pixel weight map) multiplies
+  each element's loss *and* its weight in the mean, so ``"mean"`` is a weighted mean.
+* ``reduction="mean"`` divides by the summed weights of the elements that count (class weight of
+  the target times sample weight; 1 each when there are none), or by ``denominator`` when it is
+  given: the same sum over all micro-batches or ranks, so that micro-batch means add up to the
+  mean of the whole batch. A batch in which nothing counts gives 0 with a zero gradient.
+* float16 and bfloat16 inputs are computed in float32; results and gradients come back in the
+  input's dtype. Class weights, priors and counts never receive gradients.
+
+The softmax-family losses share one autograd function (see ``counterpoise._autograd``), which
+saves one number per element between the forward and backward passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ._autograd import SoftmaxTerms, compute_dtype, softmax_family_loss
+from ._checks import (
+    check_choice,
+    check_finite,
+    check_nonnegative,
+    check_number,
+    describe_tensor,
+    fail,
+)
+from .reduction import REDUCTIONS, Reduction, reduce
+
+__all__ = [
+    "balanced_softmax_loss",
+    "binary_cross_entropy_with_logits",
+    "cost_matrix",
+    "cost_sensitive_loss",
+    "cross_entropy",
+    "focal_loss",
+    "ldam_loss",
+    "ldam_margins",
+    "logit_adjusted_loss",
+    "sigmoid_focal_loss",
+]
+
+#: Anything that converts to a 1-D tensor of per-class values.
+VectorLike = torch.Tensor | np.ndarray | Sequence[float]
+
+
+def cross_entropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    weight: VectorLike | None = None,
+    *,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    reduction: Reduction = "mean",
+    sample_weight: torch.Tensor | None = None,
+    denominator: float | torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""Weighted cross-entropy, identical to :func:`torch.nn.functional.cross_entropy`.
+
+    For class-index targets, with :math:`\log p_{ic} = \operatorname{log\_softmax}(x_i)_c`,
+    class weights :math:`w` and label smoothing :math:`\varepsilon` over :math:`C` classes,
+
+    .. math::
+
+        \ell_i = -(1 - \varepsilon)\, w_{y_i} \log p_{iy_i}
+                 - \frac{\varepsilon}{C} \sum_c w_c \log p_{ic},
+        \qquad
+        \text{mean} = \frac{\sum_i \ell_i}{\sum_i w_{y_i}}
+
+    over the non-ignored elements (each smoothing column weighted by its own class weight, the
+    mean normalised by the target weights: PyTorch's convention). For probability targets
+    :math:`q`, :math:`\ell_i = -\sum_c w_c q'_{ic} \log p_{ic}` with
+    :math:`q' = (1 - \varepsilon) q + \varepsilon / C`, and the mean divides by the number of
+    elements.
+
+    Every argument shared with PyTorch gives PyTorch's result, with one documented difference:
+    when every target is ignored, ``"mean"`` gives 0 with a zero gradient instead of NaN.
+
+    Args:
+        input: Logits, (N, C) or (N, C, d1, ..., dK).
+        target: Class indices, (N,) or (N, d1, ..., dK), integers in [0, C) or
+            ``ignore_index``; or class probabilities of the shape of ``input``.
+        weight: (C,) non-negative class weights. Default: all 1.
+        ignore_index: Target value that is ignored (index targets only: probability targets
+            raise unless it is left at -100, as in PyTorch). Default -100.
+        label_smoothing: :math:`\varepsilon` in [0, 1]. Default 0.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
+        sample_weight: Non-negative weight per element, the shape of ``target`` without its
+            class dimension; multiplies the loss and the mean's normaliser.
+        denominator: With ``"mean"``: divide by this instead of the summed weights.
+
+    Shape:
+        Output: the shape of ``target`` (without the class dimension) for ``"none"``,
+        otherwise a scalar.
+
+    Returns:
+        The loss, in the dtype of ``input``.
+
+    Raises:
+        ValueError: Shapes that do not match, targets outside [0, C), a weight vector of
+            another length than C, negative or non-finite weights, ``label_smoothing`` outside
+            [0, 1], an unknown ``reduction``.
+        TypeError: A non-floating ``input``, or targets that are neither integer nor floating.
+
+    Example:
+        >>> import torch
+        >>> x = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0]], requires_grad=True)
+        >>> y = torch.tensor([0, 2])
+        >>> loss = cross_entropy(x, y, torch.tensor([1.0, 1.0, 4.0]))
+        >>> loss
+        tensor(1.6055, grad_fn=<DivBackward0>)
+        >>> loss.backward()
+        >>> cross_entropy(x, torch.tensor([-100, -100]))
+        tensor(0., grad_fn=<DivBackward0>)
+    """
+    eps = check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
+    if target.is_floating_point():
+        if ignore_index != -100:
+            fail("ignore_index", "left at -100 with probability targets", ignore_index)
+        return _soft_target_cross_entropy(
+            input, target, weight, eps, reduction, sample_weight, denominator
+        )
+    return _softmax_family(
+        input,
+        target,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        sample_weight=sample_weight,
+        denominator=denominator,
+        weight=weight,
+        smoothing=eps,
+    )
+
+
+def focal_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    gamma: float = 2.0,
+    alpha: VectorLike | None = None,
+    ignore_index: int = -100,
+    reduction: Reduction = "mean",
+    sample_weight: torch.Tensor | None = None,
+    denominator: float | torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""Softmax focal loss (Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017).
+
+    With :math:`p_t = \operatorname{softmax}(x_i)_{y_i}` and per-class weights :math:`\alpha`,
+
+    .. math::
+
+        \ell_i = -\alpha_{y_i} (1 - p_t)^\gamma \log p_t,
+        \qquad
+        \text{mean} = \frac{\sum_i \ell_i}{\sum_i \alpha_{y_i}}.
+
+    The paper leaves the normalisation open; here :math:`\alpha` plays exactly the role of the
+    class weight of :func:`cross_entropy`, so ``focal_loss(x, y, gamma=0, alpha=w)`` equals
+    ``cross_entropy(x, y, w)`` for every reduction, and scaling :math:`\alpha` leaves the mean
+    unchanged. (kornia's and MONAI's focal losses instead divide the sum by :math:`N \cdot C`,
+    which gives the focal loss divided by :math:`C` and ignores the weights in the
+    normaliser.) RetinaNet-style normalisation by a count of your own is
+    ``reduction="sum"`` divided by it, or ``denominator``.
+
+    Args:
+        input: Logits, (N, C) or (N, C, d1, ..., dK).
+        target: Class indices, (N,) or (N, d1, ..., dK), in [0, C) or ``ignore_index``.
+        gamma: Focusing parameter :math:`\gamma \ge 0`. Default 2; 0 gives cross-entropy.
+        alpha: (C,) non-negative class weights. Default: all 1.
+        ignore_index: Target value that is ignored. Default -100.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
+        sample_weight: Non-negative weight per element, the shape of ``target``.
+        denominator: With ``"mean"``: divide by this instead of the summed weights.
+
+    Returns:
+        The loss, in the dtype of ``input``: the shape of ``target`` for ``"none"``, otherwise
+        a scalar.
+
+    Raises:
+        ValueError: As :func:`cross_entropy`, and a negative or non-finite ``gamma``.
+        TypeError: A non-floating ``input`` or non-integer ``target``.
+
+    Example:
+        >>> import torch
+        >>> x = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0]], requires_grad=True)
+        >>> y = torch.tensor([0, 2])
+        >>> loss = focal_loss(x, y, gamma=2.0, alpha=torch.tensor([1.0, 1.0, 4.0]))
+        >>> loss
+        tensor(1.1624, grad_fn=<DivBackward0>)
+        >>> loss.backward()
+    """
+    return _softmax_family(
+        input,
+        target,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        sample_weight=sample_weight,
+        denominator=denominator,
+        weight=alpha,
+        gamma=check_number("gamma", gamma, low=0.0),
+        weight_name="alpha",
+    )
+
+
+def logit_adjusted_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    priors: VectorLike,
+    *,
+    tau: float = 1.0,
+    weight: VectorLike | None = None,
+    ignore_index: int = -100,
+    reduction: Reduction = "mean",
+    sample_weight: torch.Tensor | None = None,
+    denominator: float | torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""Logit-adjusted cross-entropy (Menon et al., ICLR 2021).
+
+    From "Long-tail learning via logit adjustment":
+
+    .. math::
+
+        \ell_i = -w_{y_i} \log \operatorname{softmax}(x_i + \tau \log \pi)_{y_i},
+        \qquad
+        \text{mean} = \frac{\sum_i \ell_i}{\sum_i w_{y_i}}
+
+    with class priors :math:`\pi`. Only their ratios matter (softmax ignores a constant shift),
+    so counts may be passed as priors. At test time predict with
+    :math:`\operatorname{argmax}(x - \tau \log \pi)`, or simply :math:`\operatorname{argmax} x`
+    when the model was trained with this loss.
+
+    Args:
+        input: Logits, (N, C) or (N, C, d1, ..., dK).
+        target: Class indices, (N,) or (N, d1, ..., dK), in [0, C) or ``ignore_index``.
+        priors: (C,) positive class priors (or counts).
+        tau: Temperature :math:`\tau \ge 0` of the adjustment. Default 1.
+        weight: (C,) non-negative class weights. Default: all 1.
+        ignore_index: Target value that is ignored. Default -100.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
+        sample_weight: Non-negative weight per element, the shape of ``target``.
+        denominator: With ``"mean"``: divide by this instead of the summed weights.
+
+    Returns:
+        The loss, in the dtype of ``input``.
+
+    Raises:
+        ValueError: As :func:`cross_entropy`; priors that are not positive and finite or not
+            of length C; a negative ``tau``.
+
+    Example:
+        >>> import torch
+        >>> x = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0]], requires_grad=True)
+        >>> y = torch.tensor([0, 2])
+        >>> loss = logit_adjusted_loss(x, y, torch.tensor([0.7, 0.2, 0.1]))
+        >>> loss
+        tensor(1.5565, grad_fn=<DivBackward0>)
+        >>> loss.backward()
+    """
+    tau = check_number("tau", tau, low=0.0)
+    log_priors = _class_vector("priors", priors, positive=True).log()
+    return _softmax_family(
+        input,
+        target,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        sample_weight=sample_weight,
+        denominator=denominator,
+        weight=weight,
+        bias=tau * log_priors,
+    )
+
+
+def balanced_softmax_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    counts: VectorLike,
+    *,
+    weight: VectorLike | None = None,
+    ignore_index: int = -100,
+    reduction: Reduction = "mean",
+    sample_weight: torch.Tensor | None = None,
+    denominator: float | torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""Balanced softmax loss (Ren et al., NeurIPS 2020).
+
+    From "Balanced Meta-Softmax for Long-Tailed Visual Recognition":
+
+    .. math::
+
+        \ell_i = -w_{y_i} \log \frac{n_{y_i} e^{x_{iy_i}}}{\sum_c n_c e^{x_{ic}}}
+               = -w_{y_i} \log \operatorname{softmax}(x_i + \log n)_{y_i},
+
+    the logit-adjusted loss with :math:`\tau = 1` and the class counts :math:`n` as priors;
+    ``"mean"`` divides by :math:`\sum_i w_{y_i}` (the number of elements without weights).
+
+    Args:
+        input: Logits, (N, C) or (N, C, d1, ..., dK).
+        target: Class indices, (N,) or (N, d1, ..., dK), in [0, C) or ``ignore_index``.
+        counts: (C,) positive training counts per class.
+        weight: (C,) non-negative class weights. Default: all 1.
+        ignore_index: Target value that is ignored. Default -100.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
+        sample_weight: Non-negative weight per element, the shape of ``target``.
+        denominator: With ``"mean"``: divide by this instead of the summed weights.
+
+    Returns:
+        The loss, in the dtype of ``input``.
+
+    Raises:
+        ValueError: As :func:`cross_entropy`; counts that are not positive and finite or not of
+            length C.
+
+    Example:
+        >>> import torch
+        >>> x = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0]], requires_grad=True)
+        >>> y = torch.tensor([0, 2])
+        >>> loss = balanced_softmax_loss(x, y, torch.tensor([700, 200, 100]))
+        >>> loss
+        tensor(1.5565, grad_fn=<DivBackward0>)
+        >>> loss.backward()
+    """
+    return logit_adjusted_loss(
+        input,
+        target,
+        _class_vector("counts", counts, positive=True),
+        tau=1.0,
+        weight=weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        sample_weight=sample_weight,
+        denominator=denominator,
+    )
+
+
+def ldam_margins(counts: VectorLike, max_margin: float = 0.5) -> torch.Tensor:
+    r"""LDAM's per-class margins: proportional to :math:`n_c^{-1/4}`, the largest ``max_margin``.
+
+    .. math::
+
+        m_c = m_{\max} \left(\frac{\min_j n_j}{n_c}\right)^{1/4}
+
+    Args:
+        counts: (C,) positive training counts per class.
+        max_margin: The margin of the rarest class, > 0. Default 0.5.
+
+    Returns:
+        float32 tensor of shape (C,).
+
+    Raises:
+        ValueError: Counts that are not positive and finite; a ``max_margin`` that is not
+            positive.
+
+    Example:
+        >>> ldam_margins([10000, 625, 16])
+        tensor([0.1000, 0.2000, 0.5000])
+    """
+    max_margin = check_number("max_margin", max_margin, low=0.0, low_open=True)
+    n = _class_vector("counts", counts, positive=True).double()
+    return (max_margin * (n.min() / n) ** 0.25).float()
+
+
+def ldam_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    counts: VectorLike,
+    *,
+    max_margin: float = 0.5,
+    scale: float = 30.0,
+    weight: VectorLike | None = None,
+    ignore_index: int = -100,
+    reduction: Reduction = "mean",
+    sample_weight: torch.Tensor | None = None,
+    denominator: float | torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""Label-distribution-aware margin (LDAM) loss (Cao et al., NeurIPS 2019).
+
+    From "Learning Imbalanced Datasets with Label-Distribution-Aware Margin Loss":
+    cross-entropy on scaled logits with the target logit lowered by its class margin
+    (:func:`ldam_margins`):
+
+    .. math::
+
+        \ell_i = -w_{y_i} \log \operatorname{softmax}\big(s\,(x_i - m_{y_i} e_{y_i})\big)_{y_i},
+        \qquad
+        \text{mean} = \frac{\sum_i \ell_i}{\sum_i w_{y_i}}
+
+    with :math:`e_{y}` the one-hot vector of :math:`y` and scale :math:`s`. The paper's
+    deferred re-weighting (DRW) passes effective-number ``weight`` in late epochs.
+
+    Args:
+        input: Logits, (N, C) or (N, C, d1, ..., dK); the paper uses normalised (cosine)
+            logits, which is why they are scaled.
+        target: Class indices, (N,) or (N, d1, ..., dK), in [0, C) or ``ignore_index``.
+        counts: (C,) positive training counts per class.
+        max_margin: Margin of the rarest class, > 0. Default 0.5.
+        scale: :math:`s > 0`. Default 30.
+        weight: (C,) non-negative class weights. Default: all 1.
+        ignore_index: Target value that is ignored. Default -100.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
+        sample_weight: Non-negative weight per element, the shape of ``target``.
+        denominator: With ``"mean"``: divide by this instead of the summed weights.
+
+    Returns:
+        The loss, in the dtype of ``input``.
+
+    Raises:
+        ValueError: As :func:`cross_entropy` and :func:`ldam_margins`; a ``scale`` that is not
+            positive.
+
+    Example:
+        >>> import torch
+        >>> x = torch.tensor([[0.9, 0.1, -0.3], [0.2, 0.4, 0.1]], requires_grad=True)
+        >>> y = torch.tensor([0, 2])
+        >>> loss = ldam_loss(x, y, torch.tensor([10000, 625, 16]))
+        >>> loss
+        tensor(12.0012, grad_fn=<DivBackward0>)
+        >>> loss.backward()
+    """
+    scale = check_number("scale", scale, low=0.0, low_open=True)
+    return _softmax_family(
+        input,
+        target,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        sample_weight=sample_weight,
+        denominator=denominator,
+        weight=weight,
+        margin=ldam_margins(counts, max_margin),
+        scale=scale,
+    )
+
+
+def cost_sensitive_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    cost: VectorLike,
+    *,
+    cross_entropy_weight: float = 0.0,
+    ignore_index: int = -100,
+    reduction: Reduction = "mean",
+    sample_weight: torch.Tensor | None = None,
+    denominator: float | torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""Expected misclassification cost under the softmax, optionally plus cross-entropy.
+
+    With a cost matrix :math:`M` (row: true class, column: predicted class) and
+    :math:`p_i = \operatorname{softmax}(x_i)`,
+
+    .. math::
+
+        \ell_i = \sum_c M_{y_i c}\, p_{ic} - \lambda \log p_{iy_i},
+        \qquad
+        \text{mean} = \frac{\sum_i \ell_i}{N}
+
+    over non-ignored elements (the summed sample weights with ``sample_weight``). A cost
+    vector :math:`c` stands for :math:`M_{yk} = c_y` for :math:`k \ne y` and 0 on the
+    diagonal: :math:`c_y` is the cost of missing class :math:`y`, and
+    :math:`\ell_i = c_{y_i} (1 - p_{iy_i})`. The expected cost alone has small gradients for
+    confidently wrong predictions; a little cross-entropy (:math:`\lambda > 0`) helps early
+    training.
+
+    Args:
+        input: Logits, (N, C) or (N, C, d1, ..., dK).
+        target: Class indices, (N,) or (N, d1, ..., dK), in [0, C) or ``ignore_index``.
+        cost: (C, C) finite cost matrix or (C,) finite per-class cost vector.
+        cross_entropy_weight: :math:`\lambda \ge 0`. Default 0.
+        ignore_index: Target value that is ignored. Default -100.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
+        sample_weight: Non-negative weight per element, the shape of ``target``.
+        denominator: With ``"mean"``: divide by this instead of the element count.
+
+    Returns:
+        The loss, in the dtype of ``input``.
+
+    Raises:
+        ValueError: As :func:`cross_entropy`; a cost that is neither (C, C) nor (C,) or not
+            finite; a negative ``cross_entropy_weight``.
+
+    Example:
+        >>> import torch
+        >>> x = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0]], requires_grad=True)
+        >>> y = torch.tensor([0, 2])
+        >>> cost = torch.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [5.0, 5.0, 0.0]])
+        >>> loss = cost_sensitive_loss(x, y, cost)
+        >>> loss
+        tensor(2.2275, grad_fn=<DivBackward0>)
+        >>> loss.backward()
+    """
+    lam = check_number("cross_entropy_weight", cross_entropy_weight, low=0.0)
+    matrix = cost_matrix(cost)
+    return _softmax_family(
+        input,
+        target,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        sample_weight=sample_weight,
+        denominator=denominator,
+        cost=matrix,
+        ce=lam,
+    )
+
+
+def cost_matrix(cost: VectorLike) -> torch.Tensor:
+    r"""The (C, C) cost matrix of a cost matrix or of a per-class cost vector.
+
+    A vector :math:`c` becomes :math:`M_{yk} = c_y` for :math:`k \ne y` and 0 on the
+    diagonal: missing class :math:`y` costs :math:`c_y`, whatever is predicted instead.
+
+    Args:
+        cost: (C, C) finite matrix (row: true class, column: prediction) or (C,) finite vector.
+
+    Returns:
+        The checked matrix, floating point (float64 for integer input), shape (C, C).
+
+    Raises:
+        ValueError: Another shape, or values that are not finite.
+        TypeError: Something that is not numbers.
+
+    Example:
+        >>> cost_matrix([1.0, 5.0])
+        tensor([[0., 1.],
+                [5., 0.]])
+    """
+    matrix = _as_tensor("cost", cost)
+    if matrix.ndim == 1 and matrix.shape[0] > 0:
+        matrix = matrix[:, None] * (1 - torch.eye(matrix.shape[0], dtype=matrix.dtype))
+    elif matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
+        fail("cost", "a (C, C) matrix or a (C,) vector", describe_tensor(matrix))
+    check_finite("cost", matrix)
+    return matrix
+
+
+def binary_cross_entropy_with_logits(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    pos_weight: VectorLike | None = None,
+    neg_weight: VectorLike | None = None,
+    sample_weight: torch.Tensor | None = None,
+    reduction: Reduction = "mean",
+    denominator: float | torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""Binary / multilabel cross-entropy on logits, with a weight for positives and for negatives.
+
+    .. math::
+
+        \ell_{il} = -\big[a_l\, y_{il} \log \sigma(x_{il})
+                         + b_l (1 - y_{il}) \log (1 - \sigma(x_{il}))\big],
+        \qquad
+        \text{mean} = \frac{\sum_{il} \ell_{il}}{N L}
+
+    with positive weights :math:`a` (``pos_weight``) and negative weights :math:`b`
+    (``neg_weight``) per label. This is what ``BCEWithLogitsLoss(weight=torch.tensor([0.1,
+    0.9]))`` is usually meant to do: PyTorch's ``weight`` multiplies elements, not classes.
+    With ``pos_weight`` only, the result equals ``F.binary_cross_entropy_with_logits(...,
+    pos_weight=...)``. The weights do not enter the mean's normaliser (PyTorch's convention);
+    ``sample_weight`` does: the mean is then :math:`\sum s \ell / \sum s`.
+
+    Args:
+        input: Logits: (N,) binary, (N, L) multilabel, or (N, L, d1, ..., dK).
+        target: Targets in [0, 1] of the shape of ``input`` (soft labels allowed).
+        pos_weight: Non-negative weight of the positives, length L (or 1 for all labels).
+            Default 1.
+        neg_weight: Non-negative weight of the negatives, length L (or 1). Default 1.
+        sample_weight: Non-negative weight per element, the shape of ``input``.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
+        denominator: With ``"mean"``: divide by this instead of the element count.
+
+    Shape:
+        The label dimension is dimension 1 (L = 1 for (N,) inputs): a weight vector whose
+        length is neither L nor 1 is an error, never broadcast elsewhere.
+
+    Returns:
+        The loss, in the dtype of ``input``.
+
+    Raises:
+        ValueError: ``target`` of another shape or outside [0, 1]; weights of a bad length,
+            negative or non-finite; an unknown ``reduction``.
+        TypeError: A non-floating ``input`` or ``target``.
+
+    Example:
+        >>> import torch
+        >>> x = torch.tensor([[1.0, -2.0], [0.0, 3.0]], requires_grad=True)
+        >>> y = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> loss = binary_cross_entropy_with_logits(
+        ...     x, y, pos_weight=torch.tensor([1.0, 4.0]), neg_weight=torch.tensor([0.5, 1.0]))
+        >>> loss
+        tensor(0.2453, grad_fn=<DivBackward0>)
+        >>> loss.backward()
+    """
+    check_choice("reduction", reduction, REDUCTIONS)
+    x = input.to(_check_input(input, min_ndim=1))
+    y = _check_binary_target(target, input).to(x.dtype)
+    labels = 1 if input.ndim == 1 else input.shape[1]
+    log_p, log_not_p = F.logsigmoid(x), F.logsigmoid(-x)
+    positive = y * log_p
+    negative = (1 - y) * log_not_p
+    if pos_weight is not None:
+        positive = positive * _label_weight("pos_weight", pos_weight, labels, x)
+    if neg_weight is not None:
+        negative = negative * _label_weight("neg_weight", neg_weight, labels, x)
+    loss = -(positive + negative)
+    return _reduce_elements(loss, reduction, None, None, sample_weight, denominator, input.dtype)
+
+
+def sigmoid_focal_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    alpha: float | None = 0.25,
+    gamma: float = 2.0,
+    reduction: Reduction = "none",
+    sample_weight: torch.Tensor | None = None,
+    denominator: float | torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""Sigmoid focal loss, the detection form of Lin et al. (ICCV 2017) as in RetinaNet.
+
+    With :math:`p = \sigma(x)` and :math:`p_t = p\,y + (1 - p)(1 - y)`,
+
+    .. math::
+
+        \ell = -\alpha_t (1 - p_t)^\gamma
+               \big[y \log p + (1 - y) \log (1 - p)\big],
+        \qquad
+        \alpha_t = \alpha\, y + (1 - \alpha)(1 - y),
+
+    which equals ``torchvision.ops.sigmoid_focal_loss`` for the same arguments (``alpha=None``
+    where torchvision takes a negative alpha: no :math:`\alpha_t`). The default reduction is
+    ``"none"``, as there; RetinaNet divides the sum by the number of positive anchors: pass it
+    as ``denominator`` with ``reduction="mean"``.
+
+    Args:
+        input: Logits of any shape.
+        target: Targets in [0, 1] of the shape of ``input``.
+        alpha: Weight of the positives in [0, 1], negatives get :math:`1 - \alpha`; None for
+            no weighting. Default 0.25.
+        gamma: Focusing parameter :math:`\gamma \ge 0`. Default 2.
+        reduction: ``"none"`` (default), ``"mean"`` (over elements) or ``"sum"``.
+        sample_weight: Non-negative weight per element, the shape of ``input``.
+        denominator: With ``"mean"``: divide by this instead of the element count.
+
+    Returns:
+        The loss, in the dtype of ``input``.
+
+    Raises:
+        ValueError: ``target`` of another shape or outside [0, 1]; ``alpha`` outside [0, 1];
+            a negative ``gamma``; an unknown ``reduction``.
+        TypeError: A non-floating ``input`` or ``target``.
+
+    Example:
+        >>> import torch
+        >>> x = torch.tensor([[3.0, -1.0], [0.5, -4.0]], requires_grad=True)
+        >>> y = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+        >>> loss = sigmoid_focal_loss(x, y, reduction="sum")
+        >>> loss
+        tensor(1.0026, grad_fn=<SumBackward0>)
+        >>> loss.backward()
+    """
+    check_choice("reduction", reduction, REDUCTIONS)
+    gamma = check_number("gamma", gamma, low=0.0)
+    x = input.to(_check_input(input, min_ndim=0))
+    y = _check_binary_target(target, input).to(x.dtype)
+    # log p_t = logsigmoid(x) for y = 1, logsigmoid(-x) for y = 0 (soft y interpolates).
+    nll = -(y * F.logsigmoid(x) + (1 - y) * F.logsigmoid(-x))
+    p = torch.sigmoid(x)
+    # 1 - p_t, clamped to the smallest normal number: the value is unchanged, and where it
+    # is 0 the gradient of q^gamma * nll (whose limit is 0) is 0 instead of inf * 0 = NaN.
+    q = (p * (1 - y) + y * (1 - p)).clamp_min(torch.finfo(x.dtype).tiny)
+    loss = q.pow(gamma) * nll
+    if alpha is not None:
+        a = check_number("alpha", alpha, low=0.0, high=1.0)
+        loss = loss * (a * y + (1 - a) * (1 - y))
+    return _reduce_elements(loss, reduction, None, None, sample_weight, denominator, input.dtype)
+
+
+# --------------------------------------------------------------------------- shared steps
+
+
+def _softmax_family(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    ignore_index: int,
+    reduction: Reduction,
+    sample_weight: torch.Tensor | None,
+    denominator: float | torch.Tensor | None,
+    weight: VectorLike | None = None,
+    weight_name: str = "weight",
+    bias: torch.Tensor | None = None,
+    margin: torch.Tensor | None = None,
+    cost: torch.Tensor | None = None,
+    **options: Any,
+) -> torch.Tensor:
+    """Validate, run the shared autograd function, and reduce (weighted mean by w[y])."""
+    check_choice("reduction", reduction, REDUCTIONS)
+    dtype = _check_input(input, min_ndim=2)
+    num_classes = input.shape[1]
+    safe_target, valid = _check_index_target(target, input, ignore_index)
+    w = None if weight is None else _class_vector(weight_name, weight, length=num_classes)
+    if bias is not None:
+        _check_length("priors", bias, num_classes)
+    if margin is not None:
+        _check_length("counts", margin, num_classes)
+    if cost is not None and cost.shape[0] != num_classes:
+        fail("cost", f"of {num_classes} classes", describe_tensor(cost))
+
+    def like(v: torch.Tensor | None) -> torch.Tensor | None:
+        return None if v is None else v.to(dtype=dtype, device=input.device)
+
+    terms = SoftmaxTerms(
+        weight=like(w), bias=like(bias), margin=like(margin), cost=like(cost), **options
+    )
+    loss = softmax_family_loss(input, safe_target, terms)
+    target_weight = None if terms.weight is None else terms.weight[safe_target]
+    return _reduce_elements(
+        loss, reduction, target_weight, valid, sample_weight, denominator, input.dtype
+    )
+
+
+def _soft_target_cross_entropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    weight: VectorLike | None,
+    eps: float,
+    reduction: Reduction,
+    sample_weight: torch.Tensor | None,
+    denominator: float | torch.Tensor | None,
+) -> torch.Tensor:
+    """Cross-entropy with class-probability targets: differentiable in both arguments."""
+    check_choice("reduction", reduction, REDUCTIONS)
+    x = input.to(_check_input(input, min_ndim=2))
+    if target.shape != input.shape:
+        fail("target", f"probabilities of shape {tuple(input.shape)}", describe_tensor(target))
+    num_classes = input.shape[1]
+    q = target.to(x.dtype)
+    if eps > 0:
+        q = (1 - eps) * q + eps / num_classes
+    if weight is not None:
+        w = _class_vector("weight", weight, length=num_classes).to(x.dtype).to(input.device)
+        q = q * w.view((1, -1) + (1,) * (input.ndim - 2))
+    loss = -(q * F.log_softmax(x, dim=1)).sum(dim=1)
+    return _reduce_elements(loss, reduction, None, None, sample_weight, denominator, input.dtype)
+
+
+def _reduce_elements(
+    loss: torch.Tensor,
+    reduction: Reduction,
+    weight: torch.Tensor | None,
+    mask: torch.Tensor | None,
+    sample_weight: torch.Tensor | None,
+    denominator: float | torch.Tensor | None,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """Apply ``sample_weight`` to the loss and its normaliser, reduce, return in ``dtype``."""
+    if sample_weight is not None:
+        if not isinstance(sample_weight, torch.Tensor):
+            fail("sample_weight", "a tensor", type(sample_weight).__name__, error=TypeError)
+        if sample_weight.shape != loss.shape:
+            fail(
+                "sample_weight",
+                f"a tensor of shape {tuple(loss.shape)}",
+                describe_tensor(sample_weight),
+            )
+        check_nonnegative("sample_weight", sample_weight)
+        s = sample_weight.to(loss.dtype)
+        loss = loss * s
+        weight = s if weight is None else weight * s
+    return reduce(loss, reduction, weight=weight, mask=mask, denominator=denominator).to(dtype)
+
+
+def _check_input(input: torch.Tensor, *, min_ndim: int) -> torch.dtype:
+    """Check a floating tensor of at least ``min_ndim`` dimensions; return the compute dtype."""
+    if not isinstance(input, torch.Tensor) or not input.is_floating_point():
+        actual = describe_tensor(input) if isinstance(input, torch.Tensor) else type(input).__name__
+        fail("input", "a floating-point tensor", actual, error=TypeError)
+    if input.ndim < min_ndim:
+        shape = "(N, C) or (N, C, d1, ..., dK)" if min_ndim == 2 else f"{min_ndim}-D or more"
+        fail("input", f"of shape {shape}", describe_tensor(input))
+    return compute_dtype(input.dtype)
+
+
+def _check_index_target(
+    target: torch.Tensor, input: torch.Tensor, ignore_index: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class-index targets: (target with ignored elements set to 0, mask of valid elements)."""
+    if not isinstance(target, torch.Tensor) or target.is_floating_point() or target.is_complex():
+        actual = describe_tensor(target) if isinstance(target, torch.Tensor) else type(target)
+        fail("target", "an integer tensor of class indices", actual, error=TypeError)
+    if target.dtype == torch.bool:
+        fail(
+            "target", "an integer tensor of class indices", describe_tensor(target), error=TypeError
+        )
+    expected = input.shape[:1] + input.shape[2:]
+    if target.shape != expected:
+        fail("target", f"a tensor of shape {tuple(expected)}", describe_tensor(target))
+    target = target.long()
+    valid = target != ignore_index
+    bad = valid & ((target < 0) | (target >= input.shape[1]))
+    if bool(bad.any()):
+        first = tuple(int(i) for i in bad.nonzero()[0].tolist())
+        fail(
+            "target",
+            f"class indices in [0, {input.shape[1]}) or ignore_index={ignore_index}",
+            f"{target[first].item()} at index {first}",
+        )
+    return torch.where(valid, target, 0), valid
+
+
+def _check_binary_target(target: torch.Tensor, input: torch.Tensor) -> torch.Tensor:
+    if not isinstance(target, torch.Tensor) or target.is_complex():
+        fail("target", "a tensor", type(target).__name__, error=TypeError)
+    if target.shape != input.shape:
+        fail("target", f"a tensor of shape {tuple(input.shape)}", describe_tensor(target))
+    check_finite("target", target)
+    if bool(((target < 0) | (target > 1)).any()):
+        fail("target", "values in [0, 1]", f"min {target.min().item()}, max {target.max().item()}")
+    return target
+
+
+def _as_tensor(name: str, value: Any) -> torch.Tensor:
+    """A floating tensor from a tensor, an array or a sequence of numbers."""
+    try:
+        t = torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError):
+        fail(name, "a tensor or a sequence of numbers", value, error=TypeError)
+    if t.dtype == torch.bool or t.is_complex():
+        fail(name, "real numbers", describe_tensor(t), error=TypeError)
+    return t if t.is_floating_point() else t.double()
+
+
+def _class_vector(
+    name: str, value: Any, *, length: int | None = None, positive: bool = False
+) -> torch.Tensor:
+    """A checked 1-D vector of per-class values: finite, non-negative (or positive)."""
+    v = _as_tensor(name, value)
+    if v.ndim != 1 or v.shape[0] == 0:
+        fail(name, "a non-empty 1-D tensor", describe_tensor(v))
+    if length is not None:
+        _check_length(name, v, length)
+    check_nonnegative(name, v)
+    if positive and not bool((v > 0).all()):
+        fail(name, "positive", f"{v.min().item()} at index {int(v.argmin())}")
+    return v
+
+
+def _check_length(name: str, v: torch.Tensor, length: int) -> None:
+    if v.shape[0] != length:
+        fail(name, f"a 1-D tensor of length {length} (the number of classes)", describe_tensor(v))
+
+
+def _label_weight(name: str, value: Any, labels: int, x: torch.Tensor) -> torch.Tensor:
+    """A per-label weight of length L or 1, viewed to broadcast along dimension 1 of ``x``."""
+    v = _class_vector(name, value)
+    if v.shape[0] not in (1, labels):
+        fail(
+            name, f"a 1-D tensor of length {labels} (the number of labels) or 1", describe_tensor(v)
+        )
+    v = v.to(dtype=x.dtype, device=x.device)
+    return v.view((1, -1) + (1,) * (x.ndim - 2)) if x.ndim >= 2 else v

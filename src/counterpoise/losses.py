@@ -1,0 +1,581 @@
+"""The losses as :class:`torch.nn.Module` s.
+
+Each module holds its configuration and its tensors (class weights, priors, counts, costs) as
+registered buffers, so ``.to(device)`` moves them and autocast never turns them into half
+precision; ``forward`` is one call of the function of the same name in
+:mod:`counterpoise.functional`, whose docstring gives the formula. Arguments are checked when the
+module is built; tensors when it is called.
+
+``forward(input, target, *, sample_weight=None, denominator=None)`` takes the per-element
+weights and the externally computed denominator of a weighted mean (gradient accumulation,
+data parallelism) as call arguments, as they change from batch to batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import functional as cf
+from ._checks import check_choice, check_number
+from .functional import VectorLike, _class_vector
+from .reduction import REDUCTIONS, Reduction
+
+__all__ = [
+    "BalancedSoftmaxLoss",
+    "CostSensitiveLoss",
+    "FocalLoss",
+    "LDAMLoss",
+    "LogitAdjustedLoss",
+    "SigmoidFocalLoss",
+    "WeightedBCEWithLogitsLoss",
+    "WeightedCrossEntropyLoss",
+]
+
+Denominator = float | torch.Tensor | None
+
+
+def _buffer(name: str, value: VectorLike | None, *, positive: bool = False) -> torch.Tensor | None:
+    """A checked per-class vector as a float32 tensor for ``register_buffer``."""
+    if value is None:
+        return None
+    return _class_vector(name, value, positive=positive).to(torch.float32)
+
+
+def _counts_of(counts: Any) -> Any:
+    """The per-class counts of a counts object (anything with ``.counts``), or ``counts``."""
+    return getattr(counts, "counts", counts)
+
+
+def _weights_from_counts(counts: Any, scheme: str, options: dict[str, Any]) -> torch.Tensor:
+    # Imported here: the weighting schemes are optional for using the losses.
+    from .weights import class_weights
+
+    return class_weights(counts, scheme, **options)  # type: ignore[arg-type]
+
+
+class _Loss(nn.Module):
+    def __init__(self, reduction: Reduction) -> None:
+        super().__init__()
+        check_choice("reduction", reduction, REDUCTIONS)
+        self.reduction: Reduction = reduction
+
+
+class WeightedCrossEntropyLoss(_Loss):
+    """Class-weighted cross-entropy: :func:`counterpoise.functional.cross_entropy` as a module.
+
+    Args:
+        weight: (C,) non-negative class weights, or None.
+        ignore_index: Target value that is ignored. Default -100.
+        label_smoothing: In [0, 1]. Default 0.
+        reduction: ``"none"``, ``"mean"`` (default, weighted by the targets' class weights) or
+            ``"sum"``.
+
+    Example:
+        >>> import torch
+        >>> loss_fn = WeightedCrossEntropyLoss.from_counts([90, 9, 1])
+        >>> loss_fn.weight
+        tensor([ 0.3704,  3.7037, 33.3333])
+        >>> x = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0]], requires_grad=True)
+        >>> loss_fn(x, torch.tensor([0, 2])).backward()
+    """
+
+    weight: torch.Tensor | None
+
+    def __init__(
+        self,
+        weight: VectorLike | None = None,
+        *,
+        ignore_index: int = -100,
+        label_smoothing: float = 0.0,
+        reduction: Reduction = "mean",
+    ) -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", _buffer("weight", weight))
+        self.ignore_index = ignore_index
+        self.label_smoothing = check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Any,
+        scheme: str = "balanced",
+        *,
+        ignore_index: int = -100,
+        label_smoothing: float = 0.0,
+        reduction: Reduction = "mean",
+        **scheme_options: Any,
+    ) -> WeightedCrossEntropyLoss:
+        """Weights from class counts by :func:`counterpoise.weights.class_weights`
+        (``scheme`` and its options, e.g. ``beta`` for ``"effective"``)."""
+        weight = _weights_from_counts(counts, scheme, scheme_options)
+        return cls(
+            weight, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction
+        )
+
+    def forward(
+        self,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        sample_weight: torch.Tensor | None = None,
+        denominator: Denominator = None,
+    ) -> torch.Tensor:
+        return cf.cross_entropy(
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            reduction=self.reduction,
+            sample_weight=sample_weight,
+            denominator=denominator,
+        )
+
+
+class FocalLoss(_Loss):
+    """Softmax focal loss with per-class alpha: :func:`counterpoise.functional.focal_loss`.
+
+    Alpha acts as a class weight, also in the normaliser of the mean, so ``gamma=0`` gives
+    weighted cross-entropy exactly.
+
+    Args:
+        alpha: (C,) non-negative class weights, or None.
+        gamma: Focusing parameter >= 0. Default 2.
+        ignore_index: Target value that is ignored. Default -100.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
+
+    Example:
+        >>> import torch
+        >>> loss_fn = FocalLoss.from_counts([900, 90, 10], scheme="effective", beta=0.999)
+        >>> x = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0]], requires_grad=True)
+        >>> loss_fn(x, torch.tensor([0, 2])).backward()
+    """
+
+    alpha: torch.Tensor | None
+
+    def __init__(
+        self,
+        alpha: VectorLike | None = None,
+        *,
+        gamma: float = 2.0,
+        ignore_index: int = -100,
+        reduction: Reduction = "mean",
+    ) -> None:
+        super().__init__(reduction)
+        self.register_buffer("alpha", _buffer("alpha", alpha))
+        self.gamma = check_number("gamma", gamma, low=0.0)
+        self.ignore_index = ignore_index
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Any,
+        scheme: str = "balanced",
+        *,
+        gamma: float = 2.0,
+        ignore_index: int = -100,
+        reduction: Reduction = "mean",
+        **scheme_options: Any,
+    ) -> FocalLoss:
+        """Alpha from class counts by :func:`counterpoise.weights.class_weights`."""
+        alpha = _weights_from_counts(counts, scheme, scheme_options)
+        return cls(alpha, gamma=gamma, ignore_index=ignore_index, reduction=reduction)
+
+    def forward(
+        self,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        sample_weight: torch.Tensor | None = None,
+        denominator: Denominator = None,
+    ) -> torch.Tensor:
+        return cf.focal_loss(
+            input,
+            target,
+            gamma=self.gamma,
+            alpha=self.alpha,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            sample_weight=sample_weight,
+            denominator=denominator,
+        )
+
+
+class LogitAdjustedLoss(_Loss):
+    """Logit-adjusted cross-entropy: :func:`counterpoise.functional.logit_adjusted_loss`.
+
+    Args:
+        priors: (C,) positive class priors (or counts: only ratios matter).
+        tau: Temperature >= 0. Default 1.
+        weight: (C,) non-negative class weights, or None.
+        ignore_index: Target value that is ignored. Default -100.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
+
+    Example:
+        >>> import torch
+        >>> loss_fn = LogitAdjustedLoss.from_counts([700, 200, 100])
+        >>> loss_fn.priors
+        tensor([0.7000, 0.2000, 0.1000])
+        >>> x = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0]], requires_grad=True)
+        >>> loss_fn(x, torch.tensor([0, 2]))
+        tensor(1.5565, grad_fn=<DivBackward0>)
+    """
+
+    priors: torch.Tensor
+    weight: torch.Tensor | None
+
+    def __init__(
+        self,
+        priors: VectorLike,
+        *,
+        tau: float = 1.0,
+        weight: VectorLike | None = None,
+        ignore_index: int = -100,
+        reduction: Reduction = "mean",
+    ) -> None:
+        super().__init__(reduction)
+        self.register_buffer("priors", _buffer("priors", priors, positive=True))
+        self.register_buffer("weight", _buffer("weight", weight))
+        self.tau = check_number("tau", tau, low=0.0)
+        self.ignore_index = ignore_index
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Any,
+        *,
+        tau: float = 1.0,
+        weight: VectorLike | None = None,
+        ignore_index: int = -100,
+        reduction: Reduction = "mean",
+    ) -> LogitAdjustedLoss:
+        """Priors from training counts per class: :math:`\\pi_c = n_c / \\sum_j n_j`."""
+        n = _class_vector("counts", _counts_of(counts), positive=True)
+        return cls(
+            n / n.sum(), tau=tau, weight=weight, ignore_index=ignore_index, reduction=reduction
+        )
+
+    def forward(
+        self,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        sample_weight: torch.Tensor | None = None,
+        denominator: Denominator = None,
+    ) -> torch.Tensor:
+        return cf.logit_adjusted_loss(
+            input,
+            target,
+            self.priors,
+            tau=self.tau,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            sample_weight=sample_weight,
+            denominator=denominator,
+        )
+
+
+class BalancedSoftmaxLoss(_Loss):
+    """Balanced softmax: :func:`counterpoise.functional.balanced_softmax_loss`.
+
+    Args:
+        counts: (C,) positive training counts per class.
+        weight: (C,) non-negative class weights, or None.
+        ignore_index: Target value that is ignored. Default -100.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
+
+    Example:
+        >>> import torch
+        >>> loss_fn = BalancedSoftmaxLoss([700, 200, 100])
+        >>> x = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0]], requires_grad=True)
+        >>> loss_fn(x, torch.tensor([0, 2]))
+        tensor(1.5565, grad_fn=<DivBackward0>)
+    """
+
+    counts: torch.Tensor
+    weight: torch.Tensor | None
+
+    def __init__(
+        self,
+        counts: VectorLike,
+        *,
+        weight: VectorLike | None = None,
+        ignore_index: int = -100,
+        reduction: Reduction = "mean",
+    ) -> None:
+        super().__init__(reduction)
+        self.register_buffer("counts", _buffer("counts", counts, positive=True))
+        self.register_buffer("weight", _buffer("weight", weight))
+        self.ignore_index = ignore_index
+
+    def forward(
+        self,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        sample_weight: torch.Tensor | None = None,
+        denominator: Denominator = None,
+    ) -> torch.Tensor:
+        return cf.balanced_softmax_loss(
+            input,
+            target,
+            self.counts,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            sample_weight=sample_weight,
+            denominator=denominator,
+        )
+
+
+class LDAMLoss(_Loss):
+    """LDAM loss: :func:`counterpoise.functional.ldam_loss`.
+
+    Args:
+        counts: (C,) positive training counts per class; margins follow
+            :func:`counterpoise.functional.ldam_margins`.
+        max_margin: Margin of the rarest class, > 0. Default 0.5.
+        scale: Logit scale > 0. Default 30.
+        weight: (C,) non-negative class weights, or None (set it late in training for DRW).
+        ignore_index: Target value that is ignored. Default -100.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
+
+    Example:
+        >>> import torch
+        >>> loss_fn = LDAMLoss.from_counts([10000, 625, 16], scheme="effective", beta=0.9999)
+        >>> loss_fn.weight
+        tensor([  0.4658,   4.8593, 184.1515])
+        >>> x = torch.tensor([[0.9, 0.1, -0.3], [0.2, 0.4, 0.1]], requires_grad=True)
+        >>> loss_fn(x, torch.tensor([0, 2])).backward()
+    """
+
+    counts: torch.Tensor
+    weight: torch.Tensor | None
+
+    def __init__(
+        self,
+        counts: VectorLike,
+        *,
+        max_margin: float = 0.5,
+        scale: float = 30.0,
+        weight: VectorLike | None = None,
+        ignore_index: int = -100,
+        reduction: Reduction = "mean",
+    ) -> None:
+        super().__init__(reduction)
+        self.register_buffer("counts", _buffer("counts", counts, positive=True))
+        self.register_buffer("weight", _buffer("weight", weight))
+        self.max_margin = check_number("max_margin", max_margin, low=0.0, low_open=True)
+        self.scale = check_number("scale", scale, low=0.0, low_open=True)
+        self.ignore_index = ignore_index
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Any,
+        scheme: str = "none",
+        *,
+        max_margin: float = 0.5,
+        scale: float = 30.0,
+        ignore_index: int = -100,
+        reduction: Reduction = "mean",
+        **scheme_options: Any,
+    ) -> LDAMLoss:
+        """Margins from the counts, and class weights from them by
+        :func:`counterpoise.weights.class_weights` unless ``scheme="none"`` (the default)."""
+        n = _counts_of(counts)
+        weight = None if scheme == "none" else _weights_from_counts(counts, scheme, scheme_options)
+        return cls(
+            n,
+            max_margin=max_margin,
+            scale=scale,
+            weight=weight,
+            ignore_index=ignore_index,
+            reduction=reduction,
+        )
+
+    def forward(
+        self,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        sample_weight: torch.Tensor | None = None,
+        denominator: Denominator = None,
+    ) -> torch.Tensor:
+        return cf.ldam_loss(
+            input,
+            target,
+            self.counts,
+            max_margin=self.max_margin,
+            scale=self.scale,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            sample_weight=sample_weight,
+            denominator=denominator,
+        )
+
+
+class CostSensitiveLoss(_Loss):
+    """Expected misclassification cost: :func:`counterpoise.functional.cost_sensitive_loss`.
+
+    Args:
+        cost: (C, C) cost matrix (row: true class) or (C,) cost of missing each class; kept
+            as the matrix (see :func:`counterpoise.functional.cost_matrix`).
+        cross_entropy_weight: Coefficient >= 0 of the added cross-entropy. Default 0.
+        ignore_index: Target value that is ignored. Default -100.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
+
+    Example:
+        >>> import torch
+        >>> loss_fn = CostSensitiveLoss([1.0, 1.0, 5.0], cross_entropy_weight=0.1)
+        >>> x = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0]], requires_grad=True)
+        >>> loss_fn(x, torch.tensor([0, 2])).backward()
+    """
+
+    cost: torch.Tensor
+
+    def __init__(
+        self,
+        cost: VectorLike,
+        *,
+        cross_entropy_weight: float = 0.0,
+        ignore_index: int = -100,
+        reduction: Reduction = "mean",
+    ) -> None:
+        super().__init__(reduction)
+        self.register_buffer("cost", cf.cost_matrix(cost).to(torch.float32))
+        self.cross_entropy_weight = check_number(
+            "cross_entropy_weight", cross_entropy_weight, low=0.0
+        )
+        self.ignore_index = ignore_index
+
+    def forward(
+        self,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        sample_weight: torch.Tensor | None = None,
+        denominator: Denominator = None,
+    ) -> torch.Tensor:
+        return cf.cost_sensitive_loss(
+            input,
+            target,
+            self.cost,
+            cross_entropy_weight=self.cross_entropy_weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            sample_weight=sample_weight,
+            denominator=denominator,
+        )
+
+
+class WeightedBCEWithLogitsLoss(_Loss):
+    """BCE on logits with per-label positive and negative weights.
+
+    :func:`counterpoise.functional.binary_cross_entropy_with_logits` as a module.
+
+    Args:
+        pos_weight: Weight of the positives, length L or 1, or None.
+        neg_weight: Weight of the negatives, length L or 1, or None.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
+
+    Example:
+        >>> import torch
+        >>> targets = torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+        >>> loss_fn = WeightedBCEWithLogitsLoss.from_counts(targets)
+        >>> loss_fn.pos_weight
+        tensor([3., 1.])
+        >>> loss_fn(torch.zeros(4, 2, requires_grad=True), targets).backward()
+    """
+
+    pos_weight: torch.Tensor | None
+    neg_weight: torch.Tensor | None
+
+    def __init__(
+        self,
+        pos_weight: VectorLike | None = None,
+        neg_weight: VectorLike | None = None,
+        *,
+        reduction: Reduction = "mean",
+    ) -> None:
+        super().__init__(reduction)
+        self.register_buffer("pos_weight", _buffer("pos_weight", pos_weight))
+        self.register_buffer("neg_weight", _buffer("neg_weight", neg_weight))
+
+    @classmethod
+    def from_counts(
+        cls,
+        targets_or_counts: Any,
+        num_samples: int | None = None,
+        *,
+        reduction: Reduction = "mean",
+    ) -> WeightedBCEWithLogitsLoss:
+        """``pos_weight`` = negatives / positives per label, by
+        :func:`counterpoise.weights.pos_weight` (targets, or positives with ``num_samples``)."""
+        from .weights import pos_weight
+
+        return cls(pos_weight(targets_or_counts, num_samples), reduction=reduction)
+
+    def forward(
+        self,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        sample_weight: torch.Tensor | None = None,
+        denominator: Denominator = None,
+    ) -> torch.Tensor:
+        return cf.binary_cross_entropy_with_logits(
+            input,
+            target,
+            pos_weight=self.pos_weight,
+            neg_weight=self.neg_weight,
+            sample_weight=sample_weight,
+            reduction=self.reduction,
+            denominator=denominator,
+        )
+
+
+class SigmoidFocalLoss(_Loss):
+    """Sigmoid focal loss (detection form): :func:`counterpoise.functional.sigmoid_focal_loss`.
+
+    Args:
+        alpha: Weight of the positives in [0, 1] (negatives: 1 - alpha), or None. Default 0.25.
+        gamma: Focusing parameter >= 0. Default 2.
+        reduction: ``"none"`` (default), ``"mean"`` or ``"sum"``.
+
+    Example:
+        >>> import torch
+        >>> loss_fn = SigmoidFocalLoss(reduction="sum")
+        >>> x = torch.tensor([[3.0, -1.0], [0.5, -4.0]], requires_grad=True)
+        >>> loss_fn(x, torch.tensor([[1.0, 0.0], [1.0, 1.0]])).backward()
+    """
+
+    def __init__(
+        self, *, alpha: float | None = 0.25, gamma: float = 2.0, reduction: Reduction = "none"
+    ) -> None:
+        super().__init__(reduction)
+        self.alpha = None if alpha is None else check_number("alpha", alpha, low=0.0, high=1.0)
+        self.gamma = check_number("gamma", gamma, low=0.0)
+
+    def forward(
+        self,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        sample_weight: torch.Tensor | None = None,
+        denominator: Denominator = None,
+    ) -> torch.Tensor:
+        return cf.sigmoid_focal_loss(
+            input,
+            target,
+            alpha=self.alpha,
+            gamma=self.gamma,
+            reduction=self.reduction,
+            sample_weight=sample_weight,
+            denominator=denominator,
+        )

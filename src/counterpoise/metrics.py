@@ -1,0 +1,306 @@
+"""Imbalance-aware evaluation: what happened to every class, not just the average.
+
+Plain accuracy on long-tailed data is dominated by the head classes. :func:`imbalance_report`
+combines the measures that expose the tail: per-class recall, balanced accuracy (the mean
+recall), macro-F1, the geometric mean and the minimum of the recalls, Matthews' correlation
+coefficient, per-class average precision, and the expected calibration error of the predicted
+probabilities. The computations are scikit-learn's and torchmetrics'; this module chooses,
+validates and presents them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._checks import check_positive_int, fail
+
+__all__ = ["SUMMARY_METRICS", "ImbalanceReport", "imbalance_report"]
+
+#: Scalar metrics of a report, by name; every one is "higher is better" except ``ece``.
+SUMMARY_METRICS = (
+    "balanced_accuracy",
+    "macro_f1",
+    "worst_class_recall",
+    "gmean_recall",
+    "accuracy",
+    "mcc",
+    "macro_average_precision",
+    "ece",
+)
+
+_PROB_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True)
+class ImbalanceReport:
+    """Per-class and summary metrics of a classifier (see :func:`imbalance_report`).
+
+    Attributes:
+        classes: the class each row and column stands for.
+        support: int64 (C,), true samples per class.
+        precision, recall, f1: float64 (C,) per class (0 where undefined, as scikit-learn's
+            ``zero_division=0``).
+        confusion: int64 (C, C), rows are true classes, columns predicted classes.
+        accuracy: fraction of correct predictions.
+        balanced_accuracy: mean recall over the classes present in ``y_true``.
+        macro_f1: unweighted mean of the per-class F1 over all classes.
+        gmean_recall: geometric mean of the recalls of the classes present (0 if any is 0).
+        worst_class_recall: the smallest recall among the classes present.
+        mcc: Matthews' correlation coefficient (multiclass form).
+        average_precision: float64 (C,) one-vs-rest average precision (area under the
+            precision-recall curve), NaN for classes without positives; None without scores.
+        macro_average_precision: mean of the defined per-class average precisions, or None.
+        ece: expected calibration error of the top-label probability (L1, equal-width bins),
+            or None without probabilities.
+    """
+
+    classes: tuple[Hashable, ...]
+    support: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    f1: np.ndarray
+    confusion: np.ndarray
+    accuracy: float
+    balanced_accuracy: float
+    macro_f1: float
+    gmean_recall: float
+    worst_class_recall: float
+    mcc: float
+    average_precision: np.ndarray | None = None
+    macro_average_precision: float | None = None
+    ece: float | None = None
+
+    @property
+    def num_classes(self) -> int:
+        """C, the number of classes."""
+        return len(self.classes)
+
+    @property
+    def confusion_normalized(self) -> np.ndarray:
+        """The confusion matrix with each row divided by its class's support (rows of absent
+        classes are 0)."""
+        rows = self.confusion.sum(axis=1, keepdims=True)
+        return np.divide(self.confusion, rows, out=np.zeros(self.confusion.shape), where=rows > 0)
+
+    def summary(self) -> dict[str, float]:
+        """The scalar metrics by name (those that could be computed), in :data:`SUMMARY_METRICS`
+        order."""
+        values = {name: getattr(self, name) for name in SUMMARY_METRICS}
+        return {k: float(v) for k, v in values.items() if v is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every number, JSON-serialisable (NaN becomes None)."""
+
+        def arr(a: np.ndarray | None) -> list[Any] | None:
+            return None if a is None else [None if x != x else x for x in a.tolist()]
+
+        return {
+            **self.summary(),
+            "classes": [c if isinstance(c, (str, int)) else str(c) for c in self.classes],
+            "support": self.support.tolist(),
+            "precision": arr(self.precision),
+            "recall": arr(self.recall),
+            "f1": arr(self.f1),
+            "average_precision": arr(self.average_precision),
+            "confusion": self.confusion.tolist(),
+        }
+
+    def print(self, console: Any = None) -> None:
+        """Print the per-class table and the summary with rich."""
+        from rich.console import Console
+        from rich.table import Table
+
+        console = console or Console()
+        table = Table(title="Per class", title_justify="left")
+        for col in ("class", "support", "precision", "recall", "F1"):
+            table.add_column(col, justify="right")
+        if self.average_precision is not None:
+            table.add_column("AP", justify="right")
+        for i, c in enumerate(self.classes):
+            row = [str(c), f"{self.support[i]:,}", f"{self.precision[i]:.3f}"]
+            row += [f"{self.recall[i]:.3f}", f"{self.f1[i]:.3f}"]
+            if self.average_precision is not None:
+                ap = self.average_precision[i]
+                row.append("n/a" if ap != ap else f"{ap:.3f}")
+            table.add_row(*row)
+        console.print(table)
+        summary = Table(title="Summary", title_justify="left")
+        summary.add_column("metric")
+        summary.add_column("value", justify="right")
+        for k, v in self.summary().items():
+            summary.add_row(k, f"{v:.4f}")
+        console.print(summary)
+
+
+def _as_numpy(name: str, x: Any) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+        if x.dtype in (torch.float16, torch.bfloat16):
+            x = x.float()
+        return x.numpy()
+    try:
+        return np.asarray(x)
+    except Exception:
+        fail(name, "an array-like", type(x).__name__, error=TypeError)
+
+
+def _check_probabilities(probs: np.ndarray, num_classes: int) -> np.ndarray:
+    if probs.ndim == 1:  # binary: the probability of class 1
+        probs = np.stack([1.0 - probs, probs], axis=1)
+    if probs.shape[1] != num_classes:
+        fail("y_score", f"probabilities of shape (N, {num_classes})", probs.shape)
+    if not np.all(np.isfinite(probs)):
+        fail("y_score", "finite probabilities", "NaN or infinity")
+    rows = probs.sum(axis=1)
+    if (
+        probs.min() < -_PROB_TOLERANCE
+        or probs.max() > 1 + _PROB_TOLERANCE
+        or np.abs(rows - 1).max() > _PROB_TOLERANCE
+    ):
+        fail(
+            "y_score",
+            "probabilities in [0, 1] whose rows sum to 1 (pass logits.softmax(-1), not logits)",
+            f"values in [{probs.min():.3g}, {probs.max():.3g}] with row sums up to "
+            f"{np.abs(rows - 1).max() + 1:.3g}",
+        )
+    return probs.astype(np.float64)
+
+
+def imbalance_report(
+    y_true: Any,
+    y_score_or_pred: Any,
+    *,
+    classes: Sequence[Hashable] | None = None,
+    num_classes: int | None = None,
+    y_pred: Any = None,
+    n_bins: int = 15,
+) -> ImbalanceReport:
+    """Per-class and summary metrics that show what happens to the rare classes.
+
+    .. math::
+
+        \\text{balanced accuracy} = \\frac{1}{|K|} \\sum_{c \\in K} \\text{recall}_c, \\qquad
+        \\text{gmean} = \\Big(\\prod_{c \\in K} \\text{recall}_c\\Big)^{1/|K|}, \\qquad
+        \\text{ECE} = \\sum_b \\frac{|B_b|}{N} \\big|\\text{acc}(B_b) - \\text{conf}(B_b)\\big|
+
+    with :math:`K` the classes present in ``y_true`` and :math:`B_b` the samples whose top
+    probability falls in the b-th of ``n_bins`` equal-width bins.
+
+    Args:
+        y_true: true class indices, shape (N,), integers in [0, C).
+        y_score_or_pred: predicted class indices (N,) (integers), or probabilities (N, C)
+            (floats; rows sum to 1), or for two classes the probability of class 1 (N,) (floats).
+            With probabilities, the prediction is their argmax, and average precision and ECE
+            are computed too.
+        classes: class names (default 0..C-1).
+        num_classes: C (default: ``len(classes)``, else the probabilities' width, else the
+            largest label + 1).
+        y_pred: predicted class indices (N,) to use instead of the argmax of the probabilities,
+            e.g. after tuning decision thresholds; only with probabilities.
+        n_bins: bins of the calibration error (default 15).
+
+    Returns:
+        An :class:`ImbalanceReport`.
+
+    Raises:
+        ValueError: for empty or mismatched inputs, labels out of range, or scores that are not
+            probabilities (logits must be turned into probabilities first).
+
+    Example:
+        >>> r = imbalance_report([0, 0, 0, 0, 1, 1, 2], [0, 0, 0, 0, 1, 0, 0])
+        >>> round(r.accuracy, 3), round(r.balanced_accuracy, 3), r.worst_class_recall
+        (0.714, 0.5, 0.0)
+        >>> r.recall.tolist()
+        [1.0, 0.5, 0.0]
+    """
+    from sklearn import metrics as skm
+
+    n_bins = check_positive_int("n_bins", n_bins)
+    y = _as_numpy("y_true", y_true)
+    s = _as_numpy("y_score_or_pred", y_score_or_pred)
+    if y.ndim != 1 or y.size == 0:
+        fail("y_true", "a non-empty 1-D array of class indices", y.shape)
+    if not np.issubdtype(y.dtype, np.integer):
+        fail("y_true", "integer class indices", y.dtype, error=TypeError)
+    if s.shape[0] != y.shape[0]:
+        fail("y_score_or_pred", f"{y.shape[0]} rows like `y_true`", s.shape)
+    scored = np.issubdtype(s.dtype, np.floating)
+    if not scored and (s.ndim != 1 or not np.issubdtype(s.dtype, np.integer)):
+        fail("y_score_or_pred", "integer predictions (N,) or float probabilities", s.dtype)
+    if num_classes is None:
+        if classes is not None:
+            num_classes = len(classes)
+        elif scored and s.ndim == 2:
+            num_classes = s.shape[1]
+        elif scored:
+            num_classes = 2
+        else:
+            num_classes = int(max(y.max(), s.max())) + 1
+    num_classes = check_positive_int("num_classes", num_classes)
+    names = tuple(classes) if classes is not None else tuple(range(num_classes))
+    if len(names) != num_classes:
+        fail("classes", f"{num_classes} class names", len(names))
+    if y.min() < 0 or y.max() >= num_classes:
+        bad = y[(y < 0) | (y >= num_classes)][0]
+        fail("y_true", f"class indices in [0, {num_classes})", int(bad))
+
+    probs = _check_probabilities(s, num_classes) if scored else None
+    if y_pred is not None:
+        if probs is None:
+            fail("y_pred", "None when `y_score_or_pred` holds predictions", "predictions twice")
+        pred = _as_numpy("y_pred", y_pred)
+        if pred.shape != y.shape or not np.issubdtype(pred.dtype, np.integer):
+            fail(
+                "y_pred", f"integer class indices of shape {y.shape}", f"{pred.dtype} {pred.shape}"
+            )
+    else:
+        pred = probs.argmax(axis=1) if probs is not None else s.astype(np.int64)
+    if pred.min() < 0 or pred.max() >= num_classes:
+        bad = pred[(pred < 0) | (pred >= num_classes)][0]
+        fail(
+            "y_pred" if y_pred is not None else "y_score_or_pred",
+            f"class indices in [0, {num_classes})",
+            int(bad),
+        )
+
+    labels = np.arange(num_classes)
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        y, pred, labels=labels, zero_division=0
+    )
+    present = support > 0
+    rec = recall[present]
+    ap = macro_ap = ece = None
+    if probs is not None:
+        ap = np.full(num_classes, np.nan)
+        for c in np.flatnonzero(present):
+            ap[c] = skm.average_precision_score(y == c, probs[:, c])
+        macro_ap = float(np.nanmean(ap))
+        from torchmetrics.functional.classification import multiclass_calibration_error
+
+        ece = float(
+            multiclass_calibration_error(
+                torch.from_numpy(probs), torch.from_numpy(y.astype(np.int64)), num_classes, n_bins
+            )
+        )
+    return ImbalanceReport(
+        classes=names,
+        support=support.astype(np.int64),
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        confusion=skm.confusion_matrix(y, pred, labels=labels),
+        accuracy=float(np.mean(pred == y)),
+        balanced_accuracy=float(rec.mean()),
+        macro_f1=float(f1.mean()),
+        gmean_recall=float(np.exp(np.log(rec).mean())) if rec.min() > 0 else 0.0,
+        worst_class_recall=float(rec.min()),
+        mcc=float(skm.matthews_corrcoef(y, pred)),
+        average_precision=ap,
+        macro_average_precision=macro_ap,
+        ece=ece,
+    )

@@ -1,0 +1,250 @@
+"""Matplotlib figures. Every function returns a :class:`matplotlib.figure.Figure` and never
+opens a window (the non-interactive Agg canvas is used), so it works on servers and in CI."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from ._checks import fail
+
+__all__ = [
+    "plot_class_distribution",
+    "plot_confusion_matrix",
+    "plot_per_class_recall",
+    "plot_reliability_diagram",
+    "plot_training_curves",
+    "save_figure",
+]
+
+_MAX_TICK_LABELS = 40
+
+
+def plot_class_distribution(
+    counts: Any,
+    classes: Sequence[Hashable] | None = None,
+    *,
+    log: bool = True,
+    sort: bool = True,
+    title: str | None = None,
+) -> Figure:
+    """Bar chart of samples per class, largest first, on a log scale by default.
+
+    Args:
+        counts: samples per class, shape (C,), or the result of :func:`counterpoise.count_labels`.
+        classes: class names for the x axis (default: those of ``counts``, else 0..C-1); the names
+            are shown when there are at most 40 classes.
+        log: use a logarithmic y axis (classes with zero samples are then drawn as empty).
+        sort: order the bars from the largest class to the smallest.
+        title: the figure's title (default: C, N and the imbalance ratio).
+
+    Returns:
+        The figure.
+    """
+    names = getattr(counts, "classes", None)
+    n = np.asarray(getattr(counts, "counts", counts), dtype=np.float64)
+    if n.ndim != 1 or n.size == 0:
+        fail("counts", "a non-empty 1-D sequence of class counts", n.shape)
+    labels = [str(c) for c in (classes if classes is not None else names or range(n.size))]
+    if len(labels) != n.size:
+        fail("classes", f"a sequence of {n.size} class names", f"{len(labels)} names")
+    order = np.argsort(-n, kind="stable") if sort else np.arange(n.size)
+
+    fig = Figure(figsize=(max(6.0, min(14.0, 0.35 * n.size)), 4.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.bar(np.arange(n.size), n[order], color="#4C72B0", width=0.85)
+    if log:
+        ax.set_yscale("log")
+    if n.size <= _MAX_TICK_LABELS:
+        ax.set_xticks(
+            np.arange(n.size), [labels[i] for i in order], rotation=90 if n.size > 12 else 0
+        )
+    else:
+        ax.set_xticks([])
+        ax.set_xlabel(f"{n.size} classes, sorted by count" if sort else f"{n.size} classes")
+    if n.size <= _MAX_TICK_LABELS:
+        ax.set_xlabel("class (sorted by count)" if sort else "class")
+    ax.set_ylabel("samples (log scale)" if log else "samples")
+    present = n[n > 0]
+    ratio = present.max() / present.min() if present.size else float("nan")
+    ax.set_title(
+        title or f"{n.size} classes, {int(n.sum()):,} samples, imbalance ratio {ratio:,.0f}:1"
+    )
+    ax.grid(axis="y", alpha=0.3, which="both")
+    return fig
+
+
+def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
+    """Write ``fig`` to ``path`` (format from the suffix, e.g. .png, .svg, .pdf) and return it."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        fail("path", "in an existing directory", str(path))
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def plot_per_class_recall(
+    recalls: Mapping[str, Any], classes: Sequence[Hashable], *, title: str = "Recall per class"
+) -> Figure:
+    """Heat map of per-class recall, one row per strategy (or model), one column per class.
+
+    Args:
+        recalls: name to recall per class, shape (C,), values in [0, 1].
+        classes: the class names, length C.
+        title: the figure's title.
+    """
+    names = list(recalls)
+    if not names:
+        fail("recalls", "at least one entry", {})
+    grid = np.array([np.asarray(recalls[n], dtype=np.float64) for n in names])
+    if grid.ndim != 2 or grid.shape[1] != len(classes):
+        fail("recalls", f"vectors of length {len(classes)} (one per class)", grid.shape)
+    fig = _figure(max(6.0, 0.45 * len(classes) + 3.0), max(2.5, 0.32 * len(names) + 1.5))
+    ax = fig.add_subplot()
+    image = ax.imshow(grid, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
+    ax.set_yticks(np.arange(len(names)), names)
+    if len(classes) <= _MAX_TICK_LABELS:
+        ax.set_xticks(np.arange(len(classes)), [str(c) for c in classes])
+        if len(classes) * len(names) <= 400:
+            for (i, j), v in np.ndenumerate(grid):
+                ax.text(
+                    j,
+                    i,
+                    f"{v:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if v < 0.6 else "black",
+                )
+    ax.set_xlabel("class")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label="recall")
+    return fig
+
+
+def plot_confusion_matrix(
+    confusion: Any, classes: Sequence[Hashable], *, title: str = "Confusion matrix"
+) -> Figure:
+    """The confusion matrix normalised per true class (each row sums to 1).
+
+    Args:
+        confusion: counts (C, C), rows true classes and columns predictions.
+        classes: the class names, length C.
+        title: the figure's title.
+    """
+    cm = np.asarray(confusion, dtype=np.float64)
+    if cm.ndim != 2 or cm.shape != (len(classes), len(classes)):
+        fail("confusion", f"a ({len(classes)}, {len(classes)}) matrix", cm.shape)
+    rows = cm.sum(1, keepdims=True)
+    norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
+    size = max(4.0, 0.45 * len(classes) + 2.0)
+    fig = _figure(size + 1.0, size)
+    ax = fig.add_subplot()
+    image = ax.imshow(norm, vmin=0.0, vmax=1.0, cmap="Blues")
+    if len(classes) <= _MAX_TICK_LABELS:
+        ticks = np.arange(len(classes))
+        ax.set_xticks(ticks, [str(c) for c in classes])
+        ax.set_yticks(ticks, [str(c) for c in classes])
+        if len(classes) <= 20:
+            for (i, j), v in np.ndenumerate(norm):
+                if v >= 0.005:
+                    ax.text(
+                        j,
+                        i,
+                        f"{v:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if v > 0.5 else "black",
+                    )
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label="share of the true class")
+    return fig
+
+
+def plot_reliability_diagram(
+    models: Mapping[str, tuple[Any, Any]], *, n_bins: int = 15, title: str = "Reliability"
+) -> Figure:
+    """Accuracy against confidence of the top-label probability, per model.
+
+    Args:
+        models: name to ``(probs, y_true)``: probabilities (N, C) and true classes (N,).
+        n_bins: equal-width confidence bins.
+        title: the figure's title.
+    """
+    if not models:
+        fail("models", "at least one entry", {})
+    fig = _figure(5.5, 5.0)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="calibrated")
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    for name, (probs, y) in models.items():
+        p = np.asarray(probs, dtype=np.float64)
+        conf, correct = p.max(1), p.argmax(1) == np.asarray(y)
+        which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)
+        used = np.bincount(which, minlength=n_bins) > 0
+        acc = (
+            np.bincount(which, weights=correct, minlength=n_bins)[used]
+            / np.bincount(which, minlength=n_bins)[used]
+        )
+        mid = (
+            np.bincount(which, weights=conf, minlength=n_bins)[used]
+            / np.bincount(which, minlength=n_bins)[used]
+        )
+        ax.plot(mid, acc, marker="o", markersize=3, label=name)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (top-label probability)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_training_curves(
+    curves: Mapping[str, Sequence[Sequence[float]]],
+    *,
+    ylabel: str = "validation score",
+    title: str = "Training curves",
+) -> Figure:
+    """Validation score per epoch, one line per strategy (the mean over its runs, which may
+    have stopped at different epochs).
+
+    Args:
+        curves: name to a list of per-epoch series (one per run).
+        ylabel: the y axis label.
+        title: the figure's title.
+    """
+    if not curves:
+        fail("curves", "at least one entry", {})
+    fig = _figure(7.0, 4.5)
+    ax = fig.add_subplot()
+    for i, (name, runs) in enumerate(curves.items()):
+        length = max(len(r) for r in runs)
+        padded = np.full((len(runs), length), np.nan)
+        for i, r in enumerate(runs):
+            padded[i, : len(r)] = r
+        style = ("-", "--", ":", "-.")[(i // 10) % 4]  # the colour cycle repeats after ten
+        ax.plot(
+            np.arange(1, length + 1), np.nanmean(padded, axis=0), style, label=name, linewidth=1.2
+        )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    return fig

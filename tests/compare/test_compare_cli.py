@@ -1,0 +1,177 @@
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from counterpoise.cli import app
+from counterpoise.compare import STRATEGIES
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+
+
+def make_csv(path, counts=(120, 40, 12), seed=0, extra=""):
+    rng = np.random.default_rng(seed)
+    rows = ["f1,f2,f3,species" + extra]
+    for c, n in enumerate(counts):
+        centre = np.eye(3)[c] * 3
+        for x in rng.normal(centre, 1.0, size=(n, 3)):
+            rows.append(",".join(f"{v:.4f}" for v in x) + f",s{c}" + ("," + "t" if extra else ""))
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_quick_run_on_builtin_writes_a_complete_report(tmp_path):
+    out = tmp_path / "report"
+    res = invoke("compare", "--quick", "--epochs", "8", "--out", out, "--html")
+    assert res.exit_code == 0, res.output
+    payload = json.loads((out / "results.json").read_text())
+    ran = set(payload["strategies"])
+    expected = {n for n, s in STRATEGIES.items() if not s.binary_only}
+    assert ran == expected
+    for name, stats in payload["strategies"].items():
+        for metric in ("balanced_accuracy", "macro_f1", "worst_class_recall", "accuracy", "ece"):
+            assert len(stats[metric]["values"]) == 1, (name, metric)
+            assert 0.0 <= stats[metric]["mean"] <= 1.0
+        assert len(stats["per_class_recall"]) == 10
+    assert payload["dataset"]["class_counts"]["test"] == [30] * 10
+    assert payload["dataset"]["class_counts"]["train"][0] == 124
+    ranking = payload["ranking"]
+    means = [payload["strategies"][n]["balanced_accuracy"]["mean"] for n in ranking]
+    assert means == sorted(means, reverse=True)
+    md = (out / "report.md").read_text()
+    assert f"`{ranking[0]}`" in md and "Δ vs ce" in md
+    for png in (
+        "recall_per_class_and_strategy.png",
+        "confusion_matrix_best.png",
+        "reliability_diagram.png",
+        "training_curves.png",
+        "training_class_distribution.png",
+    ):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+        assert png in md
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 6 and "<table>" in page
+    assert ranking[0] in res.stdout and "Report:" in res.stdout
+
+
+def test_user_csv_with_seeds_and_strategy_subset(tmp_path):
+    data = make_csv(tmp_path / "data.csv")
+    out = tmp_path / "r"
+    res = invoke(
+        "compare",
+        data,
+        "--label",
+        "species",
+        "--seeds",
+        "2",
+        "--epochs",
+        "6",
+        "--strategies",
+        "ce,posthoc_adjusted",
+        "--out",
+        out,
+    )
+    assert res.exit_code == 0, res.output
+    payload = json.loads((out / "results.json").read_text())
+    assert set(payload["strategies"]) == {"ce", "posthoc_adjusted"}
+    assert payload["dataset"]["classes"] == ["s0", "s1", "s2"]
+    assert len(payload["strategies"]["ce"]["balanced_accuracy"]["values"]) == 2
+    sizes = payload["dataset"]["split_sizes"]
+    assert sum(sizes.values()) == 172
+    assert payload["dataset"]["test_balanced"] is False  # 12 * 0.2 < 5 per class
+    assert "Stratified test split" in (out / "report.md").read_text()
+
+
+def test_same_command_same_numbers(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        res = invoke(
+            "compare",
+            "--quick",
+            "--epochs",
+            "4",
+            "--strategies",
+            "ce,ce_sqrt,logit_adjusted",
+            "--out",
+            out,
+        )
+        assert res.exit_code == 0, res.output
+    ja, jb = (json.loads((d / "results.json").read_text()) for d in (a, b))
+    assert ja["strategies"] == jb["strategies"]
+
+
+def test_list_names_every_strategy():
+    res = invoke("compare", "--list")
+    assert res.exit_code == 0
+    for name in (
+        "ce",
+        "ce_inverse",
+        "ce_balanced",
+        "ce_sqrt",
+        "ce_effective",
+        "sampler_balanced",
+        "sampler_sqrt",
+        "focal",
+        "cb_focal",
+        "logit_adjusted",
+        "balanced_softmax",
+        "ldam_drw",
+        "posthoc_adjusted",
+        "prior_corrected",
+        "threshold_tuned",
+    ):
+        assert name in STRATEGIES and name in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--label", "nope"], "species"),
+        (["--label", "species", "--strategies", "ce,magic"], "magic"),
+        (["--label", "species", "--strategies", "threshold_tuned"], "binary"),
+        (["--label", "species", "--metric", "auc"], "metric"),
+    ],
+)
+def test_bad_input_fails_before_training(tmp_path, args, message):
+    data = make_csv(tmp_path / "data.csv")
+    out = tmp_path / "never"
+    res = invoke("compare", data, "--out", out, *args)
+    assert res.exit_code == 2, res.output
+    assert message in res.output
+    assert not out.exists()
+
+
+def test_non_numeric_features_and_rare_classes_are_rejected(tmp_path):
+    text = make_csv(tmp_path / "t.csv", extra=",note")
+    res = invoke("compare", text, "--label", "species", "--out", tmp_path / "x")
+    assert res.exit_code == 2 and "note" in res.output
+    rare = make_csv(tmp_path / "rare.csv", counts=(50, 20, 2))
+    res = invoke("compare", rare, "--label", "species", "--out", tmp_path / "y")
+    assert res.exit_code == 2 and "class 's2' (2 samples)" in res.output
+
+
+def test_binary_data_runs_threshold_tuning(tmp_path):
+    data = make_csv(tmp_path / "bin.csv", counts=(150, 25))
+    out = tmp_path / "b"
+    res = invoke(
+        "compare",
+        data,
+        "--label",
+        "species",
+        "--epochs",
+        "6",
+        "--seeds",
+        "1",
+        "--strategies",
+        "threshold_tuned",
+        "--out",
+        out,
+    )
+    assert res.exit_code == 0, res.output
+    payload = json.loads((out / "results.json").read_text())
+    assert set(payload["strategies"]) == {"ce", "threshold_tuned"}  # its base model runs too

@@ -1,0 +1,141 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from counterpoise.compare import (
+    STRATEGIES,
+    CompareConfig,
+    Strategy,
+    TrainConfig,
+    get_strategies,
+    load_builtin,
+    register,
+    run_compare,
+)
+from counterpoise.compare.training import make_model, validation_score
+from counterpoise.metrics import imbalance_report
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(2, 6),
+    st.integers(0, 10_000),
+    st.sampled_from(
+        [
+            "balanced_accuracy",
+            "worst_class_recall",
+            "accuracy",
+            "gmean_recall",
+            "macro_f1",
+            "mcc",
+            "ece",
+        ]
+    ),
+)
+def test_fast_validation_score_equals_the_report(c, seed, metric):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, c, (60,), generator=g)
+    logits = torch.randn(60, c, generator=g) * 2
+    report = imbalance_report(y.numpy(), logits.double().softmax(1).numpy(), num_classes=c)
+    expected = getattr(report, metric)
+    got = validation_score(y, logits, metric)
+    assert got == pytest.approx(-expected if metric == "ece" else expected, abs=1e-9)
+
+
+def test_get_strategies_adds_bases_and_rejects_unknown_names():
+    names = [s.name for s in get_strategies(["posthoc_adjusted", "prior_corrected"], num_classes=5)]
+    assert names == ["ce", "ce_balanced", "posthoc_adjusted", "prior_corrected"]
+    assert "threshold_tuned" not in [s.name for s in get_strategies(num_classes=3)]
+    assert "threshold_tuned" in [s.name for s in get_strategies(num_classes=2)]
+    with pytest.raises(ValueError, match="bogus"):
+        get_strategies(["ce", "bogus"])
+    with pytest.raises(ValueError, match="binary"):
+        get_strategies(["threshold_tuned"], num_classes=4)
+
+
+def test_register_validates():
+    with pytest.raises(ValueError, match="name"):
+        register(STRATEGIES["ce"])
+    with pytest.raises(ValueError, match="either a loss"):
+        register(Strategy("half", "neither loss nor correction"))
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="metric"):
+        CompareConfig(metric="auc")
+    with pytest.raises(ValueError, match="seeds"):
+        CompareConfig(seeds=0)
+    with pytest.raises(ValueError, match="lr"):
+        TrainConfig(lr=0)
+
+
+def test_same_initial_weights_for_every_strategy_of_a_seed():
+    cfg = TrainConfig()
+    torch.manual_seed(3)
+    a = make_model(64, 10, cfg)
+    torch.manual_seed(3)
+    b = make_model(64, 10, cfg)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.equal(pa, pb)
+
+
+def test_run_compare_statistics_and_posthoc_share_the_base_model():
+    splits = load_builtin(20)
+    cfg = CompareConfig(
+        seeds=2, strategies=("ce", "posthoc_adjusted"), train=TrainConfig(epochs=5, patience=5)
+    )
+    res = run_compare(splits, cfg)
+    assert set(res.reports) == {"ce", "posthoc_adjusted"} and set(res.runs) == {"ce"}
+    values = res.values("ce", "balanced_accuracy")
+    stats = res.stats("ce", "balanced_accuracy")
+    assert stats["mean"] == pytest.approx(np.mean(values))
+    assert stats["std"] == pytest.approx(np.std(values, ddof=1))
+    # the post-hoc strategy corrects exactly the ce model: subtracting log priors from its logits
+    counts = splits.class_counts("train")
+    for run, pred in zip(res.runs["ce"], res.predictions["posthoc_adjusted"]):
+        adjusted = torch.from_numpy(run.test_logits).double() - torch.from_numpy(
+            np.log(counts / counts.sum())
+        )
+        np.testing.assert_allclose(pred.probs, adjusted.softmax(1).numpy(), rtol=1e-6, atol=1e-9)
+    order = res.ranking()
+    assert (
+        res.stats(order[0], "balanced_accuracy")["mean"]
+        >= res.stats(order[1], "balanced_accuracy")["mean"]
+    )
+
+
+def test_within_spread_uses_the_combined_standard_deviation():
+    from types import SimpleNamespace
+
+    from counterpoise.compare.runner import CompareResult
+
+    def reports(*values):
+        return [SimpleNamespace(balanced_accuracy=v) for v in values]
+
+    res = CompareResult(
+        splits=None,
+        config=CompareConfig(seeds=3),
+        strategies=[],
+        runs={},
+        predictions={},
+        reports={
+            "a": reports(0.80, 0.82, 0.84),
+            "b": reports(0.79, 0.80, 0.81),
+            "c": reports(0.5, 0.51, 0.52),
+        },
+    )
+    # |0.82 - 0.80| = 0.02 < hypot(0.02, 0.01) = 0.0224
+    assert res.within_spread("a", "b")
+    assert not res.within_spread("a", "c")
+    assert res.ranking() == ["a", "b", "c"]
+    one = CompareResult(
+        splits=None,
+        config=CompareConfig(seeds=1),
+        strategies=[],
+        runs={},
+        predictions={},
+        reports={"a": reports(0.8), "b": reports(0.8)},
+    )
+    assert not one.within_spread("a", "b")  # no spread is known with one seed

@@ -1,0 +1,196 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from counterpoise import class_weights, pos_weight
+from counterpoise.cli import app
+from counterpoise.datasets import load_digits_lt
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    path = tmp_path / "labels.csv"
+    rows = ["id,species"] + [
+        f"{i},{s}" for i, s in enumerate(["cat"] * 60 + ["dog"] * 30 + ["eel"] * 3)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_inspect_builtin_json_matches_the_data_set():
+    res = invoke("inspect", "--json")
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    expected = np.bincount(load_digits_lt().y_train).tolist()
+    assert payload["counts"] == expected
+    assert payload["source"].startswith("digits-lt")
+    got = payload["schemes"]["effective(beta=0.999)"]["weights"]
+    want = class_weights(torch.tensor(expected), "effective", beta=0.999).tolist()
+    assert got == pytest.approx(want)
+
+
+def test_inspect_builtin_table_and_warnings():
+    res = invoke("inspect", "--imbalance-factor", "10")
+    assert res.exit_code == 0, res.output
+    assert "10 classes" in res.stdout and "imbalance ratio" in res.stdout
+    assert "balanced" in res.stdout and "Share of the loss weight" in res.stdout
+
+
+def test_inspect_csv_with_plot(csv_file, tmp_path):
+    png = tmp_path / "dist.png"
+    res = invoke("inspect", csv_file, "--column", "species", "--plot", png, "--json")
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    assert payload["classes"] == ["cat", "dog", "eel"] and payload["counts"] == [60, 30, 3]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("kind", ["parquet", "npy", "npz", "txt"])
+def test_inspect_reads_each_file_kind(tmp_path, kind):
+    y = np.repeat(np.arange(4), [40, 20, 5, 1])
+    path = tmp_path / f"labels.{kind}"
+    if kind == "parquet":
+        pq.write_table(pa.table({"label": y}), path)
+    elif kind == "npy":
+        np.save(path, y)
+    elif kind == "npz":
+        np.savez(path, y=y, X=np.zeros((y.size, 2)))
+    else:
+        path.write_text("\n".join(map(str, y)) + "\n")
+    res = invoke("inspect", path, "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["counts"] == [40, 20, 5, 1]
+
+
+def test_inspect_multilabel_parquet(tmp_path):
+    rng = np.random.default_rng(0)
+    tags = (rng.random((200, 3)) < [0.5, 0.1, 0.02]).astype(np.int8)
+    tags[0] = 1
+    path = tmp_path / "tags.parquet"
+    pq.write_table(
+        pa.table(
+            {"tag_a": tags[:, 0], "tag_b": tags[:, 1], "tag_c": tags[:, 2], "x": rng.random(200)}
+        ),
+        path,
+    )
+    res = invoke("inspect", path, "--multilabel", "--column", "tag_*", "--json")
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    assert payload["counts"] == tags.sum(0).tolist()
+    assert payload["classes"] == ["tag_a", "tag_b", "tag_c"]
+    res = invoke(
+        "weights", path, "--multilabel", "--column", "tag_a,tag_b,tag_c", "--format", "json"
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["weights"] == pytest.approx(
+        pos_weight(torch.tensor(tags)).tolist()
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "kwargs"),
+    [
+        ([], {"scheme": "balanced"}),
+        (["--scheme", "effective", "--beta", "0.99"], {"scheme": "effective", "beta": 0.99}),
+        (["--scheme", "log", "--normalize", "none"], {"scheme": "log", "normalize": None}),
+        (["--scheme", "inverse", "--max-ratio", "5"], {"scheme": "inverse", "max_ratio": 5.0}),
+        (["--scheme", "sqrt", "--clip", "0.5,2"], {"scheme": "sqrt", "clip": (0.5, 2.0)}),
+        (
+            ["--scheme", "cost", "--cost", "1,2,10"],
+            {"scheme": "cost", "cost": torch.tensor([1.0, 2, 10])},
+        ),
+    ],
+)
+def test_weights_json_equals_library(csv_file, options, kwargs):
+    res = invoke("weights", csv_file, "-c", "species", "--format", "json", *options)
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    scheme = kwargs.pop("scheme")
+    want = class_weights(torch.tensor([60, 30, 3]), scheme, **kwargs)
+    assert payload["classes"] == ["cat", "dog", "eel"]
+    assert payload["weights"] == pytest.approx(want.tolist(), rel=1e-6)
+
+
+def test_weights_python_and_csv_formats_round_trip(csv_file):
+    want = class_weights(torch.tensor([60, 30, 3]))
+    res = invoke("weights", csv_file, "-c", "species")
+    assert res.exit_code == 0, res.output
+    line = res.stdout.strip()
+    assert line.startswith("torch.tensor([") and line.endswith("])")
+    got = eval(line, {"torch": torch})  # the printed text is valid Python
+    torch.testing.assert_close(got, want)
+    res = invoke("weights", csv_file, "-c", "species", "--format", "csv")
+    lines = res.stdout.strip().splitlines()
+    assert lines[0] == "class,weight" and [r.split(",")[0] for r in lines[1:]] == [
+        "cat",
+        "dog",
+        "eel",
+    ]
+    assert [float(r.split(",")[1]) for r in lines[1:]] == pytest.approx(want.tolist(), rel=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["inspect", "missing.csv"], "missing.csv"),
+        (["weights", "--scheme", "bogus"], "scheme"),
+        (["weights", "--format", "yaml"], "--format"),
+        (["weights", "--normalize", "l2"], "--normalize"),
+        (["weights", "--scheme", "power"], "beta"),
+        (["weights", "--clip", "1"], "--clip"),
+        (["inspect", "--column", "y"], "PATH"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    res = invoke(*args)
+    assert res.exit_code == 2
+    assert message in res.output
+    assert "Traceback" not in res.output
+
+
+def test_wrong_column_lists_available_columns(csv_file):
+    res = invoke("inspect", csv_file, "--column", "label")
+    assert res.exit_code == 2
+    assert "species" in res.output
+
+
+def test_zero_count_class_is_an_error_unless_a_policy_is_chosen(tmp_path):
+    path = tmp_path / "y.npy"
+    np.save(path, np.array([0, 0, 0, 2, 2]))
+    res = invoke("weights", path)
+    assert res.exit_code == 2 and "zero" in res.output
+    res = invoke("weights", path, "--zero-counts", "zero", "--format", "json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["weights"][1] == 0.0
+
+
+def test_module_entry_point_runs():
+    res = subprocess.run(
+        [sys.executable, "-m", "counterpoise", "weights", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    assert len(json.loads(res.stdout)["weights"]) == 10
+    res = subprocess.run(
+        [sys.executable, "-m", "counterpoise", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 0 and "counterpoise" in res.stdout

@@ -1,0 +1,184 @@
+"""The nn.Module wrappers: module == function, buffers, construction from counts, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+
+from counterpoise import functional as cf
+from counterpoise import losses
+
+COUNTS = [500.0, 120.0, 30.0, 4.0]
+WEIGHT = torch.tensor([0.2, 0.7, 1.5, 3.0])
+COST = torch.rand(4, 4, generator=torch.Generator().manual_seed(0))
+
+# (module, the same loss as a function call)
+PAIRS: dict[str, tuple[torch.nn.Module, Callable[..., torch.Tensor]]] = {
+    "cross_entropy": (
+        losses.WeightedCrossEntropyLoss(WEIGHT, label_smoothing=0.1, ignore_index=3),
+        lambda x, y, **kw: cf.cross_entropy(
+            x, y, WEIGHT, label_smoothing=0.1, ignore_index=3, **kw
+        ),
+    ),
+    "focal": (
+        losses.FocalLoss(WEIGHT, gamma=1.5),
+        lambda x, y, **kw: cf.focal_loss(x, y, gamma=1.5, alpha=WEIGHT, **kw),
+    ),
+    "logit_adjusted": (
+        losses.LogitAdjustedLoss(COUNTS, tau=0.5, weight=WEIGHT),
+        lambda x, y, **kw: cf.logit_adjusted_loss(x, y, COUNTS, tau=0.5, weight=WEIGHT, **kw),
+    ),
+    "balanced_softmax": (
+        losses.BalancedSoftmaxLoss(COUNTS, reduction="sum"),
+        lambda x, y, **kw: cf.balanced_softmax_loss(x, y, COUNTS, reduction="sum", **kw),
+    ),
+    "ldam": (
+        losses.LDAMLoss(COUNTS, max_margin=0.3, scale=10.0, weight=WEIGHT),
+        lambda x, y, **kw: cf.ldam_loss(
+            x, y, COUNTS, max_margin=0.3, scale=10.0, weight=WEIGHT, **kw
+        ),
+    ),
+    "cost_sensitive": (
+        losses.CostSensitiveLoss(COST, cross_entropy_weight=0.2, reduction="none"),
+        lambda x, y, **kw: cf.cost_sensitive_loss(
+            x, y, COST, cross_entropy_weight=0.2, reduction="none", **kw
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_module_equals_function(name: str) -> None:
+    module, function = PAIRS[name]
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(6, 4, 3, generator=g)
+    y = torch.randint(0, 4, (6, 3), generator=g)
+    y[0, 0] = -100 if name != "cross_entropy" else 3
+    s = torch.rand(6, 3, generator=g)
+    torch.testing.assert_close(module(x, y), function(x, y), rtol=0, atol=0)
+    torch.testing.assert_close(
+        module(x, y, sample_weight=s), function(x, y, sample_weight=s), rtol=0, atol=0
+    )
+    if module.reduction == "mean":
+        torch.testing.assert_close(module(x, y, denominator=7.0), function(x, y, denominator=7.0))
+
+
+def test_binary_modules_equal_functions() -> None:
+    g = torch.Generator().manual_seed(2)
+    x, y = torch.randn(5, 3, generator=g), (torch.rand(5, 3, generator=g) < 0.4).float()
+    bce = losses.WeightedBCEWithLogitsLoss([1.0, 2.0, 3.0], [0.5], reduction="sum")
+    torch.testing.assert_close(
+        bce(x, y),
+        cf.binary_cross_entropy_with_logits(
+            x, y, pos_weight=[1.0, 2.0, 3.0], neg_weight=[0.5], reduction="sum"
+        ),
+    )
+    focal = losses.SigmoidFocalLoss(alpha=None, gamma=1.0)
+    torch.testing.assert_close(focal(x, y), cf.sigmoid_focal_loss(x, y, alpha=None, gamma=1.0))
+
+
+def test_tensors_are_float32_buffers() -> None:
+    module = losses.LDAMLoss([10, 5, 1], weight=[1, 2, 3])
+    buffers = dict(module.named_buffers())
+    assert set(buffers) == {"counts", "weight"}
+    assert all(b.dtype == torch.float32 for b in buffers.values())
+    assert set(module.state_dict()) == {"counts", "weight"}
+    assert dict(losses.WeightedCrossEntropyLoss().named_buffers()) == {}
+
+
+def test_autocast_keeps_weights_in_float32() -> None:
+    module = losses.FocalLoss([0.5, 1.0, 2.0])
+    x, y = torch.randn(4, 3), torch.tensor([0, 1, 2, 1])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = module(x.bfloat16(), y)
+    assert module.alpha is not None and module.alpha.dtype == torch.float32
+    torch.testing.assert_close(out.float(), module(x.bfloat16().float(), y), rtol=1e-2, atol=1e-2)
+
+
+def test_from_counts_uses_class_weights() -> None:
+    pytest.importorskip("counterpoise.weights", reason="the weighting schemes are not there yet")
+    from counterpoise.weights import class_weights, pos_weight
+
+    counts = torch.tensor([900.0, 90.0, 10.0])
+    ce = losses.WeightedCrossEntropyLoss.from_counts(counts, label_smoothing=0.1)
+    assert ce.weight is not None and torch.equal(ce.weight, class_weights(counts))
+    assert ce.label_smoothing == 0.1
+    focal = losses.FocalLoss.from_counts(counts, "effective", beta=0.99, gamma=1.0)
+    assert focal.alpha is not None
+    assert torch.equal(focal.alpha, class_weights(counts, "effective", beta=0.99))
+    assert focal.gamma == 1.0
+    ldam = losses.LDAMLoss.from_counts(counts)
+    assert ldam.weight is None and torch.equal(ldam.counts, counts)
+    drw = losses.LDAMLoss.from_counts(counts, "effective", beta=0.9999)
+    assert drw.weight is not None
+    assert torch.equal(drw.weight, class_weights(counts, "effective", beta=0.9999))
+    la = losses.LogitAdjustedLoss.from_counts(counts, tau=2.0)
+    torch.testing.assert_close(la.priors, counts / counts.sum())
+    targets = (torch.rand(20, 3, generator=torch.Generator().manual_seed(3)) < 0.3).float()
+    targets[0] = targets[1] = torch.tensor([1.0, 0.0, 1.0])
+    targets[2] = torch.tensor([0.0, 1.0, 0.0])
+    targets[3] = torch.zeros(3)
+    bce = losses.WeightedBCEWithLogitsLoss.from_counts(targets)
+    assert bce.pos_weight is not None and torch.equal(bce.pos_weight, pos_weight(targets))
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (
+            lambda: losses.WeightedCrossEntropyLoss(reduction="avg"),
+            ValueError,
+            "`reduction` must be one of 'none', 'mean', 'sum', got 'avg'",
+        ),
+        (
+            lambda: losses.WeightedCrossEntropyLoss([1.0, float("nan")]),
+            ValueError,
+            "`weight` must be finite",
+        ),
+        (
+            lambda: losses.WeightedCrossEntropyLoss(label_smoothing=-0.1),
+            ValueError,
+            "`label_smoothing` must be in [0.0, 1.0]",
+        ),
+        (lambda: losses.FocalLoss(gamma=-1), ValueError, "`gamma` must be in [0.0, inf]"),
+        (lambda: losses.FocalLoss([[1.0]]), ValueError, "`alpha` must be a non-empty 1-D"),
+        (
+            lambda: losses.LogitAdjustedLoss([0.5, 0.5], tau=-0.5),
+            ValueError,
+            "`tau` must be in [0.0, inf]",
+        ),
+        (
+            lambda: losses.LogitAdjustedLoss([0.5, 0.0]),
+            ValueError,
+            "`priors` must be positive",
+        ),
+        (lambda: losses.BalancedSoftmaxLoss([3, -1]), ValueError, "`counts` must be non-negative"),
+        (lambda: losses.LDAMLoss([3, 1], scale=-1), ValueError, "`scale` must be in (0.0, inf]"),
+        (
+            lambda: losses.CostSensitiveLoss(torch.ones(2, 3)),
+            ValueError,
+            "`cost` must be a (C, C) matrix or a (C,) vector",
+        ),
+        (
+            lambda: losses.WeightedBCEWithLogitsLoss([-1.0]),
+            ValueError,
+            "`pos_weight` must be non-negative",
+        ),
+        (lambda: losses.SigmoidFocalLoss(alpha=2.0), ValueError, "`alpha` must be in [0.0, 1.0]"),
+    ],
+)
+def test_bad_arguments_fail_at_construction(
+    build: Callable[[], Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as info:
+        build()
+    assert message in str(info.value)
+
+
+def test_weight_length_is_checked_per_call() -> None:
+    module = losses.WeightedCrossEntropyLoss([1.0, 2.0])
+    with pytest.raises(ValueError, match="`weight` must be a 1-D tensor of length 3"):
+        module(torch.randn(2, 3), torch.tensor([0, 1]))
