@@ -6,8 +6,10 @@ For each dataset size N, in a fresh process: long-tailed labels (1000 classes, i
 - the time to build the sampler and to iterate one epoch of N indices one at a time, as a
   DataLoader does (a plain ``for`` loop, and torch's ``BatchSampler`` of 256 that a DataLoader
   runs with ``sampler=``);
+- our batch form, ``EpochBatchSampler`` of 256, for a DataLoader's ``batch_sampler=``;
 - the same iteration over a precomputed Python list of the same indices (the floor for any
-  Python-level sampler);
+  Python-level sampler), and over the same indices held as machine integers, which makes a new
+  Python int per index as any drawing sampler must, but draws nothing;
 - ``WeightedRandomSampler`` over the per-sample weights ``w[labels]`` (it fails beyond 2^24);
 - the largest deviation of the drawn class proportions from the target 1/C;
 - the peak memory the sampler adds to the process (resident set size above the labels).
@@ -18,10 +20,13 @@ Usage: ``python benchmarks/bench_samplers.py [--sizes 1e6 1e7 1e8]``; prints a M
 from __future__ import annotations
 
 import argparse
+import array
+import itertools
 import json
 import multiprocessing as mp
 import resource
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,10 +38,16 @@ from counterpoise.samplers import ClassBalancedSampler, EpochBatchSampler
 NUM_CLASSES = 1000
 IMBALANCE = 100.0
 BATCH = 256
+BLOCK = 1 << 16
 
 
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
 
 def long_tailed_labels(n: int) -> np.ndarray:
@@ -49,10 +60,21 @@ def long_tailed_labels(n: int) -> np.ndarray:
 
 
 def timed_loop(iterable: Any) -> float:
+    """Seconds to pass over ``iterable`` one item at a time."""
     start = time.perf_counter()
     for _ in iterable:
         pass
     return time.perf_counter() - start
+
+
+def best_times(candidates: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """The best of ``repeats`` passes over what each candidate returns, taken in turns so that a
+    change of load on a shared machine affects them all alike."""
+    best = dict.fromkeys(candidates, float("inf"))
+    for _ in range(repeats):
+        for name, make in candidates.items():
+            best[name] = min(best[name], timed_loop(make()))
+    return best
 
 
 def class_deviation(labels: np.ndarray, batches: Any) -> float:
@@ -67,25 +89,33 @@ def class_deviation(labels: np.ndarray, batches: Any) -> float:
 
 
 def measure(n: int, out: Any) -> None:
+    list(ClassBalancedSampler([0, 1, 1]))  # imports and first-call costs out of the way
     labels = long_tailed_labels(n)
-    base = peak_rss_mib()
+    base = rss_mib()
     row: dict[str, Any] = {"n": n}
 
     start = time.perf_counter()
     sampler = ClassBalancedSampler(torch.from_numpy(labels), "balanced", seed=0)
     row["build_s"] = time.perf_counter() - start
     row["ours_loop_s"] = timed_loop(sampler)
-    row["peak_extra_mib"] = peak_rss_mib() - base
+    row["peak_extra_mib"] = peak_rss_mib() - base  # building the sampler and one epoch
     row["index_mib"] = n * 8 / 2**20
     if n <= 10**7:
-        row["ours_batch_s"] = timed_loop(BatchSampler(sampler, BATCH, drop_last=False))
-    row["ours_dev"] = class_deviation(labels, EpochBatchSampler(sampler, 1 << 16))
-
-    if n <= 10**7:
         plan = list(sampler)
-        row["list_loop_s"] = timed_loop(plan)
-        row["list_batch_s"] = timed_loop(BatchSampler(plan, BATCH, drop_last=False))
-        del plan
+        # the same indices as machine integers: iterating makes a new int per index, as any
+        # sampler that draws its indices must, but draws nothing
+        blocks = [array.array("q", plan[i : i + BLOCK]) for i in range(0, n, BLOCK)]
+        candidates: dict[str, Callable[[], Any]] = {
+            "ours_loop_s": lambda: sampler,
+            "list_loop_s": lambda: plan,
+            "ints_loop_s": lambda: itertools.chain.from_iterable(blocks),
+            "ours_batch_s": lambda: BatchSampler(sampler, BATCH, drop_last=False),
+            "list_batch_s": lambda: BatchSampler(plan, BATCH, drop_last=False),
+            "ours_epoch_batch_s": lambda: EpochBatchSampler(sampler, BATCH),
+        }
+        row.update(best_times(candidates, repeats=5))
+        del plan, blocks, candidates
+    row["ours_dev"] = class_deviation(labels, EpochBatchSampler(sampler, BLOCK))
 
     balanced = n / (NUM_CLASSES * np.bincount(labels))  # the same class weights, per sample
     weights = torch.from_numpy(balanced)[torch.from_numpy(labels)]
@@ -110,28 +140,32 @@ def run(n: int) -> dict[str, Any]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    def rate(row: dict[str, Any], key: str) -> str:
-        return f"{row['n'] / row[key] / 1e6:.2f}" if key in row else "-"
+    def rate(row: dict[str, Any], key: str) -> str:  # millions of indices per second
+        return f"{row['n'] / row[key] / 1e6:.2f} M/s" if key in row else "-"
 
     def ratio(row: dict[str, Any], a: str, b: str) -> str:
         return f"{row[a] / row[b]:.2f}x" if a in row and b in row else "-"
 
     lines = [
-        "| N | build (s) | ours, for loop (M idx/s) | ours, BatchSampler (M idx/s) "
-        "| list, for loop | list, BatchSampler | WeightedRandomSampler (M idx/s) "
-        "| ours / WRS throughput | ours / list time (loop, BatchSampler) "
-        "| max class deviation ours / WRS | peak extra memory (MiB) / int64 index (MiB) |",
-        "|" + "---|" * 11,
+        "| N | build (s) | ours, for loop | list, for loop | new ints, for loop "
+        "| ours, BatchSampler "
+        "| list, BatchSampler | ours, EpochBatchSampler | WeightedRandomSampler, for loop "
+        "| ours / WRS throughput (for loop) | ours / list time: for loop, BatchSampler, "
+        "EpochBatchSampler | max class deviation ours / WRS "
+        "| peak extra memory / int64 index (MiB) |",
+        "|" + "---|" * 13,
     ]
     for r in rows:
         wrs = rate(r, "wrs_loop_s") if "wrs_loop_s" in r else f"fails: {r['wrs_error']}"
         dev_wrs = f"{r['wrs_dev']:.2%}" if "wrs_dev" in r else "-"
         lines.append(
             f"| {r['n']:.0e} | {r['build_s']:.2f} | {rate(r, 'ours_loop_s')} "
-            f"| {rate(r, 'ours_batch_s')} | {rate(r, 'list_loop_s')} "
-            f"| {rate(r, 'list_batch_s')} | {wrs} | {ratio(r, 'wrs_loop_s', 'ours_loop_s')} "
+            f"| {rate(r, 'list_loop_s')} | {rate(r, 'ints_loop_s')} | {rate(r, 'ours_batch_s')} "
+            f"| {rate(r, 'list_batch_s')} | {rate(r, 'ours_epoch_batch_s')} | {wrs} "
+            f"| {ratio(r, 'wrs_loop_s', 'ours_loop_s')} "
             f"| {ratio(r, 'ours_loop_s', 'list_loop_s')}, "
-            f"{ratio(r, 'ours_batch_s', 'list_batch_s')} "
+            f"{ratio(r, 'ours_batch_s', 'list_batch_s')}, "
+            f"{ratio(r, 'ours_epoch_batch_s', 'list_batch_s')} "
             f"| {r['ours_dev']:.2%} / {dev_wrs} "
             f"| {r['peak_extra_mib']:.0f} / {r['index_mib']:.0f} "
             f"({r['peak_extra_mib'] / r['index_mib']:.2f}x) |"

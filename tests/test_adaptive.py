@@ -115,11 +115,10 @@ def test_adaptive_weights_follow_the_documented_rule(
 ):
     c, label_batches = problem
     rng = np.random.default_rng(seed)
-    beta = beta if fbeta else 1.0
     adaptive = AdaptiveClassWeights(
         c,
         metric="fbeta" if fbeta else "recall",
-        beta=beta,
+        beta=beta if fbeta else None,
         decay=decay,
         power=power,
         max_ratio=max_ratio,
@@ -165,6 +164,64 @@ def test_unmeasured_classes_get_the_largest_difficulty():
     torch.testing.assert_close(w, torch.ones(3))  # classes 1 and 2 take class 0's difficulty
     perfect = AdaptiveClassWeights(2)
     assert torch.equal(perfect.update(torch.tensor([0, 1]), torch.tensor([0, 1])), torch.ones(2))
+
+
+def test_beta_defaults_to_1_for_fbeta_and_is_none_for_recall():
+    assert AdaptiveClassWeights(2, metric="fbeta").beta == 1.0
+    assert AdaptiveClassWeights(2).beta is None
+    pred, y = torch.tensor([0, 0, 1, 1, 0]), torch.tensor([0, 1, 1, 1, 0])
+    default = AdaptiveClassWeights(2, metric="fbeta")
+    default.update(pred, y)
+    explicit = AdaptiveClassWeights(2, metric="fbeta", beta=1.0)
+    explicit.update(pred, y)
+    f1 = precision_recall_fscore_support(y, pred, beta=1.0, zero_division=0)[2]
+    np.testing.assert_allclose(default.score.numpy(), f1)
+    assert torch.equal(default.score, explicit.score)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.uint64])
+def test_unsigned_class_indices_are_accepted(dtype):
+    y = np.array([0, 2, 1, 2, 2], dtype=dtype)
+    pred = np.array([0, 2, 2, 1, 2], dtype=dtype)
+    signed = torch.from_numpy(y.astype(np.int64))
+    priors = OnlinePriors(3)
+    torch.testing.assert_close(priors.update(torch.from_numpy(y)), OnlinePriors(3).update(signed))
+    weights = BatchFrequencyWeights(3)
+    torch.testing.assert_close(
+        weights.update(torch.from_numpy(y)), BatchFrequencyWeights(3).update(signed)
+    )
+    adaptive = AdaptiveClassWeights(3, metric="fbeta")
+    reference = AdaptiveClassWeights(3, metric="fbeta")
+    torch.testing.assert_close(
+        adaptive.update(torch.from_numpy(pred), torch.from_numpy(y)),
+        reference.update(torch.from_numpy(pred.astype(np.int64)), signed),
+    )
+    bad = torch.from_numpy(np.array([0, 3], dtype=dtype))
+    with pytest.raises(ValueError, match=r"`targets` must be class indices in \[0, 3\), got '3"):
+        OnlinePriors(3).update(bad)
+    with pytest.raises(ValueError, match=r"`predictions` must be class indices in \[0, 3\)"):
+        AdaptiveClassWeights(3).update(bad, torch.tensor([0, 1]))
+
+
+def test_huge_uint64_indices_are_reported_as_given():
+    huge = torch.from_numpy(np.array([0, 2**64 - 1], dtype=np.uint64))
+    with pytest.raises(ValueError, match=f"got '{2**64 - 1} at index \\(1,\\)'"):
+        OnlinePriors(3).update(huge)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("state", ["cpu", "cuda"])
+def test_predictions_and_targets_on_different_devices(state):
+    scores = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+    targets = torch.tensor([0, 1, 1])
+    expected = AdaptiveClassWeights(2).update(scores, targets)
+    for pred_device, target_device in (("cuda", "cpu"), ("cpu", "cuda"), ("cuda", "cuda")):
+        adaptive = AdaptiveClassWeights(2, device=state)
+        w = adaptive.update(scores.to(pred_device), targets.to(target_device))
+        assert w.device.type == state
+        torch.testing.assert_close(w.cpu(), expected)
+        priors = OnlinePriors(2, device=state).update(targets.to(target_device))
+        assert priors.device.type == state
 
 
 def make_objects():
@@ -235,7 +292,7 @@ def test_counts_are_summed_over_ranks(tmp_path):
         (
             lambda: OnlinePriors(2).update(torch.tensor([0, 2])),
             ValueError,
-            r"`targets` must be class indices in \[0, 2\), got 2",
+            r"`targets` must be class indices in \[0, 2\), got '2 at index \(1,\)'",
         ),
         (
             lambda: OnlinePriors(2).update(torch.tensor([0.0])),
@@ -268,7 +325,12 @@ def test_counts_are_summed_over_ranks(tmp_path):
         (
             lambda: AdaptiveClassWeights(2, beta=2.0),
             ValueError,
-            "`beta` must be 1.0 for metric 'recall'",
+            r"`beta` must be None when metric='recall' \(only 'fbeta' uses it\), got 2.0",
+        ),
+        (
+            lambda: AdaptiveClassWeights(2, metric="recall", beta=1.0),
+            ValueError,
+            "`beta` must be None when metric='recall'",
         ),
         (
             lambda: AdaptiveClassWeights(2, decay=1.0),

@@ -96,6 +96,9 @@ def test_whole_number_floats_are_accepted():
     labels = np.array([[0.0, 2.0], [2.0, 1.0]])
     assert class_counts(labels).tolist() == [1, 1, 2]
     assert class_counts(torch.tensor([1.0, 1.0, 3.0], dtype=torch.float16)).tolist() == [0, 2, 0, 1]
+    for dtype in (torch.bfloat16, torch.float32):
+        labels = torch.tensor([2.0, 0.0, 2.0], dtype=dtype, requires_grad=True)
+        assert class_counts(labels).tolist() == [1, 0, 2]
 
 
 def test_negative_classes_count_through_the_value_path():
@@ -120,6 +123,16 @@ def test_ignore_index_above_the_largest_class_does_not_grow_c():
 def test_large_ignore_index_is_masked():
     labels = np.array([5, 100_000, 1, 100_000])
     assert class_counts(labels, ignore_index=100_000).tolist() == [0, 1, 0, 0, 0, 1]
+
+
+def test_huge_labels_are_rejected_without_allocating_bins():
+    with pytest.raises(ValueError, match=r"below num_classes=3.*1000000000000 at index 1"):
+        count_labels(np.array([0, 10**12, 2]), num_classes=3)
+
+
+def test_large_integer_classes_count_through_the_value_path():
+    labels = [10**9, 7, 10**9, 10**12]
+    assert class_counts(labels, classes=[10**12, 10**9, 7, 3]).tolist() == [1, 2, 1, 0]
 
 
 def test_all_ignored_with_known_num_classes_gives_zero_counts():

@@ -92,3 +92,37 @@ def test_custom_schemes_and_normalisation():
 def test_bad_input(args, kwargs, match):
     with pytest.raises(ValueError, match=match):
         describe(*args, **kwargs)
+
+
+def test_fractional_counts_keep_their_values():
+    d = describe([2.7, 1.0])
+    assert d.imbalance_ratio == pytest.approx(2.7)
+    np.testing.assert_allclose(d.share, [2.7 / 3.7, 1 / 3.7])
+    assert d.counts.dtype == np.float64
+    d = describe([0.5, 0.5])
+    assert d.effective_num_classes == pytest.approx(2.0)
+
+
+def test_multilabel_counts_use_the_number_of_rows():
+    from counterpoise import LabelCounts
+
+    lc = LabelCounts(torch.tensor([3, 1]), ("a", "b"), num_samples=4, multilabel=True)
+    d = describe(lc)
+    assert d.num_samples == 4
+    np.testing.assert_allclose(d.share, [0.75, 0.25])
+    balanced = next(s for s in d.schemes if s.scheme == "balanced")
+    np.testing.assert_allclose(balanced.weights, class_weights(lc, "balanced").double().numpy())
+
+
+@pytest.mark.parametrize(
+    ("counts", "error"),
+    [
+        (["a", "b"], TypeError),
+        ([0.0, 0.0], ValueError),
+        ([-1, 3], ValueError),
+        ([[1, 2]], ValueError),
+    ],
+)
+def test_counts_are_validated_up_front(counts, error):
+    with pytest.raises(error, match="counts"):
+        describe(counts, schemes={})

@@ -168,6 +168,9 @@ def test_gradcheck() -> None:
             lambda t, r=reduction: cf.sigmoid_focal_loss(t, y, sample_weight=s, reduction=r),
             (x,),
         )
+    assert torch.autograd.gradcheck(
+        lambda t: cf.sigmoid_focal_loss(t, y, alpha=None, gamma=0.5), (x,)
+    )
 
 
 X = torch.randn(3, 1)
@@ -201,6 +204,11 @@ Y = torch.tensor([[1.0], [0.0], [1.0]])
             lambda: cf.binary_cross_entropy_with_logits(X.long(), Y),
             TypeError,
             "`input` must be a floating-point tensor",
+        ),
+        (
+            lambda: cf.binary_cross_entropy_with_logits(X, Y.clone().requires_grad_()),
+            ValueError,
+            "`target` must be a tensor that does not require grad",
         ),
         (
             lambda: cf.sigmoid_focal_loss(X, Y, alpha=1.5),

@@ -421,6 +421,11 @@ Y = torch.tensor([0, 1, 2, 1])
             ValueError,
             "`counts` must be positive",
         ),
+        (
+            lambda: cf.balanced_softmax_loss(X, Y, [10, 3]),
+            ValueError,
+            "`counts` must be a 1-D tensor of length 3",
+        ),
         (lambda: cf.ldam_loss(X, Y, [10, 5]), ValueError, "`counts` must be a 1-D tensor"),
         (lambda: cf.ldam_loss(X, Y, [10, 5, 1], scale=0), ValueError, "`scale` must be in (0.0"),
         (

@@ -115,3 +115,60 @@ def test_print_renders(capsys):
 def test_bad_input(y, s, kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         imbalance_report(np.asarray(y), np.asarray(s), **kwargs)
+
+
+def test_explicit_predictions_override_the_argmax():
+    y = np.array([0, 0, 1, 1])
+    probs = np.array([[0.9, 0.1], [0.6, 0.4], [0.7, 0.3], [0.2, 0.8]])
+    plain = imbalance_report(y, probs)
+    tuned = imbalance_report(y, probs, y_pred=(probs[:, 1] >= 0.3).astype(np.int64))
+    assert plain.recall.tolist() == [1.0, 0.5]
+    assert tuned.recall.tolist() == [0.5, 1.0]
+    assert tuned.ece == plain.ece  # calibration is a property of the probabilities
+    with pytest.raises(ValueError, match="y_pred"):
+        imbalance_report(y, probs, y_pred=np.array([0, 1]))
+    with pytest.raises(ValueError, match="y_pred"):
+        imbalance_report(y, np.array([0, 1, 1, 0]), y_pred=np.array([0, 1, 1, 0]))
+    with pytest.raises(ValueError, match="y_pred"):
+        imbalance_report(y, probs, y_pred=np.array([0, 1, 2, 0]))
+
+
+def test_single_class_is_silent():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = imbalance_report(np.array([1, 1]), np.array([1, 1]), num_classes=2)
+    assert r.mcc == 0.0 and r.balanced_accuracy == 1.0
+
+
+def test_probabilities_a_hair_outside_the_unit_interval_do_not_change_the_ece():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 200)
+    p = torch.from_numpy(rng.normal(size=(200, 3))).softmax(1).numpy()
+    q = p.copy()
+    q[0] = [1.0, -1e-12, 1e-12]
+    p[0] = [1.0, 0.0, 0.0]
+    assert imbalance_report(y, q).ece == pytest.approx(imbalance_report(y, p).ece, abs=1e-9)
+
+
+def test_absent_class_has_undefined_average_precision():
+    y = np.array([0, 0, 1, 1])
+    probs = np.array([[0.7, 0.2, 0.1], [0.5, 0.3, 0.2], [0.2, 0.7, 0.1], [0.3, 0.4, 0.3]])
+    r = imbalance_report(y, probs)
+    assert np.isnan(r.average_precision[2])
+    assert r.macro_average_precision == pytest.approx(np.nanmean(r.average_precision[:2]))
+    assert r.to_dict()["average_precision"][2] is None
+
+
+@pytest.mark.parametrize(
+    ("y", "s", "kwargs", "match"),
+    [
+        ([0], np.array(0), {}, "rows"),
+        ([0, 1, 2], np.array([0.0, 1.0, 2.0]), {}, "1-D floats"),
+        ([0, 1], np.array([[0, 1], [1, 0]]), {}, "shape"),
+        ([0, 0], np.array([[1.0], [1.0]]), {}, "num_classes"),
+        ([0, 1], np.array([0, 1]), {"n_bins": 10}, "n_bins"),
+    ],
+)
+def test_more_bad_input(y, s, kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        imbalance_report(np.asarray(y), s, **kwargs)

@@ -20,7 +20,7 @@ from counterpoise.posthoc import (
     tune_thresholds,
 )
 
-SETTINGS = settings(max_examples=60, deadline=None)
+SETTINGS = settings(max_examples=40, deadline=None)
 
 
 def rng_of(seed):
@@ -114,10 +114,34 @@ def test_prior_correction_keeps_shape_and_half_precision():
     )
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
+@pytest.mark.parametrize("ratio", [1e-50, 1e-300, 5e-324, 1e50, 1e300])
+def test_extreme_weight_ratios_give_finite_normalised_rows(dtype, ratio):
+    p = torch.tensor([[0.5, 0.5], [1.0, 0.0], [0.0, 1.0], [1e-3, 1 - 1e-3]], dtype=dtype)
+    for q in (prior_correction(p, [1.0, ratio]), prior_shift(p, [1.0, ratio], [1.0, 1.0])):
+        assert q.dtype == dtype and bool(torch.isfinite(q).all())
+        torch.testing.assert_close(q.double().sum(1), torch.ones(4, dtype=torch.float64))
+        # a class that certainly is (or is not) the answer stays so
+        assert q[1].tolist() == [1.0, 0.0] and q[2].tolist() == [0.0, 1.0]
+    # the class whose weight is far smaller wins every row where it has probability
+    winner = 1 if ratio < 1 else 0
+    q = prior_correction(p, [1.0, ratio])
+    assert q[0, winner].item() == pytest.approx(1.0) and q[3, winner].item() == pytest.approx(1.0)
+
+
+def test_extreme_ratios_agree_with_exact_arithmetic():
+    p = torch.tensor([[0.7, 0.2, 0.1]], dtype=torch.float64)
+    weights = [1.0, 1e-200, 1e-201]
+    # p / w = (0.7, 2e199, 1e200): normalised, (0, 1/6, 5/6) to double precision
+    expected = torch.tensor([[0.0, 1 / 6, 5 / 6]], dtype=torch.float64)
+    torch.testing.assert_close(prior_correction(p, weights), expected)
+    torch.testing.assert_close(prior_shift(p, weights, [1.0, 1.0, 1.0]), expected)
+
+
 # ---------------------------------------------------------------- tune_tau
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(logits_and_priors(), st.integers(0, 2**31 - 1))
 def test_tune_tau_picks_the_best_candidate(problem, seed):
     logits, priors = problem
@@ -142,52 +166,81 @@ def test_tune_tau_picks_the_best_candidate(problem, seed):
 
 
 @st.composite
-def threshold_problem(draw):
+def threshold_problem(draw, every_label_positive=True):
     n = draw(st.integers(1, 40))
     labels = draw(st.integers(1, 3))
     rng = rng_of(draw(st.integers(0, 2**31 - 1)))
     levels = draw(st.sampled_from([3, 10, 1000]))  # few levels give many ties
     scores = rng.integers(0, levels, size=(n, labels)) / levels
     targets = rng.integers(0, 2, size=(n, labels))
-    targets[rng.integers(0, n), :] = 1  # every label has a positive
+    if every_label_positive:
+        targets[rng.integers(0, n), :] = 1
+    else:
+        targets *= rng.random(labels) < 0.7  # some labels without positives
     return torch.from_numpy(scores), torch.from_numpy(targets)
 
 
+def counts_at(s, y, t):
+    """TP, FP, FN of predicting positive where s >= t, counted from scratch."""
+    pred = s >= t
+    return (
+        int(np.sum(pred & (y == 1))),
+        int(np.sum(pred & (y == 0))),
+        int(np.sum(~pred & (y == 1))),
+    )
+
+
 def brute_force(scores, targets, objective):
-    """Every distinct score as threshold, counted from scratch; returns (values, thresholds)."""
+    """Per label, (objective, threshold, predicted positives) at every threshold that matters.
+
+    Independently of the code under test: every distinct score, +inf (nothing predicted), and
+    a dense set of values between and around the scores (which can only repeat predictions).
+    """
     out = []
     for s, y in zip(scores.T.tolist(), targets.T.tolist()):
         s, y = np.array(s), np.array(y)
+        distinct = np.unique(s)
+        between = (distinct[:-1] + distinct[1:]) / 2
+        dense = np.linspace(s.min() - 1, s.max() + 1, 301)
         table = []
-        for t in np.unique(s):
-            pred = s >= t
-            tp = int(np.sum(pred & (y == 1)))
-            fp = int(np.sum(pred & (y == 0)))
-            fn = int(np.sum(~pred & (y == 1)))
-            table.append((objective(tp, fp, fn, len(s)), t))
+        for t in [*distinct, *between, *dense, math.inf]:
+            tp, fp, fn = counts_at(s, y, t)
+            table.append((objective(tp, fp, fn, len(s)), t, tp + fp))
         out.append(table)
     return out
 
 
-def check_against(result, table, maximise):
+def check_against(result, scores, targets, objective, maximise):
+    table = brute_force(scores, targets, objective)
     for k, candidates in enumerate(table):
-        values = np.array([v for v, _ in candidates])
+        values = np.array([v for v, _, _ in candidates])
         best = values.max() if maximise else values.min()
-        ties = [t for v, t in candidates if abs(v - best) <= 1e-12 * max(1.0, abs(best))]
         assert result.values[k].item() == pytest.approx(best, rel=1e-12, abs=1e-12)
-        assert result.thresholds[k].item() == max(ties)
+        # the returned threshold, applied from scratch, reaches the optimum ...
+        s, y = scores[:, k].numpy(), targets[:, k].numpy()
+        threshold = result.thresholds[k].item()
+        tp, fp, fn = counts_at(s, y, threshold)
+        assert objective(tp, fp, fn, len(s)) == pytest.approx(best, rel=1e-12, abs=1e-12)
+        # ... is a score or +inf, and of the optimal predictions has the fewest positives
+        assert threshold == math.inf or threshold in s
+        ties = [p for v, _, p in candidates if abs(v - best) <= 1e-12 * max(1.0, abs(best))]
+        assert tp + fp == min(ties)
+
+
+def fbeta_of(beta):
+    def fbeta(tp, fp, fn, n):
+        return (1 + beta**2) * tp / ((1 + beta**2) * tp + beta**2 * fn + fp)
+
+    return fbeta
 
 
 @SETTINGS
 @given(threshold_problem(), st.floats(0.25, 4))
 def test_fbeta_thresholds_match_brute_force(problem, beta):
     scores, targets = problem
-
-    def fbeta(tp, fp, fn, n):
-        return (1 + beta**2) * tp / ((1 + beta**2) * tp + beta**2 * fn + fp)
-
     result = tune_thresholds(scores, targets, metric="fbeta", beta=beta)
-    check_against(result, brute_force(scores, targets, fbeta), maximise=True)
+    check_against(result, scores, targets, fbeta_of(beta), maximise=True)
+    assert bool(torch.isfinite(result.thresholds).all())  # a label with positives never gets inf
 
 
 @SETTINGS
@@ -195,26 +248,59 @@ def test_fbeta_thresholds_match_brute_force(problem, beta):
 def test_f1_thresholds_match_brute_force_and_scikit_learn(problem):
     scores, targets = problem
     result = tune_thresholds(scores, targets)
-    check_against(
-        result,
-        brute_force(scores, targets, lambda tp, fp, fn, n: 2 * tp / (2 * tp + fp + fn)),
-        True,
-    )
+    check_against(result, scores, targets, fbeta_of(1.0), maximise=True)
     for k in range(scores.shape[1]):
         pred = scores[:, k] >= result.thresholds[k]
         assert result.values[k].item() == pytest.approx(skm.f1_score(targets[:, k], pred))
 
 
 @SETTINGS
-@given(threshold_problem(), st.floats(0.01, 100))
+@given(threshold_problem(every_label_positive=False), st.floats(0.01, 100))
 def test_cost_thresholds_match_brute_force(problem, ratio):
     scores, targets = problem
     result = tune_thresholds(scores, targets, metric="cost", cost_ratio=ratio)
-    check_against(
-        result,
-        brute_force(scores, targets, lambda tp, fp, fn, n: (fp + ratio * fn) / n),
-        maximise=False,
+    check_against(result, scores, targets, lambda tp, fp, fn, n: (fp + ratio * fn) / n, False)
+
+
+@pytest.mark.parametrize(
+    ("scores", "targets", "ratio", "cost"),
+    [
+        ([0.6, 0.5, 0.4, 0.3], [0, 1, 0, 0], 0.5, 0.125),  # one missed positive: 0.5 / 4
+        ([0.9, 0.1], [0, 0], 1.0, 0.0),  # no positives: predicting none is free
+    ],
+)
+def test_cost_can_choose_to_predict_no_positive(scores, targets, ratio, cost):
+    result = tune_thresholds(
+        torch.tensor(scores), torch.tensor(targets), metric="cost", cost_ratio=ratio
     )
+    assert result.thresholds.item() == math.inf and result.thresholds.dtype == torch.float32
+    assert result.values.item() == pytest.approx(cost)
+    assert not bool((torch.tensor(scores) >= result.thresholds).any())
+
+
+def test_thresholds_of_integer_scores_are_float64():
+    scores = torch.tensor([3, 1, 2, 0])
+    targets = torch.tensor([1, 0, 1, 0])
+    result = tune_thresholds(scores, targets)
+    assert result.thresholds.dtype == torch.float64 and result.thresholds.item() == 2.0
+    none = tune_thresholds(scores, torch.zeros(4, dtype=torch.long), metric="cost", cost_ratio=1)
+    assert none.thresholds.dtype == torch.float64 and none.thresholds.item() == math.inf
+    half = tune_thresholds(scores.half(), targets.bool())
+    assert half.thresholds.dtype == torch.float16
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.uint64])
+def test_unsigned_targets_and_scores_are_accepted(dtype):
+    scores, targets = np.array([3, 1, 2, 0], dtype=dtype), np.array([1, 0, 1, 0], dtype=dtype)
+    expected = tune_thresholds(scores.astype(np.int64), targets.astype(np.int64))
+    assert tune_thresholds(scores, targets) == expected
+    assert tune_thresholds(torch.from_numpy(scores), torch.from_numpy(targets)) == expected
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 3.0]])
+    labels = torch.from_numpy(np.array([0, 1, 1, 0], dtype=dtype))
+    fitted = TemperatureScaling().fit(logits, labels).temperature
+    assert fitted == TemperatureScaling().fit(logits, labels.long()).temperature
+    with pytest.raises(ValueError, match=r"`targets` must be class indices in \[0, 2\), got '2"):
+        tune_tau(logits, torch.from_numpy(np.array([0, 1, 2, 0], dtype=dtype)), [1, 1])
 
 
 def test_binary_scores_give_scalar_thresholds_and_work_with_bool_targets():
@@ -399,7 +485,7 @@ def test_temperature_scaling_lowers_the_nll_on_held_out_data(digits):
         (
             lambda: tune_tau(torch.zeros(2, 2), torch.tensor([0, 2]), [1, 1]),
             ValueError,
-            r"`targets` must be class indices in \[0, 2\), got 2",
+            r"`targets` must be class indices in \[0, 2\), got '2 at index \(1,\)'",
         ),
         (
             lambda: tune_tau(torch.zeros(2, 2), torch.tensor([0.0, 1.0]), [1, 1]),
@@ -429,7 +515,12 @@ def test_temperature_scaling_lowers_the_nll_on_held_out_data(digits):
         (
             lambda: tune_thresholds([0.1, 0.2], [0, 1], beta=2.0),
             ValueError,
-            "`beta` must be 1.0 for metric 'f1'",
+            "`beta` must be None when metric='f1' \\(only 'fbeta' uses it\\), got 2.0",
+        ),
+        (
+            lambda: tune_thresholds([0.1, 0.2], [0, 1], metric="cost", beta=1.0, cost_ratio=1),
+            ValueError,
+            "`beta` must be None when metric='cost'",
         ),
         (
             lambda: tune_thresholds([0.1, 0.2], [0, 1], metric="fbeta", beta=0),

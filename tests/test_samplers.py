@@ -1,4 +1,5 @@
 import math
+import pickle
 import re
 
 import numpy as np
@@ -130,6 +131,17 @@ def test_works_beyond_the_limit_of_weighted_random_sampler():
     drawn = np.array(list(sampler))
     assert set(drawn[labels.numpy()[drawn] == 1]) == {n - 3, n - 2, n - 1}
     assert 900 < (labels.numpy()[drawn] == 1).sum() < 1100
+
+
+def test_grouping_by_class_spans_several_slices():
+    n = (1 << 20) + (1 << 19) + 3  # labels are grouped a million at a time
+    labels = torch.from_numpy(np.random.default_rng(0).integers(0, 5, n).astype(np.uint8))
+    for c in range(5):
+        only_c = torch.eye(5)[c]
+        drawn = np.array(list(ClassBalancedSampler(labels, only_c, num_samples=3000, seed=c)))
+        assert (labels.numpy()[drawn] == c).all()
+    plan = np.array(list(ClassBalancedSampler(labels, None, replacement=False)))
+    assert (np.sort(plan) == np.arange(n)).all()
 
 
 # -- without replacement ---------------------------------------------------------------------
@@ -523,3 +535,12 @@ def test_alias_table_reproduces_the_probabilities(p):
     implied = keep.copy()
     np.add.at(implied, alias, 1 - keep)
     np.testing.assert_allclose(implied / len(p), p / p.sum(), rtol=1e-9, atol=1e-15)
+
+
+def test_a_sampler_pickled_mid_epoch_keeps_its_state():
+    batches = EpochBatchSampler(make("replacement"), 10)
+    iterator = iter(batches)
+    next(iterator)
+    copy = pickle.loads(pickle.dumps(batches))
+    assert copy.state_dict() == batches.state_dict()
+    assert copy.state_dict()["position"] == 10

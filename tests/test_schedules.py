@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from counterpoise.counts import LabelCounts
 from counterpoise.schedules import (
     DeferredReweighting,
     EffectiveNumberSchedule,
@@ -85,6 +86,28 @@ def test_effective_number_schedule_starts_uniform_and_ends_at_beta_end():
     np.testing.assert_allclose(
         schedule.weights_at(7).numpy(), effective_weights([500, 50, 5], 0.9999), rtol=1e-5
     )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: torch.tensor([300.0, 30.0, 3.0]),
+        lambda: np.array([300, 30, 3]),
+        lambda: [300, 30, 3],
+        lambda: LabelCounts(torch.tensor([300, 30, 3]), (0, 1, 2), num_samples=333),
+    ],
+    ids=["tensor", "array", "list", "label-counts"],
+)
+def test_effective_number_schedule_copies_the_counts(make):
+    counts = make()
+    schedule = EffectiveNumberSchedule(counts, epochs=2, normalize="samples")
+    before = [schedule.weights_at(e) for e in range(3)]
+    # changing the caller's counts in place after construction changes nothing inside
+    if isinstance(counts, LabelCounts):
+        counts.counts[0] = 1  # the frozen dataclass still holds a mutable tensor
+    else:
+        counts[0] = 1
+    assert all(torch.equal(a, schedule.weights_at(e)) for e, a in enumerate(before))
 
 
 def make_schedules():

@@ -568,5 +568,41 @@ def test_sample_weights_bad_input(labels, weights, error, match):
         sample_weights(labels, weights)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.uint64])
+def test_sample_weights_accept_unsigned_labels(dtype):
+    weights = torch.tensor([0.5, 1.0, 4.0])
+    labels = np.array([[0, 2], [1, 2]], dtype=dtype)
+    expected = torch.tensor([[0.5, 4.0], [1.0, 4.0]])
+    torch.testing.assert_close(sample_weights(labels, weights), expected)
+    torch.testing.assert_close(sample_weights(torch.from_numpy(labels), weights), expected)
+    bad = np.array([0, 3], dtype=dtype)
+    for given_labels in (bad, torch.from_numpy(bad)):
+        with pytest.raises(ValueError, match=r"`labels` must be in \[0, 3\), got '3 at index"):
+            sample_weights(given_labels, weights)
+
+
+def test_sample_weights_report_huge_uint64_labels_as_given():
+    labels = np.array([1, 2**64 - 1], dtype=np.uint64)  # wraps to -1 as int64
+    with pytest.raises(ValueError, match=rf"got '{2**64 - 1} at index \(1,\)'"):
+        sample_weights(labels, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.uint64])
+def test_unsigned_counts_are_accepted(dtype):
+    counts = np.array([90, 9, 1], dtype=dtype)
+    expected = class_weights([90, 9, 1])
+    torch.testing.assert_close(class_weights(counts), expected)
+    torch.testing.assert_close(class_weights(torch.from_numpy(counts)), expected)
+
+
+def test_an_option_of_another_choice_names_who_uses_it():
+    with pytest.raises(
+        ValueError, match=r"`c` must be None when scheme='balanced' \(only 'log' uses"
+    ):
+        class_weights([5, 3, 1], c=1.5)
+    with pytest.raises(ValueError, match="only 'power' and 'effective' use it"):
+        class_weights([5, 3, 1], beta=0.5)
+
+
 def test_sample_weights_of_no_labels_is_empty():
     assert sample_weights([], [1.0, 2.0]).shape == (0,)

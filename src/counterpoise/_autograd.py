@@ -1,4 +1,4 @@
-r"""One custom autograd function for every softmax-family loss.
+r"""Custom autograd functions: one for every softmax-family loss, one for the binary losses.
 
 Cross-entropy, focal, logit-adjusted, balanced-softmax, LDAM and cost-sensitive losses all
 apply a softmax to adjusted logits
@@ -33,6 +33,20 @@ saves only the input and :math:`\operatorname{logsumexp}(z_i)`, one number per e
 backward pass rebuilds :math:`p` in a single buffer that becomes the gradient: no probabilities,
 one-hot masks or powers of shape (N, C) are kept between the passes.
 
+The binary losses get the same treatment from a second, elementwise function: with
+:math:`\sigma = \sigma(x)`, positive and negative weights :math:`A, B`,
+:math:`q = \sigma (1 - y) + y (1 - \sigma)` and the focal :math:`\alpha_t`,
+
+.. math::
+
+    \ell = \alpha_t q^\gamma c, \qquad
+    c = A\, y \operatorname{softplus}(-x) + B (1 - y) \operatorname{softplus}(x),
+
+    \frac{\partial \ell}{\partial x} = \alpha_t \big[\gamma q^{\gamma - 1}
+      \sigma (1 - \sigma)(1 - 2y)\, c + q^\gamma (\sigma (A y + B (1 - y)) - A y)\big],
+
+saving nothing but the input and the target.
+
 Everything is computed in float32 (float64 for float64 inputs); gradients come back in the
 input's dtype. The class dimension is dimension 1 of an (N, C, d1, ..., dK) input, so
 segmentation inputs need no transposed copy.
@@ -40,13 +54,22 @@ segmentation inputs need no transposed copy.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-__all__ = ["SoftmaxTerms", "compute_dtype", "softmax_family_loss"]
+__all__ = [
+    "SigmoidTerms",
+    "SoftmaxTerms",
+    "compute_dtype",
+    "per_target",
+    "sigmoid_family_loss",
+    "softmax_family_loss",
+]
 
 
 @dataclass(frozen=True)
@@ -95,20 +118,32 @@ def softmax_family_loss(
     return loss
 
 
+def per_target(v: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``v[target]`` for a per-class vector ``v``, of the shape of ``target``.
+
+    ``index_select`` rather than indexing: the latter is parallelised with an overhead of
+    milliseconds for a few thousand elements on a busy CPU.
+    """
+    return v.index_select(0, target.reshape(-1)).view(target.shape)
+
+
 def _per_class(v: torch.Tensor, ndim: int) -> torch.Tensor:
     """View a (C,) vector so that it broadcasts along dimension 1 of an ``ndim`` tensor."""
     return v.view((1, -1) + (1,) * (ndim - 2))
 
 
 def _adjusted(x: torch.Tensor, t: torch.Tensor, terms: SoftmaxTerms) -> torch.Tensor:
-    """The adjusted logits z; ``x`` itself when there is nothing to adjust, else a new tensor."""
-    if terms.bias is None and terms.margin is None and terms.scale == 1.0:
+    """The adjusted logits z; ``x`` itself when there is nothing to adjust, else a new tensor
+    written in one pass: z = s x + s b, then - s m at the targets."""
+    s = terms.scale
+    if terms.bias is None and terms.margin is None and s == 1.0:
         return x
-    z = x.clone() if terms.bias is None else x + _per_class(terms.bias, x.ndim)
+    if terms.bias is None:
+        z = x * s if s != 1.0 else x.clone()
+    else:
+        z = torch.add(_per_class(terms.bias * s, x.ndim), x, alpha=s)
     if terms.margin is not None:
-        z.scatter_add_(1, t, -terms.margin[t])
-    if terms.scale != 1.0:
-        z.mul_(terms.scale)
+        z.scatter_add_(1, t, per_target(-s * terms.margin, t))
     return z
 
 
@@ -119,8 +154,41 @@ def _weighted_sum(z: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
 
 
 def _cost_rows(cost: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """M[y_i] arranged like the input: (N, C, d1, ..., dK)."""
-    return cost[target].movedim(-1, 1)
+    """M[y_i] arranged like the input: (N, C, d1, ..., dK), a new tensor."""
+    rows = cost.index_select(0, target.reshape(-1))
+    return rows.view(*target.shape, cost.shape[1]).movedim(-1, 1)
+
+
+def _log_floor(dtype: torch.dtype) -> float:
+    """log of the square root of the smallest normal number: about -43.7 in float32."""
+    return 0.5 * math.log(torch.finfo(dtype).tiny)
+
+
+def _floored_exp_(d: torch.Tensor) -> torch.Tensor:
+    """``exp(d)`` in place, with results below ``sqrt(tiny)`` raised to it.
+
+    Exponentials that underflow into subnormal numbers (or to 0 from far below) are some 20
+    times slower on x86 CPUs, and so are products with them; large or scaled logits produce
+    them in most rows. Raising them to the square root of the smallest normal number (about
+    1e-19 in float32, 1e-154 in float64) keeps products of two such factors normal and moves a
+    probability by less than that absolute amount: far below float32 resolution.
+    """
+    return d.clamp_min_(_log_floor(d.dtype)).exp_()
+
+
+def _softmax(z: torch.Tensor, lse: torch.Tensor, owned: bool) -> torch.Tensor:
+    """softmax(z) along dimension 1, given its logsumexp.
+
+    PyTorch's fused softmax is one pass, but on a CPU it yields subnormal probabilities for
+    logits far below the row's maximum, which slow down every later operation; when a cheap
+    read-only check finds such logits, ``exp(z - lse)`` is floored instead (in place when
+    ``z`` is ``owned``).
+    """
+    on_cpu = z.device.type == "cpu"
+    if on_cpu and bool((z.amin(dim=1) - lse < _log_floor(z.dtype)).any()):
+        d = z.sub_(lse.unsqueeze(1)) if owned else z - lse.unsqueeze(1)
+        return _floored_exp_(d)
+    return F.softmax(z, dim=1)
 
 
 def _focal(nll: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -134,6 +202,16 @@ def _focal(nll: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch.Tensor]
     return factor, factor * (1 + gamma * p_t * ratio)
 
 
+def _target_coefficient(
+    nll: torch.Tensor, target: torch.Tensor, terms: SoftmaxTerms
+) -> torch.Tensor:
+    """lambda (1 - eps) w_y f(nll), with f the focal factor (1 for cross-entropy)."""
+    a = torch.ones_like(nll) if terms.gamma == 0 else _focal(nll, terms.gamma)[1]
+    if terms.weight is not None:
+        a = a * per_target(terms.weight, target)
+    return a * (terms.ce * (1.0 - terms.smoothing))
+
+
 class _SoftmaxFamily(torch.autograd.Function):
     @staticmethod
     def forward(
@@ -142,22 +220,26 @@ class _SoftmaxFamily(torch.autograd.Function):
         x = input.to(compute_dtype(input.dtype))
         t = target.unsqueeze(1)
         z = _adjusted(x, t, terms)
-        lse = torch.logsumexp(z, dim=1)
-        nll = lse - z.gather(1, t).squeeze(1)
+        log_p = F.log_softmax(z, dim=1)  # a temporary: it is not kept for the backward pass
+        log_p_target = log_p.gather(1, t).squeeze(1)
+        nll = -log_p_target
+        # The one statistic kept per element: logsumexp(z) = z_y - log p_y.
+        lse = z.gather(1, t).squeeze(1) - log_p_target
+        del z
         loss = nll if terms.gamma == 0 else _focal(nll, terms.gamma)[0] * nll
         if terms.weight is not None:
-            loss = loss * terms.weight[target]
+            loss = loss * per_target(terms.weight, target)
         loss = loss * (terms.ce * (1.0 - terms.smoothing))
         if terms.smoothing > 0:
-            # sum_c w_c (lse - z_c) = W lse - sum_c w_c z_c
+            # -sum_c w_c log p_c
             if terms.weight is None:
-                smooth = z.shape[1] * lse - z.sum(dim=1)
+                smooth = -log_p.sum(dim=1)
             else:
-                smooth = terms.weight.sum() * lse - _weighted_sum(z, terms.weight)
-            loss = loss + (terms.ce * terms.smoothing / z.shape[1]) * smooth
+                smooth = -_weighted_sum(log_p, terms.weight)
+            loss = loss + (terms.ce * terms.smoothing / log_p.shape[1]) * smooth
         if terms.cost is not None:
-            p = z.sub(lse.unsqueeze(1)).exp_()
-            loss = loss + p.mul_(_cost_rows(terms.cost, target)).sum(dim=1)
+            p = _floored_exp_(log_p)
+            loss = loss + _cost_rows(terms.cost, target).mul_(p).sum(dim=1)
         ctx.save_for_backward(input, target, lse)
         ctx.terms = terms
         return loss
@@ -171,28 +253,133 @@ class _SoftmaxFamily(torch.autograd.Function):
         t = target.unsqueeze(1)
         z = _adjusted(x, t, terms)
         nll = lse - z.gather(1, t).squeeze(1)
-        # p = softmax(z), built in place when z is already a private buffer.
-        p = z.sub_(lse.unsqueeze(1)) if z is not input else z - lse.unsqueeze(1)
-        p.exp_()
-        a = torch.ones_like(nll) if terms.gamma == 0 else _focal(nll, terms.gamma)[1]
-        if terms.weight is not None:
-            a = a * terms.weight[target]
-        a = a * (terms.ce * (1.0 - terms.smoothing))
+        # p = softmax(z) becomes the gradient: the backward pass holds at most z and p.
+        p = _softmax(z, lse, owned=z is not input)
+        del z
+        a = _target_coefficient(nll, target, terms)
         n_classes = p.shape[1]
         coef = a
         if terms.smoothing > 0:
             total = n_classes if terms.weight is None else terms.weight.sum()
             coef = a + terms.ce * terms.smoothing * total / n_classes
+        g = grad * terms.scale  # chain factor of z = s (x + b - m)
         if terms.cost is None:
-            p.mul_(coef.unsqueeze(1))
+            p.mul_((coef * g).unsqueeze(1))
         else:
             # p * (M[y] - E + coef), with E = sum_c M[y, c] p_c
-            weighted = _cost_rows(terms.cost, target).mul(p)
+            weighted = _cost_rows(terms.cost, target).mul_(p)
             p.mul_((coef - weighted.sum(dim=1)).unsqueeze(1)).add_(weighted)
             del weighted
-        p.scatter_add_(1, t, -a.unsqueeze(1))
+            p.mul_(g.unsqueeze(1))
+        p.scatter_add_(1, t, -(a * g).unsqueeze(1))
         if terms.smoothing > 0:
-            shift = terms.ce * terms.smoothing / n_classes
-            p.sub_(shift if terms.weight is None else shift * _per_class(terms.weight, p.ndim))
-        p.mul_((grad * terms.scale).unsqueeze(1))
+            shift = (terms.ce * terms.smoothing / n_classes) * g.unsqueeze(1)
+            if terms.weight is None:
+                p.sub_(shift)
+            else:
+                p.addcmul_(shift, _per_class(terms.weight, p.ndim), value=-1.0)
         return p.to(input.dtype), None, None
+
+
+@dataclass(frozen=True)
+class SigmoidTerms:
+    """What a sigmoid-family loss adds to binary cross-entropy.
+
+    Attributes:
+        pos_weight: Weight :math:`A` of the positive term, broadcastable to the input, in the
+            compute dtype, or None for 1.
+        neg_weight: Weight :math:`B` of the negative term, or None for 1.
+        gamma: Focal exponent, >= 0.
+        alpha: Focal weight of the positives (negatives get 1 - alpha), or None for none.
+    """
+
+    pos_weight: torch.Tensor | None = None
+    neg_weight: torch.Tensor | None = None
+    gamma: float = 0.0
+    alpha: float | None = None
+
+
+def sigmoid_family_loss(
+    input: torch.Tensor, target: torch.Tensor, terms: SigmoidTerms
+) -> torch.Tensor:
+    """Unreduced loss of the shape of ``input`` in the compute dtype; ``target`` in [0, 1]."""
+    loss: torch.Tensor = _SigmoidFamily.apply(input, target, terms)
+    return loss
+
+
+def _mix(y: torch.Tensor, terms: SigmoidTerms) -> torch.Tensor | None:
+    """A y + B (1 - y), or None when both weights are 1."""
+    a, b = terms.pos_weight, terms.neg_weight
+    if a is None and b is None:
+        return None
+    a_ = 1.0 if a is None else a
+    b_ = 1.0 if b is None else b
+    return (y * (a_ - b_)).add_(b_)
+
+
+def _focusing(s: torch.Tensor, y: torch.Tensor, terms: SigmoidTerms) -> torch.Tensor:
+    """q = 1 - p_t, raised to the smallest normal number: q^gamma keeps its value, and
+    q^(gamma - 1), whose factors vanish where q does, stays finite."""
+    q = (s * (1 - y)).add_(y * (1 - s))
+    return q.clamp_min_(torch.finfo(q.dtype).tiny)
+
+
+def _alpha_t(y: torch.Tensor, alpha: float) -> torch.Tensor:
+    return (y * (2 * alpha - 1)).add_(1 - alpha)  # alpha y + (1 - alpha)(1 - y)
+
+
+def _binary_ce(x: torch.Tensor, y: torch.Tensor, terms: SigmoidTerms) -> torch.Tensor:
+    """c = A y softplus(-x) + B (1 - y) softplus(x) = softplus(-x) (A y + B (1 - y))
+    + B (1 - y) x."""
+    c = F.logsigmoid(x).neg_()  # softplus(-x), without F.softplus's linear cut-off at 20
+    mix = _mix(y, terms)
+    if mix is not None:
+        c.mul_(mix)
+    negative = (1 - y).mul_(x)
+    if terms.neg_weight is not None:
+        negative.mul_(terms.neg_weight)
+    return c.add_(negative)
+
+
+class _SigmoidFamily(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: Any, input: torch.Tensor, target: torch.Tensor, terms: SigmoidTerms
+    ) -> torch.Tensor:
+        dtype = compute_dtype(input.dtype)
+        x, y = input.to(dtype), target.to(dtype)
+        loss = _binary_ce(x, y, terms)
+        if terms.gamma > 0:
+            loss.mul_(_focusing(torch.sigmoid(x), y, terms).pow_(terms.gamma))
+        if terms.alpha is not None:
+            loss.mul_(_alpha_t(y, terms.alpha))
+        ctx.save_for_backward(input, target)
+        ctx.terms = terms
+        return loss
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
+        input, target = ctx.saved_tensors
+        terms: SigmoidTerms = ctx.terms
+        x, y = input.to(grad.dtype), target.to(grad.dtype)
+        s = torch.sigmoid(x)
+        # dc/dx = s (A y + B (1 - y)) - A y
+        mix = _mix(y, terms)
+        dc = s.clone() if mix is None else s * mix
+        del mix
+        if terms.pos_weight is None:
+            dc.sub_(y)
+        else:
+            dc.addcmul_(y, terms.pos_weight, value=-1.0)
+        if terms.gamma > 0:
+            q = _focusing(s, y, terms)
+            q_gamma = q.pow(terms.gamma)
+            # gamma q^(gamma - 1) dq/dx c, with dq/dx = s (1 - s)(1 - 2 y)
+            focus = q_gamma.div(q).mul_(s.mul_(1 - s)).mul_(1 - 2 * y)
+            focus.mul_(_binary_ce(x, y, terms)).mul_(terms.gamma)
+            dc.mul_(q_gamma).add_(focus)
+            del q, q_gamma, focus
+        if terms.alpha is not None:
+            dc.mul_(_alpha_t(y, terms.alpha))
+        return dc.mul_(grad).to(input.dtype), None, None

@@ -22,11 +22,14 @@ from typing import Any, Literal, get_args
 import torch
 
 from ._checks import check_choice, check_number, check_positive_int, describe_tensor, fail
+from .weights import _class_indices, _resolve_option
 
 __all__ = ["AdaptiveClassWeights", "BatchFrequencyWeights", "OnlinePriors"]
 
 PerformanceMetric = Literal["recall", "fbeta"]
 Device = torch.device | str | None
+
+_DEFAULT_BETA = 1.0
 
 
 class OnlinePriors:
@@ -202,7 +205,8 @@ class AdaptiveClassWeights:
     Args:
         num_classes: C (an integer > 0).
         metric: ``"recall"`` (default) or ``"fbeta"``.
-        beta: :math:`\beta > 0` of ``"fbeta"`` (default 1); must be 1 for ``"recall"``.
+        beta: :math:`\beta > 0` of ``"fbeta"`` (default 1); must be None for ``"recall"``
+            (the attribute ``beta`` is then None too).
         decay: :math:`\gamma` in [0, 1) (default 0.9; 0 keeps only the last measurement).
         power: the exponent :math:`\tau \ge 0` (default 1; 0 gives uniform weights).
         max_ratio: :math:`\rho \ge 1`, the largest ratio of two weights (default 10).
@@ -225,7 +229,7 @@ class AdaptiveClassWeights:
         num_classes: int,
         *,
         metric: PerformanceMetric = "recall",
-        beta: float = 1.0,
+        beta: float | None = None,
         decay: float = 0.9,
         power: float = 1.0,
         max_ratio: float = 10.0,
@@ -234,9 +238,10 @@ class AdaptiveClassWeights:
         self.num_classes = check_positive_int("num_classes", num_classes)
         check_choice("metric", metric, get_args(PerformanceMetric))
         self.metric = metric
-        self.beta = check_number("beta", beta, low=0.0, low_open=True)
-        if metric == "recall" and self.beta != 1.0:
-            fail("beta", "1.0 for metric 'recall' (only 'fbeta' uses it)", beta)
+        beta = _resolve_option("beta", beta, "metric", metric, ("fbeta",), _DEFAULT_BETA)
+        self.beta: float | None = (
+            None if beta is None else check_number("beta", beta, low=0.0, low_open=True)
+        )
         self.decay = check_number("decay", decay, low=0.0, high=1.0, high_open=True)
         self.power = check_number("power", power, low=0.0)
         self.max_ratio = check_number("max_ratio", max_ratio, low=1.0)
@@ -272,6 +277,8 @@ class AdaptiveClassWeights:
             targets: true class indices, integers in [0, C), of the shape of the predicted
                 indices.
 
+        The two may live on different devices: both are moved to :attr:`device` first.
+
         Raises:
             ValueError: for shapes that do not match or indices out of range.
             TypeError: for tensors of the wrong kind.
@@ -281,12 +288,18 @@ class AdaptiveClassWeights:
             actual = describe_tensor(targets) if isinstance(targets, torch.Tensor) else targets
             fail("targets", f"a tensor of shape {tuple(pred.shape)} like the predictions", actual)
         c = self.num_classes
-        truth = _bincount("targets", targets, c, self.device, reduce=False)
-        predicted = _bincount("predictions", pred, c, self.device, reduce=False)
-        hits = torch.bincount(targets[pred == targets].flatten().long(), minlength=c)
-        counts = _all_reduce(torch.stack([hits.to(self.device, torch.float64), truth, predicted]))
+        truth = _indices("targets", targets, c, self.device)
+        guess = _indices("predictions", pred, c, self.device)
+        counts = torch.stack(
+            [
+                torch.bincount(truth[guess == truth], minlength=c),
+                torch.bincount(truth, minlength=c),
+                torch.bincount(guess, minlength=c),
+            ]
+        )
+        counts = _all_reduce(counts.to(torch.float64))
         tp, fn, fp = counts[0], counts[1] - counts[0], counts[2] - counts[0]
-        if self.metric == "recall":
+        if self.beta is None:  # recall
             numerator, denominator = tp, tp + fn
         else:
             b2 = self.beta**2
@@ -326,10 +339,9 @@ def _predicted_classes(predictions: Any, num_classes: int) -> torch.Tensor:
     return predictions.argmax(1)
 
 
-def _bincount(
-    name: str, targets: Any, num_classes: int, device: torch.device, *, reduce: bool = True
-) -> torch.Tensor:
-    """Float64 counts of integer class indices (any shape), summed over ranks if ``reduce``."""
+def _indices(name: str, targets: Any, num_classes: int, device: torch.device) -> torch.Tensor:
+    """Integer class indices (any shape, any integer dtype) as a flat int64 tensor on ``device``,
+    checked to be in [0, num_classes)."""
     if (
         not isinstance(targets, torch.Tensor)
         or targets.is_floating_point()
@@ -338,12 +350,13 @@ def _bincount(
     ):
         actual = describe_tensor(targets) if isinstance(targets, torch.Tensor) else targets
         fail(name, "a tensor of integer class indices", actual, error=TypeError)
-    flat = targets.detach().flatten()
-    bad = (flat < 0) | (flat >= num_classes)
-    if bool(bad.any()):
-        fail(name, f"class indices in [0, {num_classes})", int(flat[bad][0]))
-    counts = torch.bincount(flat.long(), minlength=num_classes).to(device, torch.float64)
-    return _all_reduce(counts) if reduce else counts
+    return _class_indices(name, targets.detach().flatten(), num_classes).to(device)
+
+
+def _bincount(name: str, targets: Any, num_classes: int, device: torch.device) -> torch.Tensor:
+    """Float64 counts of integer class indices (any shape), summed over ranks."""
+    counts = torch.bincount(_indices(name, targets, num_classes, device), minlength=num_classes)
+    return _all_reduce(counts.to(torch.float64))
 
 
 def _all_reduce(counts: torch.Tensor) -> torch.Tensor:

@@ -14,9 +14,11 @@ matrix :math:`Y \\in \\{0, 1\\}^{N \\times L}`, from the number of positives of 
 indices of any shape (a segmentation mask is just a larger array), a list of arbitrary hashable
 labels, a stream of batches such as a :class:`~torch.utils.data.DataLoader`, or a file (CSV,
 TSV, Parquet, a directory of Parquet files, ``.npy``, ``.npz`` or plain text). Class indices
-are counted with ``torch.bincount`` over chunks of ``batch_size`` labels, at the speed of
-``np.bincount`` (no sorting, no Python loop over labels); streams and files are read in
-batches, so memory stays constant however many labels there are.
+are counted with ``np.bincount`` over chunks of ``batch_size`` labels, as fast as one
+``np.bincount`` of all of them (no sorting, no Python loop over labels, no masking pass for
+an ``ignore_index`` such as 255); streams and files are read in batches, so memory stays
+constant however many labels there are. Tensors on an accelerator are copied to the CPU one
+chunk at a time.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ _COMPRESSIONS = (".gz", ".bz2", ".zst", ".lz4")
 # that contain them), and integer ``classes`` below it are counted by np.bincount.
 _DENSE_LIMIT = 1 << 16
 
-Where = Callable[[tuple[int, ...]], str]
+_Where = Callable[[tuple[int, ...]], str]
 """Describes a position (an index into the current batch) for error messages."""
 
 
@@ -393,12 +395,8 @@ def _numpy(chunk: torch.Tensor | np.ndarray) -> np.ndarray:
     if isinstance(chunk, np.ndarray):
         return chunk
     chunk = chunk.detach().cpu()
-    if chunk.is_floating_point() and chunk.dtype not in (
-        torch.float16,
-        torch.float32,
-        torch.float64,
-    ):
-        chunk = chunk.double()  # bfloat16 and other types NumPy lacks
+    if chunk.dtype == torch.bfloat16:  # a type NumPy lacks
+        chunk = chunk.float()
     return chunk.numpy()
 
 
@@ -449,7 +447,7 @@ def _as_data(
     )
 
 
-def _count_batch(tally: _Tally, batch: Any, where: Where, batch_size: int) -> None:
+def _count_batch(tally: _Tally, batch: Any, where: _Where, batch_size: int) -> None:
     """Count one batch of labels (of any shape), ``batch_size`` labels (or rows) at a time."""
     data = _as_data(batch, tally.multilabel)
     if isinstance(data, (list, tuple)):
@@ -507,14 +505,14 @@ def _sample(item: Any, multilabel: bool) -> tuple[bool, Any]:
         if item.ndim == 0 and not multilabel:
             return True, item.item()
         if item.ndim == 1 and multilabel:
-            return True, item.cpu().numpy() if isinstance(item, torch.Tensor) else item
+            return True, _numpy(item) if isinstance(item, torch.Tensor) else item
         return False, item
     if isinstance(item, (list, tuple)):
         return multilabel and not isinstance(item[0] if item else None, (list, tuple)), item
     return (True, item) if not multilabel and not hasattr(item, "__array__") else (False, item)
 
 
-def _in_batch(number: int) -> Where:
+def _in_batch(number: int) -> _Where:
     return lambda index: f"index {_index_text(index)} of batch {number}"
 
 
@@ -635,7 +633,11 @@ def _count_table(
             names = [_pick_name(available, column, path)]
         missing = dict.fromkeys(names, 0)
         row = 0
-        for batch in dataset.to_batches(columns=names, batch_size=batch_size):
+        # one batch read ahead (and no pre-buffered file): memory stays at a few batches
+        batches = dataset.to_batches(
+            columns=names, batch_size=batch_size, batch_readahead=1, fragment_readahead=1
+        )
+        for batch in batches:
             for name, array in zip(names, batch.columns):
                 missing[name] += array.null_count
             if batch.num_rows and not any(missing.values()):
@@ -674,7 +676,7 @@ def _count_record_batch(
         )
         return
     (labels,) = columns
-    where: Where = lambda i: f"row {row + i[0]} of {str(path)!r}"  # noqa: E731
+    where: _Where = lambda i: f"row {row + i[0]} of {str(path)!r}"  # noqa: E731
     kind = labels.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
         _count_batch(tally, labels.to_numpy(zero_copy_only=False), where, batch_size)
@@ -730,9 +732,9 @@ def _count_file(tally: _Tally, path: Path, column: Any, batch_size: int) -> None
         )
     name = path.name.lower()
     if path.is_dir() or name.endswith((".parquet", ".pq")):
-        _count_table(
-            tally, path, ds.ParquetFileFormat(), "Parquet file or directory", column, batch_size
-        )
+        options = ds.ParquetFragmentScanOptions(pre_buffer=False)
+        fmt = ds.ParquetFileFormat(default_fragment_scan_options=options)
+        _count_table(tally, path, fmt, "Parquet file or directory", column, batch_size)
         return
     if name.endswith((".npy", ".npz")):
         _count_numpy_file(tally, path, column, batch_size)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import check_number, fail
+from ._checks import check_1d, check_nonnegative, check_number, fail
 from .weights import class_weights
 
 __all__ = ["DEFAULT_SCHEMES", "Description", "SchemeEffect", "describe"]
@@ -79,13 +79,16 @@ class Description:
     """Imbalance statistics of a label distribution (see :func:`describe`).
 
     Attributes:
-        counts: int64 array (C,), samples per class.
+        counts: int64 array (C,), samples per class (float64 for fractional counts, e.g.
+            from soft labels); for multilabel data, positives per label.
         classes: the class each entry stands for.
-        num_samples: N, the total of ``counts``.
+        num_samples: N, the total of ``counts``, or for multilabel counts the number of rows.
         imbalance_ratio: largest over smallest count among classes with samples.
         effective_num_classes: :math:`\\exp(H(p))`, the perplexity of the class distribution
-            :math:`p_c = n_c / N`: C for balanced data, 1 when one class holds everything.
-        share: float64 array (C,), :math:`n_c / N`.
+            :math:`p_c = n_c / \\sum_j n_j`: C for balanced data, 1 when one class holds
+            everything.
+        share: float64 array (C,), :math:`n_c / N` (for multilabel data the fraction of rows
+            with the label, so the shares need not sum to 1).
         schemes: one :class:`SchemeEffect` per scheme, in order.
         normalize: the normalisation the weights were computed with.
         warnings: plain-language warnings (zero-count classes, extreme ratios and weights).
@@ -93,7 +96,7 @@ class Description:
 
     counts: np.ndarray
     classes: tuple[Hashable, ...]
-    num_samples: int
+    num_samples: int | float
     imbalance_ratio: float
     effective_num_classes: float
     share: np.ndarray
@@ -183,33 +186,47 @@ def describe(
     """
     names = getattr(counts, "classes", None)
     values = getattr(counts, "counts", counts)
-    n = torch.as_tensor(values).detach().cpu().to(torch.float64)
-    if n.ndim != 1 or n.numel() == 0:
-        fail("counts", "a non-empty 1-D sequence of class counts", tuple(n.shape))
+    if isinstance(values, torch.Tensor):
+        n = values.detach().cpu().to(torch.float64)
+    else:
+        array = np.asarray(values)
+        if array.dtype.kind not in "iuf":
+            fail("counts", "real numbers", f"an array of dtype {array.dtype}", error=TypeError)
+        n = torch.from_numpy(array.astype(np.float64))
+    check_1d("counts", n)
+    check_nonnegative("counts", n)
+    if not bool((n > 0).any()):
+        fail("counts", "positive for at least one class", "all zeros")
     extreme_ratio = check_number("extreme_ratio", extreme_ratio, low=1.0)
     if classes is None:
         classes = tuple(names) if names is not None else tuple(range(n.numel()))
     classes = tuple(classes)
     if len(classes) != n.numel():
         fail("classes", f"a sequence of {n.numel()} class names", f"{len(classes)} names")
+    # N: the samples behind the counts (for multilabel counts, the rows, not the positives)
+    total = float(getattr(counts, "num_samples", None) or n.sum())
+    # class_weights reads num_samples from a counts object itself
+    source = counts if hasattr(counts, "counts") else n
 
     effects = []
     for scheme, options in (DEFAULT_SCHEMES if schemes is None else schemes).items():
-        w = class_weights(n, scheme, normalize=normalize, zero_counts="zero", **options)  # type: ignore[arg-type]
+        w = class_weights(source, scheme, normalize=normalize, zero_counts="zero", **options)  # type: ignore[arg-type]
         w64 = w.to(torch.float64).numpy()
         mass = w64 * n.numpy()
         effects.append(SchemeEffect(scheme, dict(options), w64, mass / mass.sum()))
 
-    counts_np = n.numpy().astype(np.int64)
-    total = int(counts_np.sum())
+    counts_np = n.numpy()
+    if np.all(counts_np == np.round(counts_np)):
+        counts_np = counts_np.astype(np.int64)
     share = n.numpy() / total
     present = counts_np[counts_np > 0]
     ratio = float(present.max() / present.min())
-    nz = share[share > 0]
+    p = n.numpy() / n.numpy().sum()
+    nz = p[p > 0]
     effective = math.exp(float(-(nz * np.log(nz)).sum()))
 
     warnings = []
-    zero = [c for c, k in zip(classes, counts_np.tolist()) if k == 0]
+    zero = [c for c, k in zip(classes, n.tolist()) if k == 0]
     if zero:
         warnings.append(
             f"{len(zero)} class(es) have no samples: {', '.join(map(str, zero[:10]))}"
@@ -230,7 +247,7 @@ def describe(
     return Description(
         counts=counts_np,
         classes=classes,
-        num_samples=total,
+        num_samples=int(total) if total == int(total) else total,
         imbalance_ratio=ratio,
         effective_num_classes=effective,
         share=share,

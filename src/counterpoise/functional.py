@@ -15,7 +15,8 @@ Conventions shared by all of them:
   input's dtype. Class weights, priors and counts never receive gradients.
 
 The softmax-family losses share one autograd function (see ``counterpoise._autograd``), which
-saves one number per element between the forward and backward passes.
+saves one number per element between the forward and backward passes; the binary losses share
+another, which saves nothing but the input and the target.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._autograd import SoftmaxTerms, compute_dtype, softmax_family_loss
+from ._autograd import (
+    SigmoidTerms,
+    SoftmaxTerms,
+    compute_dtype,
+    per_target,
+    sigmoid_family_loss,
+    softmax_family_loss,
+)
 from ._checks import (
     check_choice,
     check_finite,
@@ -329,16 +337,16 @@ def balanced_softmax_loss(
         tensor(1.5565, grad_fn=<DivBackward0>)
         >>> loss.backward()
     """
-    return logit_adjusted_loss(
+    return _softmax_family(
         input,
         target,
-        _class_vector("counts", counts, positive=True),
-        tau=1.0,
-        weight=weight,
         ignore_index=ignore_index,
         reduction=reduction,
         sample_weight=sample_weight,
         denominator=denominator,
+        weight=weight,
+        bias=_class_vector("counts", counts, positive=True).log(),
+        bias_name="counts",
     )
 
 
@@ -533,7 +541,9 @@ def cost_matrix(cost: VectorLike) -> torch.Tensor:
     """
     matrix = _as_tensor("cost", cost)
     if matrix.ndim == 1 and matrix.shape[0] > 0:
-        matrix = matrix[:, None] * (1 - torch.eye(matrix.shape[0], dtype=matrix.dtype))
+        matrix = matrix[:, None] * (
+            1 - torch.eye(len(matrix), dtype=matrix.dtype, device=matrix.device)
+        )
     elif matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
         fail("cost", "a (C, C) matrix or a (C,) vector", describe_tensor(matrix))
     check_finite("cost", matrix)
@@ -584,9 +594,10 @@ def binary_cross_entropy_with_logits(
         The loss, in the dtype of ``input``.
 
     Raises:
-        ValueError: ``target`` of another shape or outside [0, 1]; weights of a bad length,
-            negative or non-finite; an unknown ``reduction``.
-        TypeError: A non-floating ``input`` or ``target``.
+        ValueError: ``target`` of another shape, outside [0, 1] or requiring grad (the loss
+            differentiates the input only); weights of a bad length, negative or non-finite;
+            an unknown ``reduction``.
+        TypeError: A non-floating ``input``, or a ``target`` that is not a tensor.
 
     Example:
         >>> import torch
@@ -599,17 +610,13 @@ def binary_cross_entropy_with_logits(
         >>> loss.backward()
     """
     check_choice("reduction", reduction, REDUCTIONS)
-    x = input.to(_check_input(input, min_ndim=1))
-    y = _check_binary_target(target, input).to(x.dtype)
-    labels = 1 if input.ndim == 1 else input.shape[1]
-    log_p, log_not_p = F.logsigmoid(x), F.logsigmoid(-x)
-    positive = y * log_p
-    negative = (1 - y) * log_not_p
-    if pos_weight is not None:
-        positive = positive * _label_weight("pos_weight", pos_weight, labels, x)
-    if neg_weight is not None:
-        negative = negative * _label_weight("neg_weight", neg_weight, labels, x)
-    loss = -(positive + negative)
+    _check_input(input, min_ndim=1)
+    _check_binary_target(target, input)
+    terms = SigmoidTerms(
+        pos_weight=_label_weight("pos_weight", pos_weight, input),
+        neg_weight=_label_weight("neg_weight", neg_weight, input),
+    )
+    loss = sigmoid_family_loss(input, target, terms)
     return _reduce_elements(loss, reduction, None, None, sample_weight, denominator, input.dtype)
 
 
@@ -653,9 +660,9 @@ def sigmoid_focal_loss(
         The loss, in the dtype of ``input``.
 
     Raises:
-        ValueError: ``target`` of another shape or outside [0, 1]; ``alpha`` outside [0, 1];
-            a negative ``gamma``; an unknown ``reduction``.
-        TypeError: A non-floating ``input`` or ``target``.
+        ValueError: ``target`` of another shape, outside [0, 1] or requiring grad;
+            ``alpha`` outside [0, 1]; a negative ``gamma``; an unknown ``reduction``.
+        TypeError: A non-floating ``input``, or a ``target`` that is not a tensor.
 
     Example:
         >>> import torch
@@ -668,18 +675,10 @@ def sigmoid_focal_loss(
     """
     check_choice("reduction", reduction, REDUCTIONS)
     gamma = check_number("gamma", gamma, low=0.0)
-    x = input.to(_check_input(input, min_ndim=0))
-    y = _check_binary_target(target, input).to(x.dtype)
-    # log p_t = logsigmoid(x) for y = 1, logsigmoid(-x) for y = 0 (soft y interpolates).
-    nll = -(y * F.logsigmoid(x) + (1 - y) * F.logsigmoid(-x))
-    p = torch.sigmoid(x)
-    # 1 - p_t, clamped to the smallest normal number: the value is unchanged, and where it
-    # is 0 the gradient of q^gamma * nll (whose limit is 0) is 0 instead of inf * 0 = NaN.
-    q = (p * (1 - y) + y * (1 - p)).clamp_min(torch.finfo(x.dtype).tiny)
-    loss = q.pow(gamma) * nll
-    if alpha is not None:
-        a = check_number("alpha", alpha, low=0.0, high=1.0)
-        loss = loss * (a * y + (1 - a) * (1 - y))
+    _check_input(input, min_ndim=0)
+    _check_binary_target(target, input)
+    a = None if alpha is None else check_number("alpha", alpha, low=0.0, high=1.0)
+    loss = sigmoid_family_loss(input, target, SigmoidTerms(gamma=gamma, alpha=a))
     return _reduce_elements(loss, reduction, None, None, sample_weight, denominator, input.dtype)
 
 
@@ -697,6 +696,7 @@ def _softmax_family(
     weight: VectorLike | None = None,
     weight_name: str = "weight",
     bias: torch.Tensor | None = None,
+    bias_name: str = "priors",
     margin: torch.Tensor | None = None,
     cost: torch.Tensor | None = None,
     **options: Any,
@@ -708,7 +708,7 @@ def _softmax_family(
     safe_target, valid = _check_index_target(target, input, ignore_index)
     w = None if weight is None else _class_vector(weight_name, weight, length=num_classes)
     if bias is not None:
-        _check_length("priors", bias, num_classes)
+        _check_length(bias_name, bias, num_classes)
     if margin is not None:
         _check_length("counts", margin, num_classes)
     if cost is not None and cost.shape[0] != num_classes:
@@ -721,7 +721,7 @@ def _softmax_family(
         weight=like(w), bias=like(bias), margin=like(margin), cost=like(cost), **options
     )
     loss = softmax_family_loss(input, safe_target, terms)
-    target_weight = None if terms.weight is None else terms.weight[safe_target]
+    target_weight = None if terms.weight is None else per_target(terms.weight, safe_target)
     return _reduce_elements(
         loss, reduction, target_weight, valid, sample_weight, denominator, input.dtype
     )
@@ -816,15 +816,16 @@ def _check_index_target(
     return torch.where(valid, target, 0), valid
 
 
-def _check_binary_target(target: torch.Tensor, input: torch.Tensor) -> torch.Tensor:
+def _check_binary_target(target: torch.Tensor, input: torch.Tensor) -> None:
     if not isinstance(target, torch.Tensor) or target.is_complex():
         fail("target", "a tensor", type(target).__name__, error=TypeError)
+    if target.requires_grad:
+        fail("target", "a tensor that does not require grad", describe_tensor(target))
     if target.shape != input.shape:
         fail("target", f"a tensor of shape {tuple(input.shape)}", describe_tensor(target))
     check_finite("target", target)
     if bool(((target < 0) | (target > 1)).any()):
         fail("target", "values in [0, 1]", f"min {target.min().item()}, max {target.max().item()}")
-    return target
 
 
 def _as_tensor(name: str, value: Any) -> torch.Tensor:
@@ -858,12 +859,16 @@ def _check_length(name: str, v: torch.Tensor, length: int) -> None:
         fail(name, f"a 1-D tensor of length {length} (the number of classes)", describe_tensor(v))
 
 
-def _label_weight(name: str, value: Any, labels: int, x: torch.Tensor) -> torch.Tensor:
-    """A per-label weight of length L or 1, viewed to broadcast along dimension 1 of ``x``."""
+def _label_weight(name: str, value: Any, x: torch.Tensor) -> torch.Tensor | None:
+    """A per-label weight of length L or 1, viewed to broadcast along dimension 1 of ``x``
+    (L = 1 for a 1-D ``x``), in the compute dtype."""
+    if value is None:
+        return None
+    labels = 1 if x.ndim == 1 else x.shape[1]
     v = _class_vector(name, value)
     if v.shape[0] not in (1, labels):
         fail(
             name, f"a 1-D tensor of length {labels} (the number of labels) or 1", describe_tensor(v)
         )
-    v = v.to(dtype=x.dtype, device=x.device)
+    v = v.to(dtype=compute_dtype(x.dtype), device=x.device)
     return v.view((1, -1) + (1,) * (x.ndim - 2)) if x.ndim >= 2 else v

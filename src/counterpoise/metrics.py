@@ -10,6 +10,7 @@ validates and presents them.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -168,7 +169,19 @@ def _check_probabilities(probs: np.ndarray, num_classes: int) -> np.ndarray:
             f"values in [{probs.min():.3g}, {probs.max():.3g}] with row sums up to "
             f"{np.abs(rows - 1).max() + 1:.3g}",
         )
-    return probs.astype(np.float64)
+    # Within the tolerance, rounding may leave values a hair outside [0, 1]: clip and
+    # renormalise, so that every computation downstream sees exact probabilities.
+    probs = np.clip(probs.astype(np.float64), 0.0, 1.0)
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
+def _mcc(y: np.ndarray, pred: np.ndarray) -> float:
+    from sklearn.metrics import matthews_corrcoef
+
+    with warnings.catch_warnings():
+        # scikit-learn warns when y and pred hold a single class; the value (0) is still right
+        warnings.simplefilter("ignore", UserWarning)
+        return float(matthews_corrcoef(y, pred))
 
 
 def imbalance_report(
@@ -178,7 +191,7 @@ def imbalance_report(
     classes: Sequence[Hashable] | None = None,
     num_classes: int | None = None,
     y_pred: Any = None,
-    n_bins: int = 15,
+    n_bins: int | None = None,
 ) -> ImbalanceReport:
     """Per-class and summary metrics that show what happens to the rare classes.
 
@@ -202,7 +215,7 @@ def imbalance_report(
             largest label + 1).
         y_pred: predicted class indices (N,) to use instead of the argmax of the probabilities,
             e.g. after tuning decision thresholds; only with probabilities.
-        n_bins: bins of the calibration error (default 15).
+        n_bins: bins of the calibration error (default 15); only with probabilities.
 
     Returns:
         An :class:`ImbalanceReport`.
@@ -220,18 +233,33 @@ def imbalance_report(
     """
     from sklearn import metrics as skm
 
-    n_bins = check_positive_int("n_bins", n_bins)
     y = _as_numpy("y_true", y_true)
     s = _as_numpy("y_score_or_pred", y_score_or_pred)
     if y.ndim != 1 or y.size == 0:
         fail("y_true", "a non-empty 1-D array of class indices", y.shape)
     if not np.issubdtype(y.dtype, np.integer):
         fail("y_true", "integer class indices", y.dtype, error=TypeError)
-    if s.shape[0] != y.shape[0]:
+    if s.ndim == 0 or s.shape[0] != y.shape[0]:
         fail("y_score_or_pred", f"{y.shape[0]} rows like `y_true`", s.shape)
     scored = np.issubdtype(s.dtype, np.floating)
+    if scored and s.ndim not in (1, 2):
+        fail("y_score_or_pred", "probabilities of shape (N, C) or (N,)", s.shape)
+    if scored and s.ndim == 1 and (num_classes not in (None, 2) or s.min() < 0 or s.max() > 1):
+        fail(
+            "y_score_or_pred",
+            "integer class predictions, or for two classes the probability of class 1 in "
+            "[0, 1] (1-D floats are read as such probabilities)",
+            f"floats in [{s.min():.3g}, {s.max():.3g}]",
+        )
     if not scored and (s.ndim != 1 or not np.issubdtype(s.dtype, np.integer)):
-        fail("y_score_or_pred", "integer predictions (N,) or float probabilities", s.dtype)
+        fail(
+            "y_score_or_pred",
+            "integer predictions of shape (N,) or float probabilities",
+            f"{s.dtype} array of shape {s.shape}",
+        )
+    if not scored and n_bins is not None:
+        fail("n_bins", "None when only predictions are given (no calibration to measure)", n_bins)
+    n_bins = check_positive_int("n_bins", 15 if n_bins is None else n_bins)
     if num_classes is None:
         if classes is not None:
             num_classes = len(classes)
@@ -242,6 +270,8 @@ def imbalance_report(
         else:
             num_classes = int(max(y.max(), s.max())) + 1
     num_classes = check_positive_int("num_classes", num_classes)
+    if num_classes < 2:
+        fail("num_classes", "at least 2", num_classes)
     names = tuple(classes) if classes is not None else tuple(range(num_classes))
     if len(names) != num_classes:
         fail("classes", f"{num_classes} class names", len(names))
@@ -299,7 +329,7 @@ def imbalance_report(
         macro_f1=float(f1.mean()),
         gmean_recall=float(np.exp(np.log(rec).mean())) if rec.min() > 0 else 0.0,
         worst_class_recall=float(rec.min()),
-        mcc=float(skm.matthews_corrcoef(y, pred)),
+        mcc=_mcc(y, pred),
         average_precision=ap,
         macro_average_precision=macro_ap,
         ece=ece,

@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple, get_args
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -39,6 +38,7 @@ from ._checks import (
     describe_tensor,
     fail,
 )
+from .weights import ArrayLike, _class_indices, _real_tensor, _real_values, _resolve_option
 
 __all__ = [
     "TAU_METRICS",
@@ -55,7 +55,6 @@ __all__ = [
     "tune_thresholds",
 ]
 
-ArrayLike = torch.Tensor | np.ndarray | Sequence[float]
 TauMetric = Literal[
     "balanced_accuracy", "macro_f1", "worst_class_recall", "gmean_recall", "accuracy", "mcc"
 ]
@@ -65,6 +64,7 @@ CalibrationKind = Literal["temperature", "vector"]
 #: The metrics :func:`tune_tau` can maximise (fields of :class:`~counterpoise.metrics.ImbalanceReport`).
 TAU_METRICS: tuple[str, ...] = get_args(TauMetric)
 _DEFAULT_TAUS = tuple(i / 10 for i in range(21))
+_DEFAULT_BETA = 1.0
 _PROB_TOLERANCE = 1e-3
 
 
@@ -168,7 +168,7 @@ def tune_tau(
     x = _class_scores("logits", logits)
     if x.ndim != 2:
         fail("logits", "a tensor of shape (N, C)", describe_tensor(x))
-    y = _class_indices("targets", targets, x.shape[0], x.shape[1])
+    y = _index_vector("targets", targets, x.shape[0], x.shape[1])
     grid = _DEFAULT_TAUS if taus is None else tuple(taus)
     if not grid:
         fail("taus", "a non-empty sequence", taus)
@@ -188,7 +188,9 @@ class Thresholds(NamedTuple):
 
     Attributes:
         thresholds: one threshold per label, shape (L,) (a 0-d tensor for scores of shape
-            (N,)), in the dtype of the scores; predict positive where ``scores >= thresholds``.
+            (N,)), in the dtype of floating-point scores and float64 for integer or boolean
+            scores; predict positive where ``scores >= thresholds``. A threshold of ``inf``
+            means: predict no positive.
         values: float64, the metric achieved on the validation data with each threshold (the
             F-beta score, or the expected cost per sample in units of a false positive's cost).
     """
@@ -202,17 +204,17 @@ def tune_thresholds(
     targets: ArrayLike,
     *,
     metric: ThresholdMetric = "f1",
-    beta: float = 1.0,
+    beta: float | None = None,
     cost_ratio: float | None = None,
 ) -> Thresholds:
     r"""Per-label decision thresholds that maximise F-beta or minimise the expected cost, exactly.
 
     A sample is predicted positive when its score is >= the threshold. The candidate
-    thresholds of a label are its distinct validation scores, all of them: one sort and one
-    cumulative sum per label give the counts :math:`TP, FP, FN` at every candidate, in
-    :math:`O(N \log N)`, so the result is the exact optimum over the candidates (not a grid
-    search). Since a threshold is always one of the scores, at least the top-scored sample is
-    predicted positive. The objectives, with :math:`P = TP + FN` the positives:
+    thresholds of a label are its distinct validation scores, all of them, and :math:`+\infty`
+    (no sample predicted positive): every threshold makes the same predictions as one of
+    these. One sort and one cumulative sum per label give the counts :math:`TP, FP, FN` at
+    every candidate, in :math:`O(N \log N)`, so the result is the exact optimum over all
+    thresholds (not a grid search). The objectives, with :math:`P = TP + FN` the positives:
 
     .. math::
 
@@ -223,8 +225,12 @@ def tune_thresholds(
     ``"f1"`` is :math:`F_1`, ``"fbeta"`` uses ``beta`` (:math:`\beta > 1` favours recall),
     ``"cost"`` minimises the expected misclassification cost for the cost ratio ``cost_ratio``
     (a missed positive costs ``cost_ratio`` times a false alarm), the empirical version of the
-    Bayes threshold :math:`P(y = 1 \mid x) \ge 1 / (1 + r)` of Elkan (IJCAI 2001). When several
-    candidates reach the optimum, the largest threshold wins (the fewest positive predictions).
+    Bayes threshold :math:`P(y = 1 \mid x) \ge 1 / (1 + r)` of Elkan (IJCAI 2001); when
+    predicting no positive costs least, the threshold is ``inf``. F-beta needs a positive in
+    every label (it is undefined, 0 / 0, without one); predicting no positive then scores
+    :math:`F_\beta = 0`, below the threshold that predicts every sample positive, so
+    F-beta thresholds are always finite. When several candidates reach the optimum, the
+    largest threshold wins (the fewest positive predictions).
 
     Args:
         scores: validation scores (probabilities, logits or any monotone score), float, of
@@ -232,7 +238,8 @@ def tune_thresholds(
         targets: the true labels, shape like ``scores``, with values 0 or 1 (bool, integer or
             float).
         metric: ``"f1"`` (default), ``"fbeta"`` or ``"cost"``.
-        beta: :math:`\beta > 0` of ``"fbeta"`` (default 1); must be 1 for the other metrics.
+        beta: :math:`\beta > 0` of ``"fbeta"`` (default 1); must be None for the other
+            metrics.
         cost_ratio: :math:`r = c_{FN} / c_{FP} > 0`, required for ``"cost"`` and only for it.
 
     Returns:
@@ -252,25 +259,25 @@ def tune_thresholds(
         Thresholds(thresholds=tensor(0.3500), values=tensor(0.8000, dtype=torch.float64))
         >>> tune_thresholds(scores, targets, metric="cost", cost_ratio=0.5).thresholds
         tensor(0.8000)
+        >>> no_positives = torch.tensor([0, 0])  # predicting none is free
+        >>> tune_thresholds(torch.tensor([0.9, 0.1]), no_positives, metric="cost", cost_ratio=1.0)
+        Thresholds(thresholds=tensor(inf), values=tensor(0., dtype=torch.float64))
     """
     check_choice("metric", metric, get_args(ThresholdMetric))
-    beta = check_number("beta", beta, low=0.0, low_open=True)
-    if metric != "fbeta" and beta != 1.0:
-        fail("beta", f"1.0 for metric {metric!r} (only 'fbeta' uses it)", beta)
-    if metric == "cost":
-        if cost_ratio is None:
-            fail("cost_ratio", "given for metric 'cost'", cost_ratio)
+    beta = _resolve_option("beta", beta, "metric", metric, ("fbeta",), _DEFAULT_BETA)
+    if beta is not None:
+        beta = check_number("beta", beta, low=0.0, low_open=True)
+    cost_ratio = _resolve_option("cost_ratio", cost_ratio, "metric", metric, ("cost",))
+    if cost_ratio is not None:
         cost_ratio = check_number("cost_ratio", cost_ratio, low=0.0, low_open=True)
-    elif cost_ratio is not None:
-        fail("cost_ratio", f"None for metric {metric!r} (only 'cost' uses it)", cost_ratio)
 
-    s = _real("scores", scores)
+    s = _real_values("scores", scores, booleans=True)
     if not s.is_floating_point():
         s = s.double()
     if s.ndim not in (1, 2) or s.shape[0] == 0:
         fail("scores", "a non-empty tensor of shape (N,) or (N, L)", describe_tensor(s))
     check_finite("scores", s)
-    y = _real("targets", targets).to(s.device)
+    y = _real_values("targets", targets, booleans=True).to(s.device)
     if y.shape != s.shape:
         fail("targets", f"of the shape of `scores` {tuple(s.shape)}", describe_tensor(y))
     if not bool(((y == 0) | (y == 1)).all()):
@@ -278,20 +285,24 @@ def tune_thresholds(
 
     s2 = s.reshape(s.shape[0], -1)
     order = s2.argsort(dim=0, descending=True, stable=True)
-    ranked = s2.gather(0, order)
-    tp = y.reshape(s2.shape).to(torch.float64).gather(0, order).cumsum(0)
-    predicted = torch.arange(1, s2.shape[0] + 1, dtype=torch.float64, device=s.device)
+    # Row 0 is the candidate +inf (nothing predicted positive), row k the k-th largest score:
+    # TP, FP and FN of "predict the top k samples" for k = 0, ..., N.
+    infinity = torch.full_like(s2[:1], torch.inf)
+    ranked = torch.cat([infinity, s2.gather(0, order)])
+    hits = y.reshape(s2.shape).to(torch.float64).gather(0, order)
+    tp = torch.cat([torch.zeros_like(hits[:1]), hits.cumsum(0)])
+    predicted = torch.arange(s2.shape[0] + 1, dtype=torch.float64, device=s.device)
     fp = predicted[:, None] - tp
     positives = tp[-1]
     fn = positives - tp
-    if metric == "cost":
-        objective = -(fp + float(cost_ratio) * fn) / s2.shape[0]  # type: ignore[arg-type]
+    if cost_ratio is not None:
+        objective = -(fp + cost_ratio * fn) / s2.shape[0]
     else:
         if not bool((positives > 0).all()):
             label = int((positives == 0).nonzero()[0])
             fail("targets", "at least one positive per label for F-beta", f"none for label {label}")
-        b2 = beta * beta
-        # the denominator equals TP + FP + beta^2 P >= 1: every candidate predicts a positive
+        b2 = 1.0 if beta is None else beta * beta  # "f1" is F-beta with beta = 1
+        # the denominator equals TP + FP + beta^2 P >= beta^2 P > 0 at every candidate
         objective = (1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp)
     # only the last sample of a run of equal scores is a valid cut: ">=" takes all of the run
     cut = torch.ones_like(ranked, dtype=torch.bool)
@@ -300,7 +311,7 @@ def tune_thresholds(
     best = objective.argmax(0, keepdim=True)  # the first maximum: the largest threshold
     thresholds = ranked.gather(0, best)[0]
     values = objective.gather(0, best)[0]
-    if metric == "cost":
+    if cost_ratio is not None:
         values = -values
     if s.ndim == 1:
         return Thresholds(thresholds[0], values[0])
@@ -345,7 +356,7 @@ def prior_correction(probs: torch.Tensor, weights: ArrayLike) -> torch.Tensor:
     """
     x = _probabilities(probs)
     w = _positive_vector("weights", weights, x.shape[1])
-    return _reweighted(x, 1.0 / w)
+    return _reweighted(x, -w.log())
 
 
 def prior_shift(probs: torch.Tensor, source: ArrayLike, target: ArrayLike) -> torch.Tensor:
@@ -379,9 +390,9 @@ def prior_shift(probs: torch.Tensor, source: ArrayLike, target: ArrayLike) -> to
         tensor([[0.9000, 0.1000]])
     """
     x = _probabilities(probs)
-    old = _normalized_priors("source", source, x.shape[1])
-    new = _normalized_priors("target", target, x.shape[1])
-    return _reweighted(x, new / old)
+    old = _positive_vector("source", source, x.shape[1]).log()
+    new = _positive_vector("target", target, x.shape[1]).log()
+    return _reweighted(x, new - old)  # the scales of the priors cancel in the normalisation
 
 
 class TemperatureScaling(nn.Module):
@@ -424,12 +435,9 @@ class TemperatureScaling(nn.Module):
     def __init__(self, kind: CalibrationKind = "temperature", *, num_classes: int | None = None):
         super().__init__()
         check_choice("kind", kind, get_args(CalibrationKind))
-        if kind == "vector":
-            if num_classes is None:
-                fail("num_classes", "given for kind 'vector'", num_classes)
+        num_classes = _resolve_option("num_classes", num_classes, "kind", kind, ("vector",))
+        if num_classes is not None:
             num_classes = check_positive_int("num_classes", num_classes)
-        elif num_classes is not None:
-            fail("num_classes", "None for kind 'temperature' (only 'vector' uses it)", num_classes)
         self.kind = kind
         self.num_classes = num_classes
         shape: tuple[int, ...] = () if num_classes is None else (num_classes,)
@@ -467,7 +475,7 @@ class TemperatureScaling(nn.Module):
         x = self._check_logits(logits).detach().to(torch.float64)
         if x.ndim != 2:
             fail("logits", "a tensor of shape (N, C)", describe_tensor(x))
-        y = _class_indices("targets", targets, x.shape[0], x.shape[1]).to(x.device)
+        y = _index_vector("targets", targets, x.shape[0], x.shape[1]).to(x.device)
         max_iter = check_positive_int("max_iter", max_iter)
         log_t = torch.zeros_like(self.log_temperature, dtype=torch.float64, device=x.device)
         log_t.requires_grad_(True)
@@ -496,8 +504,8 @@ class TemperatureScaling(nn.Module):
             fail("logits", "logits on which the NLL fit converges", "a diverging fit")
         with torch.no_grad():
             self.log_temperature.copy_(log_t)
-            if self.bias is not None and bias is not None:
-                self.bias.copy_(bias)
+            if self.bias is not None:
+                self.bias.copy_(params[1])
         return self
 
     def _check_logits(self, logits: torch.Tensor) -> torch.Tensor:
@@ -517,20 +525,6 @@ class TemperatureScaling(nn.Module):
         return out if bias is None else out + _along_classes(bias, x.ndim)
 
 
-def _real(name: str, value: Any) -> torch.Tensor:
-    """``value`` as a tensor (without copying a tensor); raise for anything but real numbers."""
-    if isinstance(value, torch.Tensor):
-        t = value.detach()
-    else:
-        try:
-            t = torch.as_tensor(np.asarray(value))
-        except (TypeError, ValueError, RuntimeError):
-            fail(name, "a tensor or array of real numbers", type(value).__name__, error=TypeError)
-    if t.is_complex():
-        fail(name, "real numbers", describe_tensor(t), error=TypeError)
-    return t
-
-
 def _class_scores(name: str, value: Any) -> torch.Tensor:
     """A finite floating tensor of shape (N, C, ...)."""
     if not isinstance(value, torch.Tensor) or not value.is_floating_point():
@@ -542,24 +536,21 @@ def _class_scores(name: str, value: Any) -> torch.Tensor:
     return value
 
 
-def _class_indices(name: str, value: Any, n: int, num_classes: int) -> torch.Tensor:
-    """Integer class indices of shape (n,) in [0, num_classes)."""
-    t = _real(name, value)
+def _index_vector(name: str, value: Any, n: int, num_classes: int) -> torch.Tensor:
+    """Integer class indices of shape (n,) in [0, num_classes), as int64."""
+    t = _real_values(name, value, booleans=True)
     if t.is_floating_point() or t.dtype == torch.bool:
         fail(name, "integer class indices", describe_tensor(t), error=TypeError)
     if t.shape != (n,):
         fail(name, f"a tensor of shape ({n},), one index per row", describe_tensor(t))
     if n == 0:
         fail(name, "non-empty", describe_tensor(t))
-    bad = (t < 0) | (t >= num_classes)
-    if bool(bad.any()):
-        fail(name, f"class indices in [0, {num_classes})", int(t[bad][0]))
-    return t.long()
+    return _class_indices(name, t, num_classes)
 
 
 def _positive_vector(name: str, value: Any, num_classes: int) -> torch.Tensor:
     """A float64 CPU vector of ``num_classes`` finite positive numbers."""
-    v = _real(name, value).to(device="cpu", dtype=torch.float64)
+    v = _real_tensor(name, value)
     check_1d(name, v, length=num_classes)
     check_nonnegative(name, v)
     if not bool((v > 0).all()):
@@ -592,9 +583,14 @@ def _probabilities(value: Any) -> torch.Tensor:
     return x
 
 
-def _reweighted(probs: torch.Tensor, ratio: torch.Tensor) -> torch.Tensor:
-    """``probs * ratio`` renormalised over dimension 1, computed in at least float32."""
+def _reweighted(probs: torch.Tensor, log_ratio: torch.Tensor) -> torch.Tensor:
+    """``probs * exp(log_ratio)`` renormalised over dimension 1, computed in at least float32.
+
+    In log space, ``softmax(log p + log r)``: the ratios themselves can underflow or overflow
+    (weights 1 and 1e-50 in float32), which would make rows NaN, but their logarithms cannot,
+    so every row is finite and sums to 1 (a row of probabilities has a positive entry).
+    """
     work = probs.float() if probs.dtype in (torch.float16, torch.bfloat16) else probs
-    r = (ratio / ratio.max()).to(device=work.device, dtype=work.dtype)
-    q = work.clamp(0, 1) * _along_classes(r, work.ndim)
-    return (q / q.sum(1, keepdim=True)).to(probs.dtype)
+    log_r = log_ratio.to(device=work.device, dtype=work.dtype)
+    logits = work.clamp(0, 1).log() + _along_classes(log_r, work.ndim)
+    return logits.softmax(1).to(probs.dtype)

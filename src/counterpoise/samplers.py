@@ -72,12 +72,12 @@ __all__ = [
 _BLOCK = 1 << 16
 
 #: Labels are grouped by class in slices of this many samples, to bound temporary memory.
-_GROUP_SLICE = 1 << 22
+_GROUP_SLICE = 1 << 20
 
 ClassWeights = str | torch.Tensor | np.ndarray | Sequence[float] | None
 
-#: keep, alias, sizes (float64) and offsets of the classes drawn with replacement
-_AliasTable = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+#: thresholds, sizes (float64) and offsets of an alias table, see ClassBalancedSampler._alias
+_AliasTable = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class _EpochSampler(Sampler[int]):
@@ -220,7 +220,11 @@ class _EpochSampler(Sampler[int]):
 
 
 class _Cursor:
-    """How far one pass over an epoch got, for :meth:`_EpochSampler.state_dict`."""
+    """How far one pass over an epoch got, for :meth:`_EpochSampler.state_dict`.
+
+    ``done`` counts the indices handed out before the current chunk, ``items`` iterates over
+    that chunk of ``size`` indices.
+    """
 
     __slots__ = ("done", "items", "size")
 
@@ -376,30 +380,34 @@ class ClassBalancedSampler(_EpochSampler):
         return self._fixed_size
 
     def _alias(self, epoch: int) -> _AliasTable:
-        """The alias table of the drawn classes, with their sizes (as floats) and offsets."""
+        """The alias table of the classes drawn in ``epoch``, laid out for :meth:`_draw`.
+
+        Column ``j`` is kept when ``x < threshold[j]`` for ``x`` uniform in ``[j, j + 1)``, and
+        slot ``2j + kept`` holds the size and offset of the class then drawn.
+        """
         if self._cached_alias is None or self._cached_alias[0] != epoch:
             p = self._probabilities(epoch)
             drawn = np.flatnonzero(p)
             keep, alias = _alias_table(p[drawn])
-            sizes = self._counts[drawn].astype(np.float64)
-            self._cached_alias = (epoch, (keep, alias, sizes, self._offsets[drawn]))
+            columns = np.arange(len(drawn))
+            slot_class = drawn[np.stack((alias, columns), axis=1).ravel()]
+            table = (columns + keep, self._counts[slot_class] * 1.0, self._offsets[slot_class])
+            self._cached_alias = (epoch, table)
         return self._cached_alias[1]
 
     def _draw(self, epoch: int, start: int, stop: int) -> Iterator[np.ndarray]:
         if not self.replacement:
             yield from super()._draw(epoch, start, stop)
             return
-        keep, alias, sizes, offsets = self._alias(epoch)
+        threshold, sizes, offsets = self._alias(epoch)
         for block in range(start // _BLOCK, -(-stop // _BLOCK)):
             u = np.random.default_rng((self.seed, epoch, block)).random((2, _BLOCK))
-            # For u <= 1 - 2**-53 and an integer n < 2**53, u * n rounds to below n, so the
-            # floors below are valid indices without clamping.
-            # Alias method: a uniform column, then a biased coin between it and its alias.
-            x = u[0] * len(keep)
+            # For u <= 1 - 2**-53 and an integer n < 2**53, u * n rounds to below n, so both
+            # floors are valid indices without clamping.
+            x = u[0] * len(threshold)
             column = x.astype(np.intp)
-            c = np.where(x - column < keep[column], column, alias[column])
-            # then a uniform sample within the class
-            position = offsets[c] + (u[1] * sizes[c]).astype(np.intp)
+            slot = (column << 1) | (x < threshold[column])  # the alias method's biased coin
+            position = offsets[slot] + (u[1] * sizes[slot]).astype(np.intp)
             lo = block * _BLOCK
             yield self._order[position[max(start, lo) - lo : min(stop, lo + _BLOCK) - lo]]
 
@@ -638,21 +646,21 @@ class EpochBatchSampler(Sampler[list[int]]):
 
     def __iter__(self) -> Iterator[list[int]]:
         epoch, start = self.sampler._begin()
-        done = [start]
-        self.sampler._progress = lambda: done[0]
-        return self._batches(epoch, start, done)
+        cursor = _Cursor(start)
+        self.sampler._progress = cursor.position
+        return self._batches(epoch, start, cursor)
 
-    def _batches(self, epoch: int, start: int, done: list[int]) -> Iterator[list[int]]:
+    def _batches(self, epoch: int, start: int, cursor: _Cursor) -> Iterator[list[int]]:
         pending = np.empty(0, dtype=np.int64)
         for chunk in self.sampler._local_chunks(epoch, start):
             data = np.concatenate((pending, chunk)) if len(pending) else chunk
             full = len(data) - len(data) % self.batch_size
             for lo in range(0, full, self.batch_size):
-                done[0] += self.batch_size
+                cursor.done += self.batch_size
                 yield data[lo : lo + self.batch_size].tolist()
             pending = data[full:]
         if len(pending) and not self.drop_last:
-            done[0] += len(pending)
+            cursor.done += len(pending)
             yield pending.tolist()
 
     def set_epoch(self, epoch: int) -> None:

@@ -20,9 +20,10 @@ checkpoint so that a resumed run continues exactly.
 
 from __future__ import annotations
 
+import copy
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -37,6 +38,7 @@ from ._checks import (
     describe_tensor,
     fail,
 )
+from .weights import ArrayLike, HasCounts, Normalize
 
 __all__ = [
     "Curve",
@@ -47,7 +49,6 @@ __all__ = [
 ]
 
 Curve = Literal["linear", "cosine"]
-ArrayLike = torch.Tensor | np.ndarray | Sequence[float]
 
 
 class WeightSchedule(ABC):
@@ -203,7 +204,8 @@ class EffectiveNumberSchedule(WeightSchedule):
 
     Args:
         counts: samples per class, shape (C,), as accepted by
-            :func:`counterpoise.weights.class_weights`.
+            :func:`counterpoise.weights.class_weights`; copied, so that changing it later
+            does not change the schedule.
         epochs: the length of the ramp in epochs (an integer > 0).
         beta_start: :math:`\beta` before the ramp, in [0, 1) (default 0: uniform weights).
         beta_end: :math:`\beta` after it, in [0, 1) (default 0.9999).
@@ -226,20 +228,22 @@ class EffectiveNumberSchedule(WeightSchedule):
 
     def __init__(
         self,
-        counts: ArrayLike,
+        counts: ArrayLike | HasCounts,
         *,
         epochs: int,
         beta_start: float = 0.0,
         beta_end: float = 0.9999,
         start_epoch: int = 0,
         curve: Curve = "linear",
-        normalize: Literal["samples", "classes", "sum", "max"] | None = "classes",
+        normalize: Normalize | None = "classes",
     ):
         super().__init__()
         self.beta_start = check_number("beta_start", beta_start, low=0.0, high=1.0, high_open=True)
         self.beta_end = check_number("beta_end", beta_end, low=0.0, high=1.0, high_open=True)
         self.ramp = _Ramp(epochs, start_epoch, curve)
-        self.counts = counts
+        self.counts = (
+            counts.detach().clone() if isinstance(counts, torch.Tensor) else copy.deepcopy(counts)
+        )
         self.normalize = normalize
         self._weights(0)  # validates the counts and normalisation now, not at the first epoch
 

@@ -38,7 +38,6 @@ import torch
 from ._checks import (
     check_1d,
     check_choice,
-    check_finite,
     check_nonnegative,
     check_number,
     check_positive_int,
@@ -183,13 +182,13 @@ def class_weights(
     check_choice("normalize", normalize, (*_NORMALIZE, None))
     check_choice("zero_counts", zero_counts, _ZERO_COUNTS)
     default_beta = _DEFAULT_BETA if scheme == "effective" else None  # 'power' requires it
-    beta = _option("beta", beta, "scheme", scheme, ("power", "effective"), default_beta)
+    beta = _resolve_option("beta", beta, "scheme", scheme, ("power", "effective"), default_beta)
     if beta is not None:
         beta = check_number("beta", beta, low=0.0, high=1.0, high_open=scheme == "effective")
-    c = _option("c", c, "scheme", scheme, ("log",), _DEFAULT_C)
+    c = _resolve_option("c", c, "scheme", scheme, ("log",), _DEFAULT_C)
     if c is not None:
         c = check_number("c", c, low=1.0, low_open=True)
-    cost = _option("cost", cost, "scheme", scheme, ("cost",))
+    cost = _resolve_option("cost", cost, "scheme", scheme, ("cost",))
     smoothing = _smoothing(zero_counts, smoothing)
     if max_ratio is not None:
         max_ratio = check_number("max_ratio", max_ratio, low=1.0)
@@ -351,11 +350,8 @@ def sample_weights(labels: ArrayLike, class_weights: ArrayLike) -> torch.Tensor:
     device = _device_of(labels) or _device_of(class_weights)
     if index.is_floating_point() or index.is_complex() or index.dtype == torch.bool:
         fail("labels", "integer class indices", describe_tensor(index), error=TypeError)
-    bad = (index < 0) | (index >= weights.shape[0])
-    if bool(bad.any()):
-        first = tuple(int(i) for i in bad.nonzero()[0].tolist())
-        fail("labels", f"in [0, {weights.shape[0]})", f"{index[first].item()} at index {first}")
-    return weights.to(device=device, dtype=torch.float32)[index.to(device=device, dtype=torch.long)]
+    index = _class_indices("labels", index, weights.shape[0], kind="")
+    return weights.to(device=device, dtype=torch.float32)[index.to(device)]
 
 
 def compute_class_weight(
@@ -503,23 +499,29 @@ def compute_sample_weight(
     return weights
 
 
-def _option(
+def _resolve_option(
     name: str, value: Any, owner: str, choice: str, users: tuple[str, ...], default: Any = None
 ) -> Any:
-    """``value`` (or ``default``; required without one) when the ``owner`` argument's ``choice``
-    is one of ``users``; raise when it is given to a choice that would ignore it."""
+    """The value of an option that only some choices of another argument use.
+
+    ``value`` (or ``default`` when it is None; then required without a default) when the
+    ``owner`` argument's ``choice`` is one of ``users``; None otherwise, raising when a value was
+    given that the choice would ignore. The whole package uses it for the "None unless used"
+    convention of its options (``posthoc`` and ``adaptive`` import it from here).
+    """
     if choice in users:
         if value is None and default is None:
             fail(name, f"given when {owner}={choice!r}", value)
         return default if value is None else value
     if value is not None:
         used_by = " and ".join(repr(u) for u in users)
-        fail(name, f"None when {owner}={choice!r} (only {used_by} use it)", value)
+        verb = "uses" if len(users) == 1 else "use"
+        fail(name, f"None when {owner}={choice!r} (only {used_by} {verb} it)", value)
     return None
 
 
 def _smoothing(zero_counts: str, smoothing: float | None) -> float:
-    value = _option("smoothing", smoothing, "zero_counts", zero_counts, ("smooth",), 1.0)
+    value = _resolve_option("smoothing", smoothing, "zero_counts", zero_counts, ("smooth",), 1.0)
     return 0.0 if value is None else check_number("smoothing", value, low=0.0, low_open=True)
 
 
@@ -533,20 +535,46 @@ def _check_clip(clip: Any) -> tuple[float, float] | None:
     return lo, hi
 
 
-def _real_tensor(name: str, value: Any, *, booleans: bool = False) -> torch.Tensor:
-    """``value`` as a float64 CPU tensor; raise for anything but real (or boolean) numbers."""
+def _real_values(name: str, value: Any, *, booleans: bool = False) -> torch.Tensor:
+    """``value`` as a tensor of its own dtype (and device, for a tensor, which is not copied);
+    raise for anything but real (or, with ``booleans``, boolean) numbers."""
     if isinstance(value, torch.Tensor):
         t = value.detach()
         if (t.dtype == torch.bool and not booleans) or t.is_complex():
             fail(name, "real numbers", describe_tensor(t), error=TypeError)
-        return t.to(device="cpu", dtype=torch.float64)
+        return t
     try:
         array = np.asarray(value)
     except (ValueError, TypeError):
         fail(name, "an array of real numbers", type(value).__name__, error=TypeError)
     if array.dtype.kind not in ("biuf" if booleans else "iuf"):
         fail(name, "real numbers", f"an array of dtype {array.dtype}", error=TypeError)
-    return torch.from_numpy(array.astype(np.float64))
+    # a writable copy in native byte order, which torch.from_numpy requires
+    return torch.from_numpy(array.astype(array.dtype.newbyteorder("="), copy=True))
+
+
+def _real_tensor(name: str, value: Any, *, booleans: bool = False) -> torch.Tensor:
+    """``value`` as a float64 CPU tensor; raise for anything but real (or boolean) numbers."""
+    return _real_values(name, value, booleans=booleans).to(device="cpu", dtype=torch.float64)
+
+
+def _class_indices(
+    name: str, index: torch.Tensor, num_classes: int, *, kind: str = "class indices"
+) -> torch.Tensor:
+    """An integer tensor (any shape, already type-checked) as int64, checked to be in [0, C).
+
+    The cast comes first because PyTorch has no comparisons for uint16, uint32 and uint64; a
+    uint64 beyond the int64 range wraps to a negative number and so is still rejected, and the
+    message reports the value as given.
+    """
+    t = index.long()
+    bad = (t < 0) | (t >= num_classes)
+    if bool(bad.any()):
+        first = tuple(int(i) for i in bad.nonzero()[0].tolist())
+        value = index.cpu()[first].item() if index.ndim else index.item()
+        at = f" at index {first}" if index.ndim else ""
+        fail(name, f"{kind} in [0, {num_classes})".lstrip(), f"{value}{at}")
+    return t
 
 
 def _counts(counts: Any) -> tuple[torch.Tensor, float, torch.device | None]:
@@ -584,7 +612,6 @@ def _fail_zero(name: str, expected: str, ok: torch.Tensor, problem: str) -> None
 def _cost_vector(cost: Any, num_classes: int) -> torch.Tensor:
     """The per-class weight of a cost vector (C,) or cost matrix (C, C)."""
     k = _real_tensor("cost", cost)
-    check_finite("cost", k)
     if k.shape not in ((num_classes,), (num_classes, num_classes)):
         fail(
             "cost",

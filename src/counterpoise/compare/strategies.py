@@ -216,11 +216,17 @@ def _posthoc_adjusted(out: Outputs) -> Prediction:
 
 
 def _prior_corrected(out: Outputs) -> Prediction:
-    from ..posthoc import prior_correction
+    from ..posthoc import prior_shift
+    from ..weights import class_weights
 
-    weights = _weights(torch.from_numpy(out.counts), "balanced")
-    assert weights is not None
-    probs = prior_correction(torch.from_numpy(_softmax(out.test_logits)), weights.double()).numpy()
+    counts = torch.from_numpy(out.counts).double()
+    weights = class_weights(counts, "balanced").double()
+    # A model trained with class weights w learns the prior n_c w_c; move its probabilities to
+    # the validation split's class prior, the best estimate of the deployment prior.
+    val_prior = np.bincount(out.y_val, minlength=len(out.counts)).astype(np.float64)
+    probs = prior_shift(
+        torch.from_numpy(_softmax(out.test_logits)), counts * weights, torch.from_numpy(val_prior)
+    ).numpy()
     return Prediction(probs, probs.argmax(1))
 
 
@@ -300,7 +306,7 @@ def _builtin() -> Sequence[Strategy]:
         ),
         Strategy(
             "prior_corrected",
-            "'balanced'-weighted model, probabilities corrected back to the training prior",
+            "'balanced'-weighted model, probabilities moved to the validation split's class prior",
             base="ce_balanced",
             correct=_prior_corrected,
         ),
