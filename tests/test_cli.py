@@ -194,3 +194,42 @@ def test_module_entry_point_runs():
         check=False,
     )
     assert res.returncode == 0 and "counterpoise" in res.stdout
+
+
+def test_whole_number_weights_print_as_a_float_tensor(tmp_path):
+    path = tmp_path / "y.txt"
+    path.write_text("0\n1\n")
+    res = invoke("weights", path)
+    assert res.exit_code == 0, res.output
+    got = eval(res.stdout.strip(), {"torch": torch})
+    assert got.dtype == torch.float32 and got.tolist() == [1.0, 1.0]
+    torch.nn.CrossEntropyLoss(weight=got)(torch.zeros(2, 2), torch.tensor([0, 1]))
+
+
+def test_csv_output_quotes_class_names(tmp_path):
+    path = tmp_path / "y.csv"
+    path.write_text('label\n"a,b"\n"a,b"\nc\n')
+    res = invoke("weights", path, "--format", "csv")
+    assert res.exit_code == 0, res.output
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(res.stdout)))
+    assert rows[0] == ["class", "weight"] and [r[0] for r in rows[1:]] == ["a,b", "c"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["weights", "{csv}", "-c", "species", "--imbalance-factor", "7"],
+        ["inspect", "{csv}", "-c", "species", "--seed", "3"],
+        ["weights", "{ml}", "--multilabel", "--clip", "0,1"],
+        ["weights", "{ml}", "--multilabel", "--normalize", "sum"],
+    ],
+)
+def test_options_that_would_be_ignored_are_rejected(csv_file, tmp_path, args):
+    ml = tmp_path / "ml.csv"
+    ml.write_text("a,b\n1,0\n0,1\n1,1\n0,0\n")
+    res = invoke(*[a.format(csv=csv_file, ml=ml) for a in args])
+    assert res.exit_code == 2, res.output
+    assert "Error" in res.output

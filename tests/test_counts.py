@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import time
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -128,6 +130,40 @@ def test_large_ignore_index_is_masked():
 def test_huge_labels_are_rejected_without_allocating_bins():
     with pytest.raises(ValueError, match=r"below num_classes=3.*1000000000000 at index 1"):
         count_labels(np.array([0, 10**12, 2]), num_classes=3)
+
+
+def test_huge_labels_without_num_classes_are_rejected_quickly():
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"below 16777216.*`classes`.*123456789012 at index 1"):
+        count_labels(np.array([0, 123456789012]))
+    with pytest.raises(ValueError, match=r"below num_classes=3.*2000000000 at index 1"):
+        count_labels(np.array([0, 2 * 10**9, 1]), num_classes=3)
+    with pytest.raises(ValueError, match=r"below 16777216.*123456789012 at item 1"):
+        count_labels(iter([0, 123456789012]))
+    assert time.perf_counter() - start < 2  # no bin is allocated for them
+    # ``classes`` counts them as labels; num_classes up to the limit counts densely
+    result = count_labels(np.array([0, 123456789012, 0]), classes=[0, 123456789012])
+    assert result.counts.tolist() == [2, 1]
+    assert count_labels(np.array([70_000, 1])).num_classes == 70_001
+
+
+def test_values_beyond_int64_are_reported_as_given(recwarn):
+    labels = np.array([1, 2**63 + 5], dtype=np.uint64)
+    with pytest.raises(
+        ValueError, match=r"below num_classes=3, got '9223372036854775813 at index 1"
+    ):
+        count_labels(labels, num_classes=3)
+    with pytest.raises(ValueError, match=r"below 16777216.*got '9223372036854775813 at index 1"):
+        count_labels(labels)
+    with pytest.raises(ValueError, match=r"got '1e\+30 at index 0"):
+        count_labels(np.array([1e30, 1.0]), num_classes=3)
+    with pytest.raises(ValueError, match=r">= 0.*got '-1e\+30 at index 1"):
+        count_labels(np.array([1.0, -1e30]))
+    with pytest.raises(ValueError, match=r"one of `classes`.*got '1e\+30 at index 0"):
+        count_labels(np.array([1e30]), classes=["a"])
+    assert count_labels(np.array([2**63 + 5], dtype=np.uint64), classes=[2**63 + 5]).counts == 1
+    assert class_counts(np.array([3, 1], dtype=np.uint64)).tolist() == [0, 1, 0, 1]
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
 def test_large_integer_classes_count_through_the_value_path():
@@ -271,6 +307,45 @@ def test_string_streams_equal_one_shot(values, cuts):
     assert count_labels(iter(values), batch_size=7) == count_labels(values)
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        iter([(5, 1), (7, 0), (9, 1)]),
+        iter([("a.png", 0), ("b.png", 1)]),
+        iter([("cat",), ("dog",)]),
+        TensorDataset(torch.arange(3), torch.tensor([0, 1, 1])),
+        iter([["a.png", 0], ["b.png", 1]]),
+        iter([[("a.png", 0), ("b.png", 1)]]),
+        iter([[torch.zeros(2, 3), torch.tensor([0, 1])]]),
+    ],
+)
+def test_stream_of_samples_without_key_is_an_error(source):
+    with pytest.raises(ValueError, match=r"`key` must be given.*key=1.*got 'None for item 0: "):
+        count_labels(source)
+
+
+def test_tuples_are_labels_in_a_list_and_samples_in_a_stream():
+    pairs = [("cat", 1), ("dog", 0), ("cat", 1)]
+    expected = {("cat", 1): 2, ("dog", 0): 1}
+    assert count_labels(pairs).as_dict() == expected  # a list: one label per item
+    assert count_labels(tuple(pairs)).as_dict() == expected
+    assert count_labels(iter([pairs[:2], pairs[2:]]), key=lambda b: b).as_dict() == expected
+    assert count_labels(iter(pairs), key=lambda item: [item]).as_dict() == expected
+    assert count_labels(iter([(5, 1), (7, 0), (9, 1)]), key=1).as_dict() == {0: 1, 1: 2}
+    data = TensorDataset(torch.arange(3), torch.tensor([0, 1, 1]))
+    assert count_labels(data, key=1).as_dict() == {0: 1, 1: 2}
+    # lists of plain labels are batches of a stream, mixed or not
+    assert count_labels(iter([["cat", "dog"], ["cat"]])).as_dict() == {"cat": 2, "dog": 1}
+    assert count_labels(iter([[torch.tensor(1), torch.tensor(0)]])).counts.tolist() == [1, 1]
+
+
+def test_tuple_labels_holding_tensors_are_samples():
+    samples = [(torch.zeros(2), 0), (torch.zeros(2), 1)]
+    with pytest.raises(TypeError, match=r"`labels` must be hashable labels.*key=1"):
+        count_labels(samples)
+    assert count_labels(samples, key=1).counts.tolist() == [1, 1]
+
+
 def test_stream_grows_the_number_of_classes():
     result = count_labels(iter([torch.tensor([0, 1]), torch.tensor([5]), torch.tensor([2])]))
     assert result.counts.tolist() == [1, 1, 1, 0, 0, 1]
@@ -398,6 +473,34 @@ def test_text_files(tmp_path, rng):
     assert class_counts(tmp_path / "y.txt", batch_size=11).tolist() == np.bincount(y).tolist()
     result = count_labels(tmp_path / "names.list")
     assert result.as_dict() == {'"q"': 1, ",": 1, "NA": 2, "null": 1}
+
+
+def test_text_files_strip_surrounding_whitespace(tmp_path):
+    (tmp_path / "w.txt").write_text("cat \ncat\n\t dog\n\n   \nsea lion \n")
+    result = count_labels(tmp_path / "w.txt")
+    assert result.as_dict() == {"cat": 2, "dog": 1, "sea lion": 1}
+    assert result.num_samples == 4
+    (tmp_path / "n.txt").write_text(" 1\n   \n2 \n\n1\n")
+    assert class_counts(tmp_path / "n.txt", batch_size=2).tolist() == [0, 2, 1]
+    (tmp_path / "f.txt").write_text("1.0\n 0.0 \n")
+    assert class_counts(tmp_path / "f.txt").tolist() == [1, 1]
+    (tmp_path / "later.txt").write_text("1\n2\ncat\n")
+    assert count_labels(tmp_path / "later.txt").as_dict() == {"1": 1, "2": 1, "cat": 1}
+
+
+def test_headerless_csv_warns(tmp_path):
+    (tmp_path / "h.csv").write_text("0\n1\n1\n")
+    with pytest.warns(UserWarning, match=r"h.csv.*'0'.*header row.*\.txt") as record:
+        result = count_labels(tmp_path / "h.csv")
+    assert record[0].filename == __file__  # points at the caller
+    assert result.as_dict() == {0: 0, 1: 2}  # the first label "0" became the column name
+    (tmp_path / "m.csv").write_text("1,0\n0,1\n")
+    with pytest.warns(UserWarning, match="header row"):
+        count_labels(tmp_path / "m.csv", multilabel=True)
+    (tmp_path / "ok.csv").write_text("label\n0\n1\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert class_counts(tmp_path / "ok.csv").tolist() == [1, 1]
 
 
 def test_multilabel_csv_columns(tmp_path, rng):
@@ -668,6 +771,11 @@ def files(tmp_path):
     (tmp_path / "ragged.csv").write_text("label\n1\n2,3\n")
     (tmp_path / "floats.csv").write_text("label\n1\n2.5\n")
     (tmp_path / "header_only.csv").write_text("label\n")
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "blank.txt").write_text("\n  \n\n")
+    with gzip.open(tmp_path / "empty.csv.gz", "wt") as f:
+        f.write("")
     (tmp_path / "bad.parquet").write_bytes(b"not parquet")
     (tmp_path / "bad.npy").write_bytes(b"not npy")
     (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 broken zip")
@@ -706,7 +814,11 @@ def files(tmp_path):
         ("nulls.parquet", {}, ValueError, "2 in column 'label'"),
         ("ragged.csv", {}, ValueError, r"`source` must be a readable CSV file .*ragged.csv"),
         ("floats.csv", {}, TypeError, "2.5 at row 1 of .*floats.csv"),
-        ("header_only.csv", {}, ValueError, "`source` must be non-empty"),
+        ("header_only.csv", {}, ValueError, r"`source` must be a non-empty file.*header_only.csv"),
+        ("empty.csv", {}, ValueError, r"`source` must be a non-empty file.*got '.*empty.csv'$"),
+        ("empty.csv.gz", {}, ValueError, r"`source` must be a non-empty file.*empty.csv.gz'$"),
+        ("empty.txt", {}, ValueError, r"`source` must be a non-empty file.*got '.*empty.txt'$"),
+        ("blank.txt", {}, ValueError, r"`source` must be a non-empty file.*got '.*blank.txt'$"),
         ("bad.parquet", {}, ValueError, "`source` must be a readable Parquet file.*bad.parquet"),
         ("bad.npy", {}, ValueError, r"`source` must be a readable \.npy file.*bad.npy"),
         ("bad.npz", {}, ValueError, r"`source` must be a readable \.npz file.*bad.npz"),

@@ -252,6 +252,24 @@ def test_gradcheck_float64(name: str, shape: tuple[int, ...]) -> None:
 
 
 @pytest.mark.parametrize("name", SOFTMAX_LOSSES)
+def test_nothing_of_the_input_size_is_kept_for_backward_but_the_input(name: str) -> None:
+    fn = SOFTMAX_LOSSES[name]
+    x = torch.randn(16, 4, 5, requires_grad=True)
+    y = torch.randint(0, 4, (16, 5))
+    saved: list[torch.Tensor] = []
+
+    def keep(t: torch.Tensor) -> torch.Tensor:
+        saved.append(t)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
+        loss = fn(x, y)
+    large = [t for t in saved if t.numel() > y.numel()]
+    assert all(t.data_ptr() == x.data_ptr() for t in large), [t.shape for t in large]
+    loss.backward()
+
+
+@pytest.mark.parametrize("name", SOFTMAX_LOSSES)
 def test_extreme_logits_and_weights_stay_finite(name: str) -> None:
     fn = SOFTMAX_LOSSES[name]
     g = torch.Generator().manual_seed(1)

@@ -34,3 +34,46 @@ def test_save_figure_writes_png(tmp_path):
 def test_bad_input(counts, classes):
     with pytest.raises(ValueError):
         plot_class_distribution(counts, classes)
+
+
+def test_per_class_recall_heatmap_holds_the_values():
+    from counterpoise.plots import plot_per_class_recall
+
+    fig = plot_per_class_recall({"a": [0.1, 0.9], "b": [0.5, 0.5]}, ["x", "y"])
+    ax = fig.axes[0]
+    np.testing.assert_allclose(ax.images[0].get_array(), [[0.1, 0.9], [0.5, 0.5]])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    with pytest.raises(ValueError, match="recalls"):
+        plot_per_class_recall({"a": [0.1]}, ["x", "y"])
+
+
+def test_confusion_matrix_is_row_normalised():
+    from counterpoise.plots import plot_confusion_matrix
+
+    fig = plot_confusion_matrix([[3, 1], [0, 0]], ["p", "q"])
+    np.testing.assert_allclose(fig.axes[0].images[0].get_array(), [[0.75, 0.25], [0.0, 0.0]])
+    with pytest.raises(ValueError, match="confusion"):
+        plot_confusion_matrix([[1, 2, 3]], ["p", "q"])
+
+
+def test_reliability_points_are_bin_accuracy_against_confidence():
+    from counterpoise.plots import plot_reliability_diagram
+
+    probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.4, 0.6]])
+    y = np.array([0, 1, 1, 1])
+    fig = plot_reliability_diagram({"m": (probs, y)}, n_bins=5)
+    line = fig.axes[0].get_lines()[1]  # the first is the diagonal
+    # confidences 0.9, 0.8, 0.7, 0.6 in bins (0.4, 0.6] = {0.6: right}, (0.6, 0.8] = {0.8: wrong,
+    # 0.7: right} and (0.8, 1] = {0.9: right}
+    np.testing.assert_allclose(line.get_xdata(), [0.6, 0.75, 0.9])
+    np.testing.assert_allclose(line.get_ydata(), [1.0, 0.5, 1.0])
+
+
+def test_training_curves_average_runs_and_vary_line_styles():
+    from counterpoise.plots import plot_training_curves
+
+    curves = {f"s{i}": [[0.1, 0.2], [0.3]] for i in range(12)}
+    fig = plot_training_curves(curves)
+    lines = fig.axes[0].get_lines()
+    np.testing.assert_allclose(lines[0].get_ydata(), [0.2, 0.2])
+    assert lines[0].get_linestyle() == "-" and lines[11].get_linestyle() == "--"

@@ -6,12 +6,40 @@
 tensor([4, 2, 1])
 >>> cp.class_weights(counts, "balanced")
 tensor([0.5833, 1.1667, 2.3333])
+>>> loss_fn = cp.FocalLoss.from_counts(counts, scheme="effective", beta=0.999)
 """
 
+from . import functional
+from .adaptive import AdaptiveClassWeights, BatchFrequencyWeights, OnlinePriors
 from .counts import LabelCounts, class_counts, count_labels
 from .datasets import Dataset, load_digits_lt
 from .describe import Description, describe
+from .losses import (
+    BalancedSoftmaxLoss,
+    CostSensitiveLoss,
+    FocalLoss,
+    LDAMLoss,
+    LogitAdjustedLoss,
+    SigmoidFocalLoss,
+    WeightedBCEWithLogitsLoss,
+    WeightedCrossEntropyLoss,
+)
 from .metrics import ImbalanceReport, imbalance_report
+from .posthoc import (
+    TemperatureScaling,
+    adjust_logits,
+    prior_correction,
+    prior_shift,
+    tune_tau,
+    tune_thresholds,
+)
+from .samplers import (
+    ClassBalancedSampler,
+    EpochBatchSampler,
+    ProgressivelyBalancedSampler,
+    RepeatFactorSampler,
+)
+from .schedules import DeferredReweighting, EffectiveNumberSchedule, InterpolatedWeights
 from .weights import (
     SCHEMES,
     class_weights,
@@ -25,19 +53,44 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SCHEMES",
+    "AdaptiveClassWeights",
+    "BalancedSoftmaxLoss",
+    "BatchFrequencyWeights",
+    "ClassBalancedSampler",
+    "CostSensitiveLoss",
     "Dataset",
+    "DeferredReweighting",
     "Description",
+    "EffectiveNumberSchedule",
+    "EpochBatchSampler",
+    "FocalLoss",
     "ImbalanceReport",
+    "InterpolatedWeights",
+    "LDAMLoss",
     "LabelCounts",
+    "LogitAdjustedLoss",
+    "OnlinePriors",
+    "ProgressivelyBalancedSampler",
+    "RepeatFactorSampler",
+    "SigmoidFocalLoss",
+    "TemperatureScaling",
+    "WeightedBCEWithLogitsLoss",
+    "WeightedCrossEntropyLoss",
     "__version__",
+    "adjust_logits",
     "class_counts",
     "class_weights",
     "compute_class_weight",
     "compute_sample_weight",
     "count_labels",
     "describe",
+    "functional",
     "imbalance_report",
     "load_digits_lt",
     "pos_weight",
+    "prior_correction",
+    "prior_shift",
     "sample_weights",
+    "tune_tau",
+    "tune_thresholds",
 ]

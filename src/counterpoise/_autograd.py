@@ -184,8 +184,9 @@ def _softmax(z: torch.Tensor, lse: torch.Tensor, owned: bool) -> torch.Tensor:
     read-only check finds such logits, ``exp(z - lse)`` is floored instead (in place when
     ``z`` is ``owned``).
     """
+    # min_k z_k - lse >= min(z) - max(lse): a cheap test that never misses such a logit.
     on_cpu = z.device.type == "cpu"
-    if on_cpu and bool((z.amin(dim=1) - lse < _log_floor(z.dtype)).any()):
+    if on_cpu and bool(z.amin() - lse.amax() < _log_floor(z.dtype)):
         d = z.sub_(lse.unsqueeze(1)) if owned else z - lse.unsqueeze(1)
         return _floored_exp_(d)
     return F.softmax(z, dim=1)
@@ -202,14 +203,21 @@ def _focal(nll: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch.Tensor]
     return factor, factor * (1 + gamma * p_t * ratio)
 
 
-def _target_coefficient(
-    nll: torch.Tensor, target: torch.Tensor, terms: SoftmaxTerms
-) -> torch.Tensor:
-    """lambda (1 - eps) w_y f(nll), with f the focal factor (1 for cross-entropy)."""
-    a = torch.ones_like(nll) if terms.gamma == 0 else _focal(nll, terms.gamma)[1]
-    if terms.weight is not None:
-        a = a * per_target(terms.weight, target)
-    return a * (terms.ce * (1.0 - terms.smoothing))
+def _times(t: torch.Tensor, factor: float) -> torch.Tensor:
+    """``t * factor``, skipping the pass over ``t`` when the factor is 1."""
+    return t if factor == 1.0 else t * factor
+
+
+def _target_weight(target: torch.Tensor, terms: SoftmaxTerms) -> torch.Tensor | float:
+    """lambda (1 - eps) w_y: a tensor of the target's shape, or a number without weights.
+
+    The constant is applied to the (C,) weights, not to a tensor of the target's size: on a
+    busy CPU, each elementwise operation on a segmentation batch costs milliseconds.
+    """
+    factor = terms.ce * (1.0 - terms.smoothing)
+    if terms.weight is None:
+        return factor
+    return per_target(terms.weight * factor, target)
 
 
 class _SoftmaxFamily(torch.autograd.Function):
@@ -222,21 +230,20 @@ class _SoftmaxFamily(torch.autograd.Function):
         z = _adjusted(x, t, terms)
         log_p = F.log_softmax(z, dim=1)  # a temporary: it is not kept for the backward pass
         log_p_target = log_p.gather(1, t).squeeze(1)
-        nll = -log_p_target
         # The one statistic kept per element: logsumexp(z) = z_y - log p_y.
-        lse = z.gather(1, t).squeeze(1) - log_p_target
+        lse = z.gather(1, t).squeeze(1).sub_(log_p_target)
         del z
-        loss = nll if terms.gamma == 0 else _focal(nll, terms.gamma)[0] * nll
-        if terms.weight is not None:
-            loss = loss * per_target(terms.weight, target)
-        loss = loss * (terms.ce * (1.0 - terms.smoothing))
+        nll = log_p_target.neg_()
+        loss = nll if terms.gamma == 0 else _focal(nll, terms.gamma)[0].mul_(nll)
+        w_target = _target_weight(target, terms)
+        loss = loss * w_target if isinstance(w_target, torch.Tensor) else _times(loss, w_target)
         if terms.smoothing > 0:
-            # -sum_c w_c log p_c
+            # + lambda eps / C * sum_c w_c (-log p_c)
             if terms.weight is None:
-                smooth = -log_p.sum(dim=1)
+                weighted_log_p = log_p.sum(dim=1)
             else:
-                smooth = -_weighted_sum(log_p, terms.weight)
-            loss = loss + (terms.ce * terms.smoothing / log_p.shape[1]) * smooth
+                weighted_log_p = _weighted_sum(log_p, terms.weight)
+            loss = loss.sub(weighted_log_p, alpha=terms.ce * terms.smoothing / log_p.shape[1])
         if terms.cost is not None:
             p = _floored_exp_(log_p)
             loss = loss + _cost_rows(terms.cost, target).mul_(p).sum(dim=1)
@@ -256,24 +263,29 @@ class _SoftmaxFamily(torch.autograd.Function):
         # p = softmax(z) becomes the gradient: the backward pass holds at most z and p.
         p = _softmax(z, lse, owned=z is not input)
         del z
-        a = _target_coefficient(nll, target, terms)
+        g = _times(grad, terms.scale)  # chain factor of z = s (x + b - m)
+        # a = lambda (1 - eps) w_y d/dnll[focal(nll) nll], times the incoming gradient
+        a = _target_weight(target, terms)
+        if terms.gamma > 0:
+            a = _focal(nll, terms.gamma)[1].mul_(a)
+        ag = g * a
         n_classes = p.shape[1]
-        coef = a
+        # The coefficient of p: a, plus lambda eps W / C from the smoothing term.
+        pg = ag
         if terms.smoothing > 0:
             total = n_classes if terms.weight is None else terms.weight.sum()
-            coef = a + terms.ce * terms.smoothing * total / n_classes
-        g = grad * terms.scale  # chain factor of z = s (x + b - m)
+            pg = ag + g * (terms.ce * terms.smoothing * total / n_classes)
         if terms.cost is None:
-            p.mul_((coef * g).unsqueeze(1))
+            p.mul_(pg.unsqueeze(1))
         else:
             # p * (M[y] - E + coef), with E = sum_c M[y, c] p_c
             weighted = _cost_rows(terms.cost, target).mul_(p)
-            p.mul_((coef - weighted.sum(dim=1)).unsqueeze(1)).add_(weighted)
+            p.mul_((pg - weighted.sum(dim=1) * g).unsqueeze(1))
+            p.addcmul_(weighted, g.unsqueeze(1))
             del weighted
-            p.mul_(g.unsqueeze(1))
-        p.scatter_add_(1, t, -(a * g).unsqueeze(1))
+        p.scatter_add_(1, t, (-ag).unsqueeze(1))
         if terms.smoothing > 0:
-            shift = (terms.ce * terms.smoothing / n_classes) * g.unsqueeze(1)
+            shift = (g * (terms.ce * terms.smoothing / n_classes)).unsqueeze(1)
             if terms.weight is None:
                 p.sub_(shift)
             else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,10 +64,21 @@ MultilabelOpt = Annotated[
     bool, typer.Option("--multilabel", help="Labels are a 0/1 indicator matrix (N, L).")
 ]
 FactorOpt = Annotated[
-    float,
-    typer.Option("--imbalance-factor", help="Imbalance factor of the built-in digits-lt.", min=1.0),
+    float | None,
+    typer.Option(
+        "--imbalance-factor",
+        help="Imbalance factor of the built-in digits-lt (default 100).",
+        min=1.0,
+        show_default=False,
+    ),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the built-in data set.", min=0)]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seed", help="Seed of the built-in data set (default 0).", min=0, show_default=False
+    ),
+]
+_DEFAULT_FACTOR = 100.0
 
 
 @contextmanager
@@ -78,14 +91,26 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(code=2) from None
 
 
+def _only_without_path(path: Path | None, **options: Any) -> None:
+    """Reject options of the built-in data set when a PATH is given."""
+    given = [name for name, value in options.items() if value is not None]
+    if path is not None and given:
+        raise ValueError(
+            f"`{given[0]}` applies to the built-in digits-lt only, not to a PATH, got {path}"
+        )
+
+
 def _load(
-    path: Path | None, column: str | None, multilabel: bool, factor: float, seed: int
+    path: Path | None, column: str | None, multilabel: bool, factor: float | None, seed: int | None
 ) -> tuple[LabelCounts, str]:
+    _only_without_path(path, **{"--imbalance-factor": factor, "--seed": seed})
     if path is None:
         if column is not None or multilabel:
             raise ValueError(
                 "`--column` and `--multilabel` need a PATH; without one the built-in digits-lt is used"
             )
+        factor = _DEFAULT_FACTOR if factor is None else factor
+        seed = seed or 0
         ds = load_digits_lt(imbalance_factor=factor, seed=seed)
         labels = count_labels(ds.y_train, num_classes=ds.num_classes)
         return labels, f"digits-lt (imbalance factor {factor:g}, seed {seed}), training split"
@@ -111,7 +136,7 @@ def _render(d: Description, source: str, multilabel: bool) -> None:
     what = "positives" if multilabel else "count"
     _stdout().print(f"[bold]{source}[/]", markup=True)
     _stdout().print(
-        f"{d.num_classes} {units}, {d.num_samples:,} {'positives' if multilabel else 'samples'}, "
+        f"{d.num_classes} {units}, {d.num_samples:,} {'rows' if multilabel else 'samples'}, "
         f"imbalance ratio {d.imbalance_ratio:,.1f}:1, "
         f"effective number of {units} {d.effective_num_classes:.2f}"
     )
@@ -153,8 +178,8 @@ def inspect_cmd(
         Path | None, typer.Option("--plot", help="Draw the class distribution to this image file.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print every number as JSON.")] = False,
-    imbalance_factor: FactorOpt = 100.0,
-    seed: SeedOpt = 0,
+    imbalance_factor: FactorOpt = None,
+    seed: SeedOpt = None,
 ) -> None:
     """Count the labels and show the class weights under every scheme, and what they do."""
     with _user_errors():
@@ -200,14 +225,23 @@ def _parse_cost(text: str | None) -> np.ndarray | None:
         ) from None
 
 
+def _number(v: float) -> str:
+    """Eight significant digits, always with a decimal point or exponent, so that the printed
+    tensor is a float tensor (``torch.tensor([1, 3])`` would be int64, which losses reject)."""
+    text = f"{v:.8g}"
+    return text if any(ch in text for ch in ".einf") else text + ".0"
+
+
 def _emit(values: list[float], names: list[Any], fmt: str, meta: dict[str, Any]) -> None:
     # Plain output (not rich): it is meant to be pasted or parsed, never wrapped.
     if fmt == "python":
-        typer.echo("torch.tensor([" + ", ".join(f"{v:.8g}" for v in values) + "])")
+        typer.echo("torch.tensor([" + ", ".join(_number(v) for v in values) + "])")
     elif fmt == "csv":
-        typer.echo("class,weight")
-        for name, v in zip(names, values):
-            typer.echo(f"{name},{v:.8g}")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["class", "weight"])
+        writer.writerows([name, _number(v)] for name, v in zip(names, values))
+        typer.echo(buffer.getvalue(), nl=False)
     else:
         typer.echo(json.dumps({**meta, "classes": names, "weights": values}, indent=2))
 
@@ -239,47 +273,60 @@ def weights_cmd(
             help="Costs for 'cost': comma-separated per class, or a .npy/.csv vector or matrix."
         ),
     ] = None,
-    normalize: Annotated[str, typer.Option(help="samples, classes, sum, max or none.")] = "samples",
+    normalize: Annotated[
+        str | None,
+        typer.Option(help="samples (default), classes, sum, max or none.", show_default=False),
+    ] = None,
     clip: Annotated[str | None, typer.Option(help="Clip the final weights to 'LO,HI'.")] = None,
     max_ratio: Annotated[
         float | None, typer.Option("--max-ratio", help="Cap largest/smallest weight.")
     ] = None,
     zero_counts: Annotated[
-        str, typer.Option("--zero-counts", help="Classes without samples: error, smooth or zero.")
-    ] = "error",
+        str | None,
+        typer.Option(
+            "--zero-counts",
+            help="Classes (labels) without samples: error (default), smooth or zero.",
+            show_default=False,
+        ),
+    ] = None,
     column: ColumnOpt = None,
     multilabel: Annotated[
         bool,
         typer.Option("--multilabel", help="Print the per-label pos_weight (negatives/positives)."),
     ] = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="python, json or csv.")] = "python",
-    imbalance_factor: FactorOpt = 100.0,
-    seed: SeedOpt = 0,
+    imbalance_factor: FactorOpt = None,
+    seed: SeedOpt = None,
 ) -> None:
     """Print class weights ready to paste, e.g. torch.tensor([...])."""
     with _user_errors():
         if fmt not in _FORMATS:
             raise ValueError(f"`--format` must be one of {', '.join(_FORMATS)}, got {fmt!r}")
-        if normalize not in _NORMALIZE:
+        if normalize is not None and normalize not in _NORMALIZE:
             raise ValueError(
                 f"`--normalize` must be one of {', '.join(_NORMALIZE)}, got {normalize!r}"
             )
-        if zero_counts not in _ZERO:
+        if zero_counts is not None and zero_counts not in _ZERO:
             raise ValueError(
                 f"`--zero-counts` must be one of {', '.join(_ZERO)}, got {zero_counts!r}"
             )
         labels, source = _load(path, column, multilabel, imbalance_factor, seed)
         names = [_plain(x) for x in labels.classes]
+        zero_counts = zero_counts or "error"
         if multilabel:
-            if scheme is not None:
+            options = {"--scheme": scheme, "--beta": beta, "--c": c, "--cost": cost}
+            options |= {"--normalize": normalize, "--clip": clip, "--max-ratio": max_ratio}
+            given = [name for name, value in options.items() if value is not None]
+            if given:
                 raise ValueError(
-                    "`--scheme` does not apply with `--multilabel`, which prints pos_weight "
-                    "(negatives / positives per label)"
+                    f"`{given[0]}` does not apply with `--multilabel`, which prints pos_weight "
+                    "(negatives / positives per label); only `--zero-counts` does"
                 )
             w = pos_weight(labels, zero_counts=zero_counts)  # type: ignore[arg-type]
             meta: dict[str, Any] = {"source": source, "kind": "pos_weight"}
         else:
             scheme = scheme or "balanced"
+            normalize = normalize or "samples"
             w = class_weights(
                 labels,
                 scheme,  # type: ignore[arg-type]
@@ -325,12 +372,12 @@ def compare_cmd(
     metric: Annotated[
         str, typer.Option("--metric", help="Metric that ranks strategies and selects checkpoints.")
     ] = "balanced_accuracy",
-    imbalance_factor: FactorOpt = 100.0,
+    imbalance_factor: FactorOpt = None,
     epochs: Annotated[
         int | None,
         typer.Option("--epochs", help="Most epochs per run (default 100; 40 with --quick).", min=1),
     ] = None,
-    device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")] = "cpu",
     html_page: Annotated[bool, typer.Option("--html", help="Also write report.html.")] = False,
     list_only: Annotated[
         bool, typer.Option("--list", help="List the strategies and exit.")
@@ -349,7 +396,8 @@ def compare_cmd(
         run_compare,
         write_report,
     )
-    from .compare.report import ranking_rows
+    from .compare.report import format_stats, ranking_rows
+    from .compare.runner import LOWER_IS_BETTER
 
     if list_only:
         table = Table(title="Strategies", title_justify="left")
@@ -362,6 +410,9 @@ def compare_cmd(
     with _user_errors():
         if path is None and label is not None:
             raise ValueError("`--label` needs a PATH; without one the built-in digits-lt is used")
+        if path is not None and label is not None and path.suffix.lower() == ".npz":
+            raise ValueError(f"`--label` applies to tables, not to .npz files, got {path}")
+        _only_without_path(path, **{"--imbalance-factor": imbalance_factor})
         names = (
             None
             if strategies is None
@@ -373,17 +424,14 @@ def compare_cmd(
         config = CompareConfig(
             seeds=seeds or (1 if quick else 3), metric=metric, strategies=names, train=train
         )
+        _check_device(device)
         splits = (
-            load_builtin(imbalance_factor) if path is None else load_user_data(path, label=label)
+            load_builtin(imbalance_factor or _DEFAULT_FACTOR)
+            if path is None
+            else load_user_data(path, label=label)
         )
         get_strategies(names, num_classes=splits.num_classes)  # reject bad names before training
-        if device.startswith("cuda"):
-            import torch
-
-            if not torch.cuda.is_available():
-                raise ValueError(
-                    "`--device` must be a device this machine has, got 'cuda' (no GPU found)"
-                )
+        _check_out_dir(out_dir)
 
     _stdout().print(
         f"[bold]{splits.name}[/]: {splits.num_classes} classes, sizes {splits.sizes()}", markup=True
@@ -402,28 +450,58 @@ def compare_cmd(
     files = write_report(result, out_dir, html_page=html_page)
 
     rows = ranking_rows(result)
+    spread = " ± std" if config.seeds > 1 else ""
     table = Table(
-        title=f"Test {metric}, mean ± std over {config.seeds} seed(s), best first",
+        title=f"Test {metric}, mean{spread} over {config.seeds} seed(s), best first",
         title_justify="left",
     )
-    for col in ("rank", "strategy", metric, "worst_class_recall", "accuracy", "Δ vs ce"):
+    shown = list(dict.fromkeys((metric, "worst_class_recall", "accuracy")))
+    for col in ("rank", "strategy", *shown, f"Δ {metric} vs ce"):
         table.add_column(col, justify="left" if col == "strategy" else "right")
     for row in rows:
-        st = row["stats"]
-        cells = [
-            f"{st[m]['mean']:.3f} ± {st[m]['std']:.3f}"
-            for m in (metric, "worst_class_recall", "accuracy")
-        ]
+        cells = [format_stats(row["stats"][m], config.seeds) for m in shown]
         delta = "" if row["delta"] is None else f"{row['delta']:+.3f}"
         name = row["strategy"] + (" ≈" if row["within_spread_of_best"] else "")
+        name += f" (≡ {row['same_as']})" if row["same_as"] else ""
         table.add_row(str(row["rank"]), name, *cells, delta)
     _stdout().print(table)
     if any(r["within_spread_of_best"] for r in rows):
         _stdout().print("≈ within the spread of the best: not reliably worse.")
+    if metric in LOWER_IS_BETTER:
+        _stdout().print(f"Lower {metric} is better: a negative Δ is an improvement.")
     _stdout().print(
         f"Report: {files['markdown']}  (results.json, plots{', report.html' if html_page else ''} beside it)"
     )
     _stdout().print(f"Finished in {result.seconds:.1f} s.")
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"`--device` must be cpu, cuda or cuda:N, got {device!r}") from None
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count()
+        if count == 0 or (parsed.index is not None and parsed.index >= count):
+            raise ValueError(
+                f"`--device` must be a device this machine has ({count} GPU(s)), got {device!r}"
+            )
+    elif parsed.type != "cpu":
+        raise ValueError(f"`--device` must be cpu, cuda or cuda:N, got {device!r}")
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """Create the report folder before training, so that a bad path fails at once."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"`--out` must be a folder, got the file {out_dir}")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(
+            f"`--out` must be a folder that can be written, got {out_dir} ({exc})"
+        ) from None
 
 
 def _plain(x: Any) -> Any:

@@ -14,9 +14,10 @@ matrix :math:`Y \\in \\{0, 1\\}^{N \\times L}`, from the number of positives of 
 indices of any shape (a segmentation mask is just a larger array), a list of arbitrary hashable
 labels, a stream of batches such as a :class:`~torch.utils.data.DataLoader`, or a file (CSV,
 TSV, Parquet, a directory of Parquet files, ``.npy``, ``.npz`` or plain text). Class indices
-are counted with ``np.bincount`` over chunks of ``batch_size`` labels, as fast as one
-``np.bincount`` of all of them (no sorting, no Python loop over labels, no masking pass for
-an ``ignore_index`` such as 255); streams and files are read in batches, so memory stays
+are counted with ``np.bincount`` over chunks of ``batch_size`` labels, about as fast as one
+``np.bincount`` of all of them (a min/max pass checks the range first; no sorting, no Python
+loop over labels, no masking pass for an ``ignore_index`` such as 255); streams and files are
+read in batches, so memory stays
 constant however many labels there are. Tensors on an accelerator are copied to the CPU one
 chunk at a time.
 """
@@ -24,6 +25,8 @@ chunk at a time.
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
@@ -47,6 +50,11 @@ _COMPRESSIONS = (".gz", ".bz2", ".zst", ".lz4")
 # below it gets its own bin, dropped afterwards (other values are masked out of the chunks
 # that contain them), and integer ``classes`` below it are counted by np.bincount.
 _DENSE_LIMIT = 1 << 16
+# Without ``num_classes`` or ``classes``, class indices must be below this: the counts have one
+# bin per index up to the largest label (128 MiB of int64 at most), so a stray ID such as
+# 123456789012 is an error instead of an allocation of hundreds of GiB. Such labels are
+# counted with ``classes`` (sparse, in its order) or below an explicit ``num_classes``.
+_INDEX_LIMIT = 1 << 24
 
 _Where = Callable[[tuple[int, ...]], str]
 """Describes a position (an index into the current batch) for error messages."""
@@ -208,22 +216,27 @@ class _Tally:
             )
         self.mode = mode
 
-    def _reject(self, labels: np.ndarray, value: int, at: Callable[[int], str]) -> NoReturn:
-        """Raise for the class index ``value`` found in ``labels``."""
+    def _reject(self, labels: np.ndarray, value: Any, at: Callable[[int], str]) -> NoReturn:
+        """Raise for the class index ``value`` (a number as given) found in ``labels``."""
         if value < 0:
             expected = "class indices >= 0 (set `ignore_index` to skip a marker value)"
         elif self.classes is not None:
             expected = "one of `classes`"
-        else:
+        elif self.num_classes is not None:
             expected = f"class indices below num_classes={self.num_classes}"
-        fail("labels", expected, f"{value} at {at(_first(labels == value))}")
+        else:
+            expected = (
+                f"class indices below {_INDEX_LIMIT} without `num_classes` or `classes` "
+                "(pass `classes` to count larger integers as labels)"
+            )
+        fail("labels", expected, f"{_shown(value)} at {at(_first(labels == value))}")
 
     def add_numbers(self, labels: np.ndarray, at: Callable[[int], str]) -> None:
         """Count a 1-D chunk of numeric labels."""
-        labels = _integers(labels, at)
+        _check_numbers(labels, at)
         if self.positions is not None and self.lookup is None:
             values, freqs = np.unique(labels, return_counts=True)
-            found = dict(zip(values.tolist(), freqs.tolist()))
+            found = dict(zip((_shown(v) for v in values.tolist()), freqs.tolist()))
             self.add_values(found, lambda value: at(_first(labels == value)))
         else:
             self._add_indices(labels, at)
@@ -231,37 +244,36 @@ class _Tally:
     def _add_indices(self, labels: np.ndarray, at: Callable[[int], str]) -> None:
         self._set_mode("indices")
         bound, ignore = self.bound, self.ignore_index
-        bins = None
-        if ignore is None or 0 <= ignore < _DENSE_LIMIT:
-            try:
-                # one pass, like np.bincount alone: it rejects negative labels itself
-                bins = np.bincount(labels, minlength=bound or 0)
-            except (ValueError, MemoryError):
-                pass  # a negative label, or one too large to have a bin
-        if bins is None:
-            kept = labels if ignore is None else labels[labels != ignore]
+        # The range is checked before np.bincount allocates a bin per value up to the largest,
+        # and before a float or uint64 label is cast to int64 (which would change its value).
+        raw = kept = labels
+        lo, hi = labels.min().item(), labels.max().item()
+        if ignore is not None and lo <= ignore <= hi and not 0 <= ignore < _DENSE_LIMIT:
+            kept = labels[labels != ignore]  # a value without a bin of its own: masked out
             if kept.size == 0:
                 return
-            lo, hi = int(kept.min()), int(kept.max())
-            if lo < 0:
-                self._reject(labels, lo, at)
-            if bound is not None and hi >= bound:
-                self._reject(labels, hi, at)
-            bins = np.bincount(kept, minlength=bound or 0)
-        elif ignore is not None and ignore < bins.size:
-            bins[ignore] = 0
+            lo, hi = kept.min().item(), kept.max().item()
+        if lo < 0:
+            self._reject(raw, lo, at)
+        if hi >= (_INDEX_LIMIT if bound is None else bound) and hi != ignore:
+            self._reject(raw, hi, at)
+        if kept.dtype.kind == "f" or kept.dtype == np.uint64:  # np.bincount takes neither
+            kept = kept.astype(np.int64)
+        bins = np.bincount(kept, minlength=bound or 0)
+        if ignore is not None and 0 <= ignore < bins.size:
+            bins[ignore] = 0  # a small ignore_index has a bin of its own, emptied here
             if bound is None:  # C is the largest label that is not ignored + 1
                 found = np.flatnonzero(bins)
                 bins = bins[: found[-1] + 1 if found.size else 0]
         if bound is not None:
             beyond = np.flatnonzero(bins[bound:])
             if beyond.size:
-                self._reject(labels, bound + int(beyond[0]), at)
+                self._reject(raw, bound + int(beyond[0]), at)
             bins = bins[:bound]
         if self.allowed is not None and self.lookup is not None:
             outside = np.flatnonzero(np.where(self.allowed, 0, bins))
             if outside.size:
-                self._reject(labels, int(outside[0]), at)
+                self._reject(raw, int(outside[0]), at)
             bins = bins[self.lookup]
         elif bins.size > self.counts.size:
             self.counts = np.concatenate(
@@ -309,25 +321,59 @@ class _Tally:
         self.counts += rows.sum(axis=0)
         self.num_samples += rows.shape[0]
 
-    def all_reduce(self) -> None:
-        """Sum the counts over the ranks of the default process group (no-op without one)."""
+    def all_reduce(self, *, failed: bool = False) -> None:
+        """Sum the counts over the ranks of the default process group (no-op without one).
+
+        Every rank must call it, ``failed`` if counting raised there (that rank then returns,
+        to raise its own error; the others raise naming it). The ranks first share, in one
+        collective, whether each failed, has labels, has labels that are not class indices
+        and how many columns it found; all of them take the same decision from that, so
+        either every rank raises or every rank reaches the collective that sums the counts.
+        Whether any rank had labels (``seen``) is then the same on every rank.
+        """
         if not distributed.is_initialized():
             return
-        if self.mode == "values" and self.positions is None:
+        size = self.counts.size
+        width_known = not self.multilabel or self.width is not None
+        state = torch.tensor(
+            [
+                distributed.get_rank() + 1 if failed else 0,  # the last rank that failed, + 1
+                int(self.mode == "values" and self.positions is None),
+                int(self.seen),
+                size,
+                -size if width_known else -(1 << 62),  # - the fewest columns found
+            ],
+            dtype=torch.int64,
+        )
+        bad_rank, values, seen, largest, fewest = distributed.all_reduce_max(state).tolist()
+        if failed:
+            return
+        if bad_rank:
+            fail(
+                "source",
+                "counted on every rank (all_reduce=True)",
+                f"an error on rank {bad_rank - 1}",
+            )
+        if values:
             fail(
                 "classes",
                 "given with all_reduce=True when the labels are not class indices, "
                 "so that every rank counts the same classes",
                 None,
             )
-        size = self.counts.size
-        largest = distributed.all_reduce_max(size)
-        if self.multilabel and -distributed.all_reduce_max(-size) != largest:
-            fail("labels", "as many columns on every rank", f"{size} columns here, up to {largest}")
+        if self.multilabel and fewest != -(1 << 62) and -fewest != largest:
+            fail(
+                "labels",
+                "as many columns on every rank",
+                f"{size if width_known else 'no rows'} here, from {-fewest} to {largest}",
+            )
         packed = np.zeros(largest + 1, dtype=np.int64)  # the counts, then N: one collective
         packed[:size], packed[-1] = self.counts, self.num_samples
         total = distributed.all_reduce_sum(torch.from_numpy(packed)).numpy()
         self.counts, self.num_samples = total[:-1], int(total[-1])
+        self.seen = bool(seen)
+        if self.multilabel and self.width is None:
+            self.width = largest
 
     def result(self) -> LabelCounts:
         """The counts as a :class:`LabelCounts`."""
@@ -360,8 +406,15 @@ class _Tally:
         return LabelCounts(torch.from_numpy(counts), tuple(keys), self.num_samples)
 
 
-def _integers(labels: np.ndarray, at: Callable[[int], str]) -> np.ndarray:
-    """``labels`` as integers; floats pass only when every value is a whole number."""
+def _shown(value: Any) -> Any:
+    """A numeric label as the user gave it; whole floats in the int64 range as integers."""
+    if isinstance(value, float) and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
+def _check_numbers(labels: np.ndarray, at: Callable[[int], str]) -> None:
+    """Raise unless ``labels`` are integers, or floats that are all whole numbers."""
     kind = labels.dtype.kind
     if kind in "bc":
         fail(
@@ -384,10 +437,6 @@ def _integers(labels: np.ndarray, at: Callable[[int], str]) -> np.ndarray:
                 f"{labels[i]} at {at(i)}",
                 error=TypeError,
             )
-        return labels.astype(np.int64)
-    if labels.dtype == np.uint64:  # np.bincount takes no unsigned 64-bit integers
-        return labels.astype(np.int64)
-    return labels
 
 
 def _numpy(chunk: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -429,6 +478,17 @@ def _as_data(
         if not batch:
             return np.zeros(0, dtype=np.int64)
         if not multilabel and isinstance(batch[0], tuple):
+            for item in batch:
+                if isinstance(item, tuple) and any(
+                    isinstance(v, (torch.Tensor, np.ndarray)) for v in item
+                ):
+                    fail(
+                        "labels",
+                        "hashable labels, not (inputs, labels) samples (pass key=1 to count "
+                        "the labels of a list of samples)",
+                        f"a tuple of {', '.join(type(v).__name__ for v in item)}",
+                        error=TypeError,
+                    )
             return batch
         try:
             array = np.asarray(batch)
@@ -516,19 +576,44 @@ def _in_batch(number: int) -> _Where:
     return lambda index: f"index {_index_text(index)} of batch {number}"
 
 
+def _record(item: Any) -> str | None:
+    """What makes ``item`` of a stream look like a sample or a record rather than labels.
+
+    A tuple or a dictionary is a sample such as ``(inputs, labels)``, ``(path, label)`` or
+    ``{"labels": ...}``, whatever it holds; so is a list (as a DataLoader collates tuples)
+    that holds tuples, dictionaries or arrays, or that mixes strings with numbers.
+    ``None`` for anything else: a batch of labels or a single label.
+    """
+    if isinstance(item, Mapping):
+        return "a dictionary"
+    if isinstance(item, tuple):
+        return f"a tuple of length {len(item)}"
+    if not isinstance(item, list):
+        return None
+    kinds = set(map(type, item))  # one pass in C, even for a long batch
+    if any(issubclass(kind, (tuple, Mapping)) for kind in kinds):
+        return "a list of tuples or dictionaries"
+    if any(issubclass(kind, (torch.Tensor, np.ndarray)) for kind in kinds) and any(
+        isinstance(e, (torch.Tensor, np.ndarray)) and e.ndim > 0 for e in item
+    ):
+        return "a list of arrays"
+    texts = any(issubclass(kind, (str, bytes)) for kind in kinds)
+    if texts and any(not issubclass(kind, (str, bytes)) for kind in kinds):
+        return "a list mixing strings with other values"
+    return None
+
+
 def _pick(item: Any, key: int | str | Callable[[Any], Any] | None, number: int) -> Any:
     """The labels in ``item``, the ``number``-th item of a stream."""
     if key is None:
-        ends = (item[0], item[-1]) if isinstance(item, (list, tuple)) and item else ()
-        if isinstance(item, Mapping) or any(
-            isinstance(e, Mapping) or (isinstance(e, (torch.Tensor, np.ndarray)) and e.ndim > 0)
-            for e in ends
-        ):
+        record = _record(item)
+        if record is not None:
             fail(
                 "key",
-                "given to pick the labels out of each batch, e.g. key=1 for (inputs, labels) "
-                'or key="labels" for dictionaries',
-                f"None for a batch of type {type(item).__name__}",
+                "given to pick the labels out of each item of a stream, e.g. key=1 for "
+                '(inputs, labels) or key="labels" for dictionaries (key=lambda item: [item] '
+                "counts whole tuples as labels)",
+                f"None for item {number}: {record}",
             )
         return item
     if callable(key):
@@ -615,10 +700,96 @@ def _pick_columns(available: Sequence[str], column: Any, path: Path) -> list[str
     return chosen
 
 
+def _warn(message: str) -> None:
+    """Warn with ``message``, attributed to the first caller outside this package."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame = sys._getframe(1)
+    level = 2
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        package
+    ):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, UserWarning, stacklevel=level)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _warn_if_headerless(names: Sequence[str], path: Path) -> None:
+    """Warn when every column name of a CSV file is a number: it probably has no header."""
+    if names and all(_is_number(name) for name in names):
+        _warn(
+            f"the column names of {str(path)!r} ({_listed(names)}) are numbers: if the file has "
+            "no header row, its first row was read as one and not counted; add a header row "
+            "(e.g. `label`) or, for one label per line, use a .txt file"
+        )
+
+
+def _cast(array: Any, kind: Any) -> Any:
+    """``array`` cast to the pyarrow type ``kind``, ``None`` if some value does not parse."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return pc.cast(array, kind)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _text_labels() -> Callable[[Any], Any]:
+    """Turns the lines of a text file, read as strings, into labels, one batch at a time.
+
+    Surrounding whitespace is stripped ('cat ' is 'cat') and lines left blank are skipped.
+    The labels are integers (or whole floats) when all the first batch's labels parse as
+    such, else strings; a later batch that does not parse stays strings (and mixing the two
+    is then an error).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    decided: list[Any] = []
+
+    def prepare(lines: Any) -> Any:
+        labels = pc.utf8_trim_whitespace(lines)
+        labels = labels.filter(pc.not_equal(labels, ""))
+        if len(labels) == 0:
+            return labels
+        if not decided:
+            kind = next(
+                (k for k in (pa.int64(), pa.float64()) if _cast(labels, k) is not None),
+                pa.string(),
+            )
+            decided.append(kind)
+        if decided[0] == pa.string():
+            return labels
+        cast = _cast(labels, decided[0])
+        return labels if cast is None else cast
+
+    return prepare
+
+
 def _count_table(
-    tally: _Tally, path: Path, fmt: Any, what: str, column: Any, batch_size: int
+    tally: _Tally,
+    path: Path,
+    fmt: Any,
+    what: str,
+    column: Any,
+    batch_size: int,
+    *,
+    header: bool = False,
+    prepare: Callable[[Any], Any] | None = None,
 ) -> None:
-    """Count a CSV, TSV, text or Parquet file (or directory) read in batches by pyarrow."""
+    """Count a CSV, TSV, text or Parquet file (or directory) read in batches by pyarrow.
+
+    ``header``: the file's first row names the columns (warn if it looks like data).
+    ``prepare``: turns the column of each batch into labels (text files, one column).
+    """
     import pyarrow as pa
     import pyarrow.dataset as ds
 
@@ -626,6 +797,8 @@ def _count_table(
     try:
         dataset = ds.dataset(path, format=fmt)
         available = dataset.schema.names
+        if header:
+            _warn_if_headerless(available, path)
         if tally.multilabel:
             names = _pick_columns(available, column, path)
             tally.names = tuple(names)
@@ -638,6 +811,8 @@ def _count_table(
             columns=names, batch_size=batch_size, batch_readahead=1, fragment_readahead=1
         )
         for batch in batches:
+            if prepare is not None:
+                batch = pa.record_batch([prepare(batch.column(0))], names=names)
             for name, array in zip(names, batch.columns):
                 missing[name] += array.null_count
             if batch.num_rows and not any(missing.values()):
@@ -723,6 +898,7 @@ def _count_numpy_file(tally: _Tally, path: Path, column: Any, batch_size: int) -
 
 
 def _count_file(tally: _Tally, path: Path, column: Any, batch_size: int) -> None:
+    import pyarrow as pa
     import pyarrow.csv as pcsv
     import pyarrow.dataset as ds
 
@@ -741,24 +917,38 @@ def _count_file(tally: _Tally, path: Path, column: Any, batch_size: int) -> None
         return
     for suffix in _COMPRESSIONS:
         name = name.removesuffix(suffix)
-    if name.endswith((".csv", ".tsv")):
+    text = not name.endswith((".csv", ".tsv"))
+    if text and column is not None:
+        fail("column", "None for a text file (one label per line)", column)
+    if text and tally.multilabel:
+        fail("multilabel", "False for a text file (one label per line)", True)
+    if _is_empty(path):
+        return  # no labels (pyarrow cannot read an empty file): count_labels says so
+    if not text:
         fmt = ds.CsvFileFormat(
             parse_options=pcsv.ParseOptions(delimiter="\t" if name.endswith(".tsv") else ","),
             convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
         )
-        _count_table(tally, path, fmt, "CSV file", column, batch_size)
+        _count_table(tally, path, fmt, "CSV file", column, batch_size, header=True)
         return
-    if column is not None:
-        fail("column", "None for a text file (one label per line)", column)
-    if tally.multilabel:
-        fail("multilabel", "False for a text file (one label per line)", True)
     fmt = ds.CsvFileFormat(
         # one field per line: a separator that does not occur in text, no quoting, no header
         parse_options=pcsv.ParseOptions(delimiter="\x1f", quote_char=False),
         read_options=pcsv.ReadOptions(column_names=["label"]),
-        convert_options=pcsv.ConvertOptions(null_values=[]),
+        convert_options=pcsv.ConvertOptions(null_values=[], column_types={"label": pa.string()}),
     )
-    _count_table(tally, path, fmt, "text file", None, batch_size)
+    _count_table(tally, path, fmt, "text file", None, batch_size, prepare=_text_labels())
+
+
+def _is_empty(path: Path) -> bool:
+    """Whether a (possibly compressed) file holds no bytes once decompressed."""
+    import pyarrow as pa
+
+    try:
+        with pa.input_stream(str(path), compression="detect") as stream:
+            return not stream.read(1)
+    except (pa.ArrowException, OSError):
+        return False  # unreadable: the reader says so
 
 
 def _describe(source: Any) -> str:
@@ -798,28 +988,48 @@ def count_labels(
     * **Class indices**: a tensor, NumPy array, list or tuple of integers of any shape (a
       segmentation mask of shape (H, W), (N, H, W) or (N, D, H, W) is flattened). C is
       ``num_classes`` if given, else the largest label + 1; classes in that range that do not
-      occur count 0. Floats are accepted when every value is a whole number (as when a
-      column with missing values was read as float); bools are not class indices.
+      occur count 0. Without ``num_classes`` or ``classes``, labels must be below
+      :math:`2^{24} = 16{,}777{,}216` (one bin per index, 128 MiB at most): a larger integer,
+      such as an ID 123456789012, is an error rather than hundreds of GiB of bins; count such
+      labels with ``classes`` (e.g. ``classes=np.unique(labels)``: ``counts[i]`` is then the
+      count of ``classes[i]``, not of the label ``i``). Floats are accepted when every value
+      is a whole number (as when a column with missing values was read as float); bools are
+      not class indices. Errors show a label as given (a uint64 or a float beyond the int64
+      range too).
     * **Other hashable labels** (strings, tuples, mixed): ``classes`` lists them in sorted
       order (the order of ``np.unique`` and scikit-learn's ``LabelEncoder``), or in order of
-      first appearance when they cannot be sorted. In a list, every item is one label (a list
-      of tuples is a list of tuple labels).
+      first appearance when they cannot be sorted. A list or tuple passed as ``source`` (with
+      no ``key``) holds the labels themselves, one per item: a list of tuples is a list of
+      tuple labels, such as ``[("cat", 1), ("dog", 0)]`` (tuples holding tensors or arrays are
+      samples, an error). In a stream, by contrast, a tuple is a sample (see below).
     * **Multilabel indicator matrices** of shape (N, L) with ``multilabel=True``: 0/1 values
       (bool or numeric); ``classes`` are ``range(L)`` or the column names.
     * **Streams**: any other iterable, such as a :class:`~torch.utils.data.DataLoader` or a
       generator, yielding batches of any of the kinds above, or single labels (rows, for
       multilabel data) that are gathered ``batch_size`` at a time. Memory stays constant.
-      ``key`` picks the labels out of each item: an index for tuples (``key=1`` for
-      ``(inputs, labels)``), a key for dictionaries (``key="labels"``) or a function. With
-      ``key`` given, a list or tuple source is a stream of items too.
+      A :class:`~torch.utils.data.Dataset` (anything with ``__getitem__``) is a stream of
+      its samples. ``key`` picks the labels out of each item: an index for tuples (``key=1``
+      for ``(inputs, labels)``), a key for dictionaries (``key="labels"``) or a function;
+      what it returns is labels (tuples in it are tuple labels). With ``key`` given, a list or
+      tuple source is a stream of items too. Without ``key``, an item that is a tuple or a
+      dictionary, whatever it holds, or a list (a DataLoader collates tuples into lists)
+      that holds tuples, dictionaries or arrays or that mixes strings with other values, is
+      an error: it is a sample such as ``(inputs, labels)`` or ``(path, label)``, not labels
+      (``key=lambda item: [item]`` counts a stream of tuple labels).
     * **Files** (a ``str`` or :class:`~pathlib.Path`): CSV / TSV (``.csv``, ``.tsv``, also
       compressed, e.g. ``.csv.gz``) and Parquet (``.parquet``, ``.pq``, or a directory of
       Parquet files) read by pyarrow ``batch_size`` rows at a time; ``.npy`` (memory-mapped);
       ``.npz``; any other file is text with one label per line. ``column`` names the label
       column (or ``.npz`` array); without it, the only one, else the first of ``label``,
       ``labels``, ``target``, ``y``, ``class`` that exists. Integer columns are counted like class indices, string
-      columns like other labels. Blank lines are skipped; empty fields and markers such as
-      ``NA`` or ``null`` in a CSV and nulls in a Parquet file are missing values, an error.
+      columns like other labels. A CSV file must have a header row: when every column name is
+      a number (a file without a header, whose first row was read as one) a
+      :class:`UserWarning` says so. In a text file, each line is stripped of surrounding
+      whitespace (``"cat "`` is ``"cat"``) and lines left blank are skipped; its labels are
+      integers when all of its first ``batch_size`` labels are (whole) numbers, else strings (``NA`` and
+      ``null`` included). Empty fields and markers such as ``NA`` or ``null`` in a CSV and
+      nulls in a Parquet file are missing values, an error. A file without labels (empty,
+      blank, a header alone) is an error.
 
     With ``classes`` given, the counts follow its order (for class indices too, e.g.
     ``classes=[3, 1, 2]``) and a label that is not in it is an error.
@@ -839,19 +1049,28 @@ def count_labels(
             Default: 1,000,000.
         all_reduce: sum the counts over all ranks of the default ``torch.distributed`` process
             group (ranks first agree on C). A no-op without an initialised process group.
-            Every rank must call it; labels that are not class indices need ``classes``.
+            Every rank must call it; labels that are not class indices need ``classes``. A rank
+            whose shard is empty contributes nothing; ``source`` must be non-empty on at least
+            one rank. Errors are raised on every rank, never on some while others wait: a
+            rank whose counting fails raises its error, the others one naming that rank.
 
     Returns:
         The counts, the classes they stand for and N.
 
     Raises:
         TypeError: for an unsupported source, bool labels, floats that are not whole numbers,
-            unhashable labels, or options of the wrong type.
-        ValueError: for an empty source; a negative label other than ``ignore_index``; a label
-            not below ``num_classes`` or not in ``classes``; multilabel values other than 0/1;
-            missing values; a stream of tuples or dictionaries without ``key``; an unknown
-            ``column``; an unreadable file (the message names the value and where it is).
+            unhashable labels, tuple labels holding tensors or arrays (samples), or options
+            of the wrong type.
+        ValueError: for an empty source or a file without labels; a negative label other
+            than ``ignore_index``; a label not below ``num_classes`` (or :math:`2^{24}`
+            without it) or not in ``classes``; multilabel values other than 0/1; missing
+            values; a stream of tuples, dictionaries or mixed lists without ``key``; an
+            unknown ``column``; an unreadable file (the message names the value and where it
+            is).
         FileNotFoundError: if the file does not exist.
+
+    Warns:
+        UserWarning: when every column name of a CSV file is a number (no header row?).
 
     Example:
         >>> count_labels([2, 0, 2, 1, 2])
@@ -903,33 +1122,48 @@ def count_labels(
     tally = _Tally(
         num_classes=num_classes, classes=known, ignore_index=ignore_index, multilabel=multilabel
     )
+    # With a process group, every rank must reach the collectives, even one whose shard is
+    # empty, of another kind or bad: the ranks first share what they found, then all raise
+    # (or none does), so that no rank waits forever for another that has given up.
+    together = all_reduce and distributed.is_initialized()
+    try:
+        _count_source(tally, source, column, key, batch_size)
+    except Exception:
+        if together:
+            tally.all_reduce(failed=True)  # lets the other ranks raise too
+        raise
+    if together:
+        tally.all_reduce()
+    if not tally.seen:
+        is_file = isinstance(source, (str, os.PathLike))
+        expected = "a non-empty file (at least one label)" if is_file else "non-empty"
+        fail("source", expected + (" on at least one rank" if together else ""), _describe(source))
+    return tally.result()
+
+
+def _count_source(tally: _Tally, source: Any, column: Any, key: Any, batch_size: int) -> None:
+    """Count the labels of ``source`` (a file, labels or a stream) into ``tally``."""
     if isinstance(source, (str, os.PathLike)):
         if key is not None:
             fail("key", "None when `source` is a file", key)
         _count_file(tally, Path(source), column, batch_size)
+        return
+    if column is not None:
+        fail("column", "None unless `source` is a file", column)
+    if isinstance(source, Mapping):
+        fail(
+            "source",
+            "labels, a file path or an iterable of batches, not a dictionary "
+            "(pass the labels, e.g. source['labels'])",
+            type(source).__name__,
+            error=TypeError,
+        )
+    if key is None and (
+        isinstance(source, (torch.Tensor, np.ndarray, list, tuple)) or hasattr(source, "__array__")
+    ):
+        _count_batch(tally, source, lambda i: f"index {_index_text(i)}", batch_size)
     else:
-        if column is not None:
-            fail("column", "None unless `source` is a file", column)
-        if isinstance(source, Mapping):
-            fail(
-                "source",
-                "labels, a file path or an iterable of batches, not a dictionary "
-                "(pass the labels, e.g. source['labels'])",
-                type(source).__name__,
-                error=TypeError,
-            )
-        if key is None and (
-            isinstance(source, (torch.Tensor, np.ndarray, list, tuple))
-            or hasattr(source, "__array__")
-        ):
-            _count_batch(tally, source, lambda i: f"index {_index_text(i)}", batch_size)
-        else:
-            _count_stream(tally, source, key, batch_size)
-    if not tally.seen:
-        fail("source", "non-empty", _describe(source))
-    if all_reduce:
-        tally.all_reduce()
-    return tally.result()
+        _count_stream(tally, source, key, batch_size)
 
 
 def _check_classes(classes: Any, num_classes: int | None) -> tuple[Hashable, ...] | None:

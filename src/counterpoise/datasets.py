@@ -126,7 +126,7 @@ def load_digits_lt(
     from sklearn.datasets import load_digits
 
     factor = check_number("imbalance_factor", imbalance_factor, low=1.0)
-    val_per_class = check_positive_int("val_per_class", val_per_class, allow_zero=True)
+    val_per_class = check_positive_int("val_per_class", val_per_class)
     test_per_class = check_positive_int("test_per_class", test_per_class)
     seed = check_positive_int("seed", seed, allow_zero=True)
 

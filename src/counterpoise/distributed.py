@@ -13,6 +13,8 @@ run on the default process group and must be called by every rank, in the same o
 
 from __future__ import annotations
 
+from typing import overload
+
 import torch
 import torch.distributed as dist
 
@@ -82,21 +84,37 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     return out.to(tensor.device)
 
 
-def all_reduce_max(value: int) -> int:
-    """The largest of the integers that the ranks pass.
+@overload
+def all_reduce_max(value: int) -> int: ...
+
+
+@overload
+def all_reduce_max(value: torch.Tensor) -> torch.Tensor: ...
+
+
+def all_reduce_max(value: int | torch.Tensor) -> int | torch.Tensor:
+    """The largest of the integers (the element-wise maximum of the tensors) that the ranks pass.
+
+    Several maxima can travel in one collective as the entries of one tensor.
 
     Args:
-        value: this rank's integer.
+        value: this rank's integer, or a tensor of the same shape and dtype on every rank (it is
+            not modified).
 
     Returns:
-        The maximum over all ranks; ``value`` itself without a process group.
+        The maximum over all ranks, an ``int`` for an integer and a new tensor on the device of
+        ``value`` for a tensor; ``value`` itself (a copy of the tensor) without a process group.
 
     Example:
         >>> all_reduce_max(7)
         7
+        >>> all_reduce_max(torch.tensor([3, -1]))
+        tensor([ 3, -1])
     """
-    if not is_initialized():
-        return int(value)
-    out = torch.tensor([int(value)], dtype=torch.int64, device=_communication_device())
-    dist.all_reduce(out, op=dist.ReduceOp.MAX)
-    return int(out.item())
+    if isinstance(value, torch.Tensor):
+        if not is_initialized():
+            return value.clone()
+        out = value.to(_communication_device(), copy=True)
+        dist.all_reduce(out, op=dist.ReduceOp.MAX)
+        return out.to(value.device)
+    return int(all_reduce_max(torch.tensor([int(value)], dtype=torch.int64)).item())

@@ -805,15 +805,17 @@ def _check_index_target(
         fail("target", f"a tensor of shape {tuple(expected)}", describe_tensor(target))
     target = target.long()
     valid = target != ignore_index
-    bad = valid & ((target < 0) | (target >= input.shape[1]))
-    if bool(bad.any()):
-        first = tuple(int(i) for i in bad.nonzero()[0].tolist())
-        fail(
-            "target",
-            f"class indices in [0, {input.shape[1]}) or ignore_index={ignore_index}",
-            f"{target[first].item()} at index {first}",
-        )
-    return torch.where(valid, target, 0), valid
+    safe = torch.where(valid, target, 0)
+    if safe.numel() > 0:
+        low, high = safe.aminmax()  # one pass; the error path below looks for the culprit
+        if int(low) < 0 or int(high) >= input.shape[1]:
+            first = tuple(int(i) for i in ((safe < 0) | (safe >= input.shape[1])).nonzero()[0])
+            fail(
+                "target",
+                f"class indices in [0, {input.shape[1]}) or ignore_index={ignore_index}",
+                f"{target[first].item()} at index {first}",
+            )
+    return safe, valid
 
 
 def _check_binary_target(target: torch.Tensor, input: torch.Tensor) -> None:

@@ -233,12 +233,12 @@ def plot_training_curves(
         fail("curves", "at least one entry", {})
     fig = _figure(7.0, 4.5)
     ax = fig.add_subplot()
-    for i, (name, runs) in enumerate(curves.items()):
+    for k, (name, runs) in enumerate(curves.items()):
         length = max(len(r) for r in runs)
         padded = np.full((len(runs), length), np.nan)
         for i, r in enumerate(runs):
             padded[i, : len(r)] = r
-        style = ("-", "--", ":", "-.")[(i // 10) % 4]  # the colour cycle repeats after ten
+        style = ("-", "--", ":", "-.")[(k // 10) % 4]  # the colour cycle repeats after ten
         ax.plot(
             np.arange(1, length + 1), np.nanmean(padded, axis=0), style, label=name, linewidth=1.2
         )

@@ -175,3 +175,41 @@ def test_binary_data_runs_threshold_tuning(tmp_path):
     assert res.exit_code == 0, res.output
     payload = json.loads((out / "results.json").read_text())
     assert set(payload["strategies"]) == {"ce", "threshold_tuned"}  # its base model runs too
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--strategies", ","], "at least one"),
+        (["--device", "tpu"], "--device"),
+        (["--device", "cuda:7"], "--device"),
+        (["--imbalance-factor", "10"], "built-in"),
+    ],
+)
+def test_more_bad_options_fail_before_training(tmp_path, args, message):
+    data = make_csv(tmp_path / "data.csv")
+    res = invoke("compare", data, "--label", "species", "--out", tmp_path / "never", *args)
+    assert res.exit_code == 2, res.output
+    assert message in res.output
+
+
+def test_out_must_be_a_folder(tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    res = invoke("compare", "--quick", "--out", blocker)
+    assert res.exit_code == 2 and "--out" in res.output
+
+
+def test_label_option_is_rejected_for_npz(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((30, 2)), y=np.arange(30) % 3)
+    res = invoke("compare", tmp_path / "d.npz", "--label", "y", "--out", tmp_path / "o")
+    assert res.exit_code == 2 and "--label" in res.output
+
+
+def test_split_column_missing_a_class_in_train(tmp_path):
+    path = tmp_path / "s.csv"
+    rows = ["x,label,split"] + [f"{i},{i % 3},train" for i in range(12) if i % 3 != 2]
+    rows += [f"{i},{i % 3},val" for i in range(6)] + [f"{i},{i % 3},test" for i in range(6)]
+    path.write_text("\n".join(rows) + "\n")
+    res = invoke("compare", path, "--out", tmp_path / "o")
+    assert res.exit_code == 2 and "train" in res.output

@@ -58,8 +58,13 @@ def test_get_strategies_adds_bases_and_rejects_unknown_names():
 def test_register_validates():
     with pytest.raises(ValueError, match="name"):
         register(STRATEGIES["ce"])
-    with pytest.raises(ValueError, match="either a loss"):
+    with pytest.raises(ValueError, match="exactly one of"):
         register(Strategy("half", "neither loss nor correction"))
+    with pytest.raises(ValueError, match="exactly one of"):
+        register(Strategy("both", "loss and same_as", STRATEGIES["ce"].make_loss, same_as="ce"))
+    with pytest.raises(ValueError, match="registered"):
+        register(Strategy("orphan", "copies a strategy that does not exist", same_as="nope"))
+    assert "half" not in STRATEGIES and "both" not in STRATEGIES and "orphan" not in STRATEGIES
 
 
 def test_config_validation():
@@ -139,3 +144,74 @@ def test_within_spread_uses_the_combined_standard_deviation():
         reports={"a": reports(0.8), "b": reports(0.8)},
     )
     assert not one.within_spread("a", "b")  # no spread is known with one seed
+
+
+@pytest.fixture(scope="module")
+def small_result():
+    splits = load_builtin(20)
+    cfg = CompareConfig(
+        seeds=1,
+        strategies=("ce_inverse", "balanced_softmax", "ldam_drw", "prior_corrected"),
+        train=TrainConfig(epochs=10, patience=10),
+    )
+    return run_compare(splits, cfg)
+
+
+def test_same_as_strategies_reuse_the_model(small_result):
+    res = small_result
+    assert set(res.runs) == {"ce_balanced", "logit_adjusted", "ldam_drw"}
+    assert res.predictions["ce_inverse"] is res.predictions["ce_balanced"]
+    assert res.predictions["balanced_softmax"] is res.predictions["logit_adjusted"]
+
+
+def test_ldam_probabilities_use_its_scale(small_result):
+    probs = small_result.predictions["ldam_drw"][0].probs
+    # softmax of raw cosines in [-1, 1] over 10 classes could not exceed e^2 / (e^2 + 9 e^-1) = 0.69
+    assert probs.max(1).mean() > 0.7
+
+
+def test_ldam_selects_a_checkpoint_after_reweighting_started(small_result):
+    from counterpoise.compare.strategies import DRW_AT, first_epoch_of
+
+    (run,) = small_result.runs["ldam_drw"]
+    assert run.best_epoch - 1 >= first_epoch_of(DRW_AT, 10)
+
+
+def test_prior_correction_on_a_balanced_test_split_changes_nothing(small_result):
+    a = small_result.predictions["prior_corrected"][0].probs
+    b = small_result.predictions["ce_balanced"][0].probs
+    np.testing.assert_allclose(a, b, atol=1e-9)
+
+
+def test_prior_correction_moves_to_the_data_prior_on_a_stratified_test_split():
+    from counterpoise.compare.strategies import STRATEGIES, Outputs, probabilities
+    from counterpoise.weights import class_weights
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(50, 3))
+    counts = np.array([80, 15, 5])
+    prior = counts / counts.sum()
+    out = Outputs(logits[:10], np.arange(10) % 3, logits, counts, prior)
+    pred = STRATEGIES["prior_corrected"].correct(out)
+    w = class_weights(torch.from_numpy(counts), "balanced").double().numpy()
+    p = probabilities(logits)
+    expected = p * prior / (counts * w)
+    expected /= expected.sum(1, keepdims=True)
+    np.testing.assert_allclose(pred.probs, expected, rtol=1e-9)
+
+
+def test_threshold_tuning_thresholds_the_test_probabilities_at_the_validation_optimum():
+    from counterpoise.compare.strategies import STRATEGIES, Outputs, probabilities
+    from counterpoise.posthoc import tune_thresholds
+
+    rng = np.random.default_rng(1)
+    val, test = rng.normal(size=(40, 2)), rng.normal(size=(30, 2))
+    y_val = (rng.random(40) < 0.3).astype(np.int64)
+    out = Outputs(val, y_val, test, np.array([70, 30]), np.array([0.7, 0.3]))
+    pred = STRATEGIES["threshold_tuned"].correct(out)
+    t = float(
+        tune_thresholds(
+            torch.from_numpy(probabilities(val)[:, 1]), torch.from_numpy(y_val)
+        ).thresholds
+    )
+    np.testing.assert_array_equal(pred.pred, (probabilities(test)[:, 1] >= t).astype(np.int64))

@@ -19,8 +19,9 @@ from .._checks import check_number, fail
 
 __all__ = ["MIN_BALANCED_TEST", "Splits", "load_builtin", "load_user_data", "split_per_class"]
 
-#: Fewest test samples per class for which a balanced test split is used.
-MIN_BALANCED_TEST = 5
+#: Fewest test samples per class for which a balanced test split is used; below it a balanced
+#: split would be too small to measure anything, and a stratified one is used.
+MIN_BALANCED_TEST = 20
 #: Fewest samples a class needs: one each for train, validation and test.
 MIN_PER_CLASS = 3
 _LABEL_NAMES = ("label", "labels", "target", "y", "class")
@@ -63,6 +64,14 @@ class Splits:
     def sizes(self) -> dict[str, int]:
         """Samples per split."""
         return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}
+
+    def deployment_prior(self) -> np.ndarray:
+        """The class prior the test split stands for: uniform when it is balanced, else the
+        training split's class shares (a stratified test split has the same)."""
+        if self.test_balanced:
+            return np.full(self.num_classes, 1.0 / self.num_classes)
+        counts = self.class_counts("train").astype(np.float64)
+        return counts / counts.sum()
 
     def class_counts(self, split: str = "train") -> np.ndarray:
         """Samples per class in a split, int64 (C,)."""
@@ -203,7 +212,12 @@ def _read_table(path: Path) -> dict[str, np.ndarray]:
             table = pq.read_table(path)
         else:
             delimiter = "\t" if ".tsv" in suffixes else ","
-            table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter))
+            table = pacsv.read_csv(
+                path,
+                parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                # empty fields and markers such as NA are missing values, in text columns too
+                convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+            )
     except (pa.ArrowInvalid, OSError) as exc:
         raise ValueError(f"could not read {path.name} as a table: {exc}") from None
     out: dict[str, np.ndarray] = {}
@@ -305,6 +319,14 @@ def _given_splits(
             fail("split", f"at least one {k!r} row", "none")
     if parts["val"].size == 0:
         fail("split", "at least one 'val' row (early stopping needs a validation split)", "none")
+    for k in ("train", "val"):
+        missing = np.flatnonzero(np.bincount(y[parts[k]], minlength=len(classes)) == 0)
+        if missing.size:
+            fail(
+                "split",
+                f"every class in the {k!r} rows",
+                f"no {k!r} rows of class(es) {[classes[c] for c in missing[:10]]}",
+            )
     test_counts = np.bincount(y[parts["test"]], minlength=len(classes))
     balanced = bool(test_counts.min() == test_counts.max())
     tr, va, te = parts["train"], parts["val"], parts["test"]

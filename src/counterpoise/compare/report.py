@@ -28,13 +28,15 @@ BASELINE = "ce"
 TABLE_METRICS = ("balanced_accuracy", "worst_class_recall", "macro_f1", "accuracy", "ece")
 
 
-def _fmt(stats: dict[str, Any], seeds: int) -> str:
+def format_stats(stats: dict[str, Any], seeds: int) -> str:
+    """``mean ± std`` with several seeds, the mean alone with one."""
     return f"{stats['mean']:.3f} ± {stats['std']:.3f}" if seeds > 1 else f"{stats['mean']:.3f}"
 
 
 def ranking_rows(result: CompareResult) -> list[dict[str, Any]]:
     """One row per strategy, best first: rank, name, each table metric's stats, the change of
-    the ranking metric against the baseline, and whether it is within the spread of the best."""
+    the ranking metric against the baseline, whether it is within the spread of the best, and
+    the strategy whose model it shares (``same_as``), if any."""
     metric = result.config.metric
     order = result.ranking()
     best = order[0]
@@ -49,6 +51,7 @@ def ranking_rows(result: CompareResult) -> list[dict[str, Any]]:
                 "stats": stats,
                 "delta": None if base is None else stats[metric]["mean"] - base,
                 "within_spread_of_best": name != best and result.within_spread(name, best),
+                "same_as": next(s.same_as for s in result.strategies if s.name == name),
             }
         )
     return rows
@@ -75,12 +78,18 @@ def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str
     for row in rows:
         delta = "" if row["delta"] is None else f"{row['delta']:+.3f}"
         mark = " ≈" if row["within_spread_of_best"] else ""
-        cells = [_fmt(row["stats"][m], cfg.seeds) for m in metrics]
+        mark += f" (≡ `{row['same_as']}`)" if row["same_as"] else ""
+        cells = [format_stats(row["stats"][m], cfg.seeds) for m in metrics]
         lines.append(
             f"| {row['rank']} | `{row['strategy']}`{mark} | " + " | ".join(cells) + f" | {delta} |"
         )
     best = rows[0]["strategy"]
     tied = [r["strategy"] for r in rows if r["within_spread_of_best"]]
+    if any(r["same_as"] for r in rows):
+        lines += [
+            "",
+            "≡: the same model as the named strategy by construction; reused, not retrained.",
+        ]
     lines += ["", f"**Best: `{best}`.**"]
     if tied:
         lines.append(

@@ -8,12 +8,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from .._checks import check_choice, check_positive_int
 from ..metrics import SUMMARY_METRICS, ImbalanceReport, imbalance_report
 from .data import Splits
-from .strategies import Outputs, Prediction, Strategy, get_strategies
+from .strategies import STRATEGIES, Outputs, Prediction, Strategy, get_strategies, probabilities
 from .training import RunResult, TrainConfig, train_run
 
 __all__ = ["CompareConfig", "CompareResult", "run_compare"]
@@ -187,14 +186,24 @@ def run_compare(
             if progress is not None:  # a run that stopped early skips the rest of its budget
                 progress.advance(task, config.train.epochs - done)
             runs[st.name].append(run)
-            probs = torch.from_numpy(run.test_logits).double().softmax(1).numpy()
+            probs = probabilities(run.test_logits)
             predictions[st.name].append(Prediction(probs, probs.argmax(1)))
+
+    def model_of(name: str) -> str:
+        """The strategy whose training produced ``name``'s model."""
+        same = STRATEGIES[name].same_as
+        return name if same is None else model_of(same)
+
     for st in strategies:
-        if st.trains:
+        if st.same_as is not None:
+            predictions[st.name] = predictions[model_of(st.name)]
+    deployment = splits.deployment_prior()
+    for st in strategies:
+        if st.correct is None:
             continue
-        for run in runs[st.base or ""]:
-            out = Outputs(run.val_logits, splits.y_val, run.test_logits, counts)
-            predictions[st.name].append(st.correct(out))  # type: ignore[misc]
+        for run in runs[model_of(st.base or "")]:
+            out = Outputs(run.val_logits, splits.y_val, run.test_logits, counts, deployment)
+            predictions[st.name].append(st.correct(out))
 
     reports = {
         name: [

@@ -32,12 +32,21 @@ LossFactory = Callable[[torch.Tensor, int, int], LossFn]
 
 
 class Outputs(NamedTuple):
-    """A trained model's outputs, handed to a post-hoc correction."""
+    """A trained model's outputs, handed to a post-hoc correction.
+
+    Attributes:
+        val_logits, y_val: validation logits (N_val, C) and labels.
+        test_logits: test logits (N_test, C).
+        counts: training samples per class.
+        deployment_prior: the class prior of the data the model is evaluated on (the test
+            split's design: uniform for a balanced test split, else the data's class shares).
+    """
 
     val_logits: np.ndarray
     y_val: np.ndarray
     test_logits: np.ndarray
     counts: np.ndarray
+    deployment_prior: np.ndarray
 
 
 class Prediction(NamedTuple):
@@ -62,6 +71,9 @@ class Strategy:
         select_after: fraction of the epochs before which no checkpoint is selected.
         base: the strategy whose trained model a post-hoc strategy corrects.
         correct: the post-hoc correction of the base model's outputs.
+        same_as: a strategy that trains exactly the same model by construction (e.g. weights
+            that differ only by a constant factor, which a weighted mean ignores); its results
+            are reused instead of training again, and the report says so.
         binary_only: applies only to two-class data.
     """
 
@@ -74,12 +86,18 @@ class Strategy:
     select_after: float = 0.0
     base: str | None = None
     correct: Callable[[Outputs], Prediction] | None = None
+    same_as: str | None = None
     binary_only: bool = False
 
     @property
     def trains(self) -> bool:
         """Whether the strategy trains a model of its own."""
-        return self.base is None
+        return self.make_loss is not None
+
+    @property
+    def depends_on(self) -> str | None:
+        """The strategy whose model this one reuses, if any."""
+        return self.base or self.same_as
 
 
 STRATEGIES: dict[str, Strategy] = {}
@@ -89,10 +107,19 @@ def register(strategy: Strategy) -> Strategy:
     """Add a strategy to :data:`STRATEGIES` (names are unique)."""
     if strategy.name in STRATEGIES:
         fail("strategy.name", "a name not registered yet", strategy.name)
-    if (strategy.make_loss is None) == (strategy.correct is None) or (strategy.base is None) != (
-        strategy.correct is None
-    ):
-        fail("strategy", "either a loss, or a base strategy and a correction", strategy.name)
+    kinds = [
+        strategy.make_loss is not None,
+        strategy.base is not None and strategy.correct is not None,
+        strategy.same_as is not None,
+    ]
+    if sum(kinds) != 1 or (strategy.base is None) != (strategy.correct is None):
+        fail(
+            "strategy",
+            "exactly one of: a loss, a base strategy and a correction, or `same_as`",
+            strategy.name,
+        )
+    if strategy.depends_on is not None and strategy.depends_on not in STRATEGIES:
+        fail("strategy.base", "a registered strategy", strategy.depends_on)
     STRATEGIES[strategy.name] = strategy
     return strategy
 
@@ -127,7 +154,9 @@ def get_strategies(
                 f"strategies that apply to {num_classes} classes",
                 ", ".join(binary) + " (binary data only)",
             )
-        needed = set(wanted) | {STRATEGIES[n].base for n in wanted if STRATEGIES[n].base}
+        if not wanted:
+            fail("strategies", "at least one strategy name", "none")
+        needed = set(wanted) | {d for n in wanted if (d := STRATEGIES[n].depends_on)}
         chosen = [s for s in STRATEGIES.values() if s.name in needed]
     return chosen
 
@@ -168,10 +197,10 @@ def _logit_adjusted(counts: torch.Tensor, epoch: int, epochs: int) -> LossFn:
     return partial(logit_adjusted_loss, priors=priors.float(), tau=1.0)
 
 
-def _balanced_softmax(counts: torch.Tensor, epoch: int, epochs: int) -> LossFn:
-    from ..functional import balanced_softmax_loss
-
-    return partial(balanced_softmax_loss, counts=counts)
+def first_epoch_of(fraction: float, epochs: int) -> int:
+    """The first (0-based) epoch at or after ``fraction`` of a budget of ``epochs``: where a
+    deferred phase starts, and the first epoch whose checkpoint may be selected."""
+    return int(fraction * epochs)
 
 
 #: LDAM-DRW switches to re-weighted loss after this fraction of the budget (160 of 200 epochs
@@ -186,7 +215,8 @@ LDAM_SCALE = 30.0
 def _ldam_drw(counts: torch.Tensor, epoch: int, epochs: int) -> LossFn:
     from ..functional import ldam_loss
 
-    weight = _weights(counts, "effective", beta=0.9999) if epoch >= int(DRW_AT * epochs) else None
+    deferred = epoch >= first_epoch_of(DRW_AT, epochs)
+    weight = _weights(counts, "effective", beta=0.9999) if deferred else None
     return partial(ldam_loss, counts=counts, max_margin=0.5, scale=LDAM_SCALE, weight=weight)
 
 
@@ -202,7 +232,8 @@ def _sampler(scheme: str) -> Callable[[np.ndarray, int], Any]:
 # --- post-hoc corrections --------------------------------------------------------------------
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
+def probabilities(logits: np.ndarray) -> np.ndarray:
+    """Softmax of logits (N, C), in float64."""
     return torch.from_numpy(logits).double().softmax(1).numpy()
 
 
@@ -221,11 +252,12 @@ def _prior_corrected(out: Outputs) -> Prediction:
 
     counts = torch.from_numpy(out.counts).double()
     weights = class_weights(counts, "balanced").double()
-    # A model trained with class weights w learns the prior n_c w_c; move its probabilities to
-    # the validation split's class prior, the best estimate of the deployment prior.
-    val_prior = np.bincount(out.y_val, minlength=len(out.counts)).astype(np.float64)
+    # A model trained with class weights w learns the prior n_c w_c (uniform for "balanced");
+    # move its probabilities to the prior of the data it is deployed on.
     probs = prior_shift(
-        torch.from_numpy(_softmax(out.test_logits)), counts * weights, torch.from_numpy(val_prior)
+        torch.from_numpy(probabilities(out.test_logits)),
+        counts * weights,
+        torch.from_numpy(out.deployment_prior),
     ).numpy()
     return Prediction(probs, probs.argmax(1))
 
@@ -233,9 +265,9 @@ def _prior_corrected(out: Outputs) -> Prediction:
 def _threshold_tuned(out: Outputs) -> Prediction:
     from ..posthoc import tune_thresholds
 
-    val = _softmax(out.val_logits)[:, 1]
+    val = probabilities(out.val_logits)[:, 1]
     tuned = tune_thresholds(torch.from_numpy(val), torch.from_numpy(out.y_val), metric="f1")
-    probs = _softmax(out.test_logits)
+    probs = probabilities(out.test_logits)
     threshold = float(torch.as_tensor(tuned.thresholds).reshape(-1)[0])
     return Prediction(probs, (probs[:, 1] >= threshold).astype(np.int64))
 
@@ -244,14 +276,15 @@ def _builtin() -> Sequence[Strategy]:
     return (
         Strategy("ce", "plain cross-entropy (the baseline)", _cross_entropy()),
         Strategy(
-            "ce_inverse",
-            "cross-entropy, inverse-frequency class weights 1/n",
-            _cross_entropy("inverse"),
-        ),
-        Strategy(
             "ce_balanced",
             "cross-entropy, scikit-learn 'balanced' weights N/(C n)",
             _cross_entropy("balanced"),
+        ),
+        Strategy(
+            "ce_inverse",
+            "cross-entropy, inverse-frequency weights 1/n: the same model as ce_balanced, "
+            "since the weighted mean ignores the weights' scale",
+            same_as="ce_balanced",
         ),
         Strategy("ce_sqrt", "cross-entropy, weights 1/sqrt(n)", _cross_entropy("sqrt")),
         Strategy(
@@ -290,12 +323,18 @@ def _builtin() -> Sequence[Strategy]:
         Strategy(
             "logit_adjusted", "logit-adjusted loss, tau 1 (Menon et al., 2021)", _logit_adjusted
         ),
-        Strategy("balanced_softmax", "balanced softmax (Ren et al., 2020)", _balanced_softmax),
+        Strategy(
+            "balanced_softmax",
+            "balanced softmax (Ren et al., 2020): the same model as logit_adjusted with tau 1, "
+            "since log n and log(n / N) differ by a constant",
+            same_as="logit_adjusted",
+        ),
         Strategy(
             "ldam_drw",
             "LDAM loss with deferred re-weighting (Cao et al., 2019)",
             _ldam_drw,
             normed_head=True,
+            logit_scale=LDAM_SCALE,
             select_after=DRW_AT,
         ),
         Strategy(
@@ -306,7 +345,8 @@ def _builtin() -> Sequence[Strategy]:
         ),
         Strategy(
             "prior_corrected",
-            "'balanced'-weighted model, probabilities moved to the validation split's class prior",
+            "'balanced'-weighted model, probabilities moved to the test data's class prior "
+            "(unchanged when the test split is balanced)",
             base="ce_balanced",
             correct=_prior_corrected,
         ),

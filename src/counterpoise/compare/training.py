@@ -12,11 +12,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._checks import check_number, check_positive_int
+from .._checks import check_number, check_positive_int, fail
+from .strategies import Strategy, first_epoch_of
 
 if TYPE_CHECKING:
     from .data import Splits
-    from .strategies import Strategy
 
 __all__ = ["RunResult", "TrainConfig", "make_model", "train_run", "validation_score"]
 
@@ -159,6 +159,9 @@ def train_run(
     a deferred re-weighting phase is reached).
     """
     start = time.perf_counter()
+    make_loss = strategy.make_loss
+    if make_loss is None:
+        fail("strategy", "a strategy that trains a model (one with a loss)", strategy.name)
     device = torch.device(config.device)
     mean = splits.X_train.mean(0)
     std = splits.X_train.std(0)
@@ -181,13 +184,12 @@ def train_run(
     sampler = strategy.make_sampler(splits.y_train, seed) if strategy.make_sampler else None
 
     best_score, best_epoch, best_state = -float("inf"), 0, copy.deepcopy(model.state_dict())
-    eligible_from = int(np.ceil(strategy.select_after * config.epochs))
+    eligible_from = first_epoch_of(strategy.select_after, config.epochs) + 1  # 1-based
     history: dict[str, list[float]] = {"loss": [], "val_score": []}
     n = len(y)
     epoch = 0
     for epoch in range(1, config.epochs + 1):
-        assert strategy.make_loss is not None
-        loss_fn = strategy.make_loss(counts.to(device), epoch - 1, config.epochs)
+        loss_fn = make_loss(counts.to(device), epoch - 1, config.epochs)
         if sampler is not None:
             sampler.set_epoch(epoch - 1)
             idx = torch.as_tensor(list(sampler), dtype=torch.long)
