@@ -377,6 +377,12 @@ def compare_cmd(
         int | None,
         typer.Option("--epochs", help="Most epochs per run (default 100; 40 with --quick).", min=1),
     ] = None,
+    hidden: Annotated[
+        int, typer.Option("--hidden", help="Width of the MLP's hidden layers.", min=1)
+    ] = 128,
+    depth: Annotated[
+        int, typer.Option("--depth", help="Hidden layers of the MLP (0: a linear model).", min=0)
+    ] = 1,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")] = "cpu",
     html_page: Annotated[bool, typer.Option("--html", help="Also write report.html.")] = False,
     list_only: Annotated[
@@ -419,7 +425,11 @@ def compare_cmd(
             else tuple(n.strip() for n in strategies.split(",") if n.strip())
         )
         train = TrainConfig(
-            epochs=epochs or (40 if quick else 100), patience=10 if quick else 20, device=device
+            hidden=hidden,
+            depth=depth,
+            epochs=epochs or (40 if quick else 100),
+            patience=10 if quick else 20,
+            device=device,
         )
         config = CompareConfig(
             seeds=seeds or (1 if quick else 3), metric=metric, strategies=names, train=train

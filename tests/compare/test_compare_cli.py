@@ -45,6 +45,12 @@ def test_quick_run_on_builtin_writes_a_complete_report(tmp_path):
     assert means == sorted(means, reverse=True)
     md = (out / "report.md").read_text()
     assert f"`{ranking[0]}`" in md and "Δ vs ce" in md
+    assert "Does the published finding hold here?" in md
+    finding = {r["strategy"]: r for r in payload["published_finding"]}
+    assert set(finding) == {"logit_adjusted", "balanced_softmax", "ldam_drw"}
+    la = payload["strategies"]["logit_adjusted"]["balanced_accuracy"]["mean"]
+    ce = payload["strategies"]["ce"]["balanced_accuracy"]["mean"]
+    assert finding["logit_adjusted"]["delta"] == pytest.approx(la - ce)
     for png in (
         "recall_per_class_and_strategy.png",
         "confusion_matrix_best.png",
@@ -67,6 +73,10 @@ def test_user_csv_with_seeds_and_strategy_subset(tmp_path):
         data,
         "--label",
         "species",
+        "--hidden",
+        "16",
+        "--depth",
+        "2",
         "--seeds",
         "2",
         "--epochs",
@@ -80,6 +90,9 @@ def test_user_csv_with_seeds_and_strategy_subset(tmp_path):
     payload = json.loads((out / "results.json").read_text())
     assert set(payload["strategies"]) == {"ce", "posthoc_adjusted"}
     assert payload["dataset"]["classes"] == ["s0", "s1", "s2"]
+    assert (
+        payload["settings"]["train"]["hidden"] == 16 and payload["settings"]["train"]["depth"] == 2
+    )
     assert len(payload["strategies"]["ce"]["balanced_accuracy"]["values"]) == 2
     sizes = payload["dataset"]["split_sizes"]
     assert sum(sizes.values()) == 172
