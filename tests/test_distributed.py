@@ -5,19 +5,14 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections import Counter
-from collections.abc import Callable
-from datetime import timedelta
 
 import numpy as np
 import pytest
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
+from _groups import WORLD_SIZE, run_group
 
 from counterpoise import distributed
 from counterpoise.counts import count_labels
-
-WORLD_SIZE = 2
 
 
 def test_without_a_process_group_everything_is_local():
@@ -43,42 +38,6 @@ def words(rank: int) -> list[str]:
 
 def tags(rank: int) -> np.ndarray:
     return np.random.default_rng(10 + rank).integers(0, 2, (5 + rank, 4))
-
-
-def run_group(worker: Callable[[int], None], tmp_path, timeout: float = 60.0) -> None:
-    """Run ``worker(rank)`` in a gloo group of WORLD_SIZE forked processes; a hang fails."""
-    # fork keeps the test fast: the children need not import torch again
-    init_method = f"file://{tmp_path / 'rendezvous'}"
-    context = mp.start_processes(
-        _grouped,
-        args=(worker, init_method, timeout),
-        nprocs=WORLD_SIZE,
-        start_method="fork",
-        join=False,
-    )
-    deadline = time.monotonic() + timeout
-    while not context.join(timeout=max(deadline - time.monotonic(), 0.1)):
-        if time.monotonic() >= deadline:
-            for process in context.processes:
-                if process.is_alive():
-                    process.kill()
-                process.join()
-            pytest.fail(f"the ranks did not finish within {timeout} s (a collective hangs)")
-
-
-def _grouped(rank: int, worker: Callable[[int], None], init_method: str, timeout: float) -> None:
-    torch.set_num_threads(1)  # a forked child must not reuse the parent's thread pool
-    dist.init_process_group(
-        "gloo",
-        init_method=init_method,
-        rank=rank,
-        world_size=WORLD_SIZE,
-        timeout=timedelta(seconds=timeout),
-    )
-    try:
-        worker(rank)
-    finally:
-        dist.destroy_process_group()
 
 
 def worker(rank: int) -> None:

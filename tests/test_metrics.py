@@ -172,3 +172,86 @@ def test_absent_class_has_undefined_average_precision():
 def test_more_bad_input(y, s, kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         imbalance_report(np.asarray(y), s, **kwargs)
+
+
+def test_ece_matches_torchmetrics():
+    from torchmetrics.functional.classification import multiclass_calibration_error
+
+    rng = np.random.default_rng(3)
+    for n_bins in (1, 5, 15, 40):
+        y = rng.integers(0, 4, 300)
+        probs = torch.from_numpy(rng.normal(size=(300, 4)) * 2).softmax(1)
+        want = float(multiclass_calibration_error(probs, torch.from_numpy(y), 4, n_bins))
+        assert imbalance_report(y, probs.numpy(), n_bins=n_bins).ece == pytest.approx(
+            want, abs=1e-6
+        )
+
+
+@settings(max_examples=40, deadline=None)
+@given(scored_problem(), st.integers(1, 5), st.booleans())
+def test_accumulated_batches_equal_the_one_shot_report(problem, batches, scored):
+    from counterpoise.metrics import ImbalanceMetrics
+
+    y, probs, c = problem
+    scores = probs if scored else probs.argmax(1)
+    acc = ImbalanceMetrics(c, n_bins=7)
+    for part in np.array_split(np.arange(len(y)), batches):
+        if part.size:
+            acc.update(y[part], scores[part])
+    got = acc.compute()
+    want = imbalance_report(y, scores, num_classes=c, **({"n_bins": 7} if scored else {}))
+    np.testing.assert_array_equal(got.confusion, want.confusion)
+    for name in ("precision", "recall", "f1"):
+        np.testing.assert_allclose(getattr(got, name), getattr(want, name))
+    for name, value in want.summary().items():
+        if name != "macro_average_precision":
+            assert got.summary()[name] == pytest.approx(value, abs=1e-12), name
+    assert got.average_precision is None
+
+
+def test_accumulator_rejects_mixed_batches_and_empty_compute():
+    from counterpoise.metrics import ImbalanceMetrics
+
+    acc = ImbalanceMetrics(2)
+    with pytest.raises(ValueError, match="update"):
+        acc.compute()
+    acc.update([0, 1], [0, 1])
+    with pytest.raises(ValueError, match="same kind"):
+        acc.update([0, 1], [[0.9, 0.1], [0.2, 0.8]])
+    with pytest.raises(ValueError, match="y_true"):
+        acc.update([0, 2], [0, 1])
+    acc.reset()
+    acc.update([0, 1], [[0.9, 0.1], [0.2, 0.8]])
+    assert acc.compute().ece == pytest.approx(0.15)
+    with pytest.raises(ValueError, match="num_classes"):
+        ImbalanceMetrics(1)
+
+
+def test_report_plots():
+    r = imbalance_report([0, 1, 1], np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))
+    assert r.plot_confusion_matrix().axes[0].images[0].get_array().shape == (2, 2)
+    legend = [t.get_text() for t in r.plot_reliability().axes[0].get_legend().get_texts()]
+    assert legend[1] == f"model (ECE {r.ece:.3f})"
+    with pytest.raises(ValueError, match="calibration"):
+        imbalance_report([0, 1], [0, 1]).plot_reliability()
+
+
+def _accumulate_on_ranks(rank: int) -> None:
+    from counterpoise.metrics import ImbalanceMetrics
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 100)
+    probs = torch.from_numpy(rng.normal(size=(100, 3))).softmax(1).numpy()
+    acc = ImbalanceMetrics(3)
+    part = slice(0, 30) if rank == 0 else slice(30, 100)  # uneven shards
+    acc.update(y[part], probs[part])
+    got, want = acc.compute(), imbalance_report(y, probs)
+    assert np.array_equal(got.confusion, want.confusion)
+    assert abs(got.ece - want.ece) < 1e-12
+    assert abs(got.balanced_accuracy - want.balanced_accuracy) < 1e-12
+
+
+def test_accumulator_sums_over_a_gloo_group(tmp_path):
+    from _groups import run_group
+
+    run_group(_accumulate_on_ranks, tmp_path)

@@ -24,7 +24,7 @@ from .losses import (
     WeightedBCEWithLogitsLoss,
     WeightedCrossEntropyLoss,
 )
-from .metrics import ImbalanceReport, imbalance_report
+from .metrics import ImbalanceMetrics, ImbalanceReport, imbalance_report
 from .posthoc import (
     TemperatureScaling,
     adjust_logits,
@@ -64,6 +64,7 @@ __all__ = [
     "EffectiveNumberSchedule",
     "EpochBatchSampler",
     "FocalLoss",
+    "ImbalanceMetrics",
     "ImbalanceReport",
     "InterpolatedWeights",
     "LDAMLoss",

@@ -4,8 +4,10 @@ Plain accuracy on long-tailed data is dominated by the head classes. :func:`imba
 combines the measures that expose the tail: per-class recall, balanced accuracy (the mean
 recall), macro-F1, the geometric mean and the minimum of the recalls, Matthews' correlation
 coefficient, per-class average precision, and the expected calibration error of the predicted
-probabilities. The computations are scikit-learn's and torchmetrics'; this module chooses,
-validates and presents them.
+probabilities. The label metrics are scikit-learn's, computed from the confusion matrix (a
+sufficient statistic, so that :class:`ImbalanceMetrics` can accumulate them over batches and
+processes); this module chooses, validates and presents them. The calibration error is the
+usual binned top-label form (Guo et al., ICML 2017), as torchmetrics computes it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ import torch
 
 from ._checks import check_positive_int, fail
 
-__all__ = ["SUMMARY_METRICS", "ImbalanceReport", "imbalance_report"]
+__all__ = [
+    "SUMMARY_METRICS",
+    "CalibrationBins",
+    "ImbalanceMetrics",
+    "ImbalanceReport",
+    "imbalance_report",
+]
 
 #: Scalar metrics of a report, by name; every one is "higher is better" except ``ece``.
 SUMMARY_METRICS = (
@@ -35,6 +43,54 @@ SUMMARY_METRICS = (
 )
 
 _PROB_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True)
+class CalibrationBins:
+    """Top-label calibration statistics in ``B`` equal-width confidence bins.
+
+    Bin ``b`` holds the samples whose top probability lies in
+    :math:`(b / B, (b + 1) / B]` (a confidence of exactly 0 goes to the first bin). These sums
+    are all that the calibration error and the reliability diagram need, and they add up over
+    batches and processes.
+
+    Attributes:
+        count: int64 (B,), samples per bin.
+        confidence: float64 (B,), the sum of their top probabilities.
+        correct: float64 (B,), how many of them were predicted right.
+    """
+
+    count: np.ndarray
+    confidence: np.ndarray
+    correct: np.ndarray
+
+    @classmethod
+    def of(cls, probs: np.ndarray, y: np.ndarray, n_bins: int) -> CalibrationBins:
+        """The bins of probabilities (N, C) for true classes (N,); a prediction is right when
+        the top class is the true one."""
+        n_bins = check_positive_int("n_bins", n_bins)
+        conf = probs.max(axis=1)
+        right = probs.argmax(axis=1) == y
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+        which = np.searchsorted(edges[1:-1], conf, side="left")
+        return cls(
+            count=np.bincount(which, minlength=n_bins).astype(np.int64),
+            confidence=np.bincount(which, weights=conf, minlength=n_bins),
+            correct=np.bincount(which, weights=right, minlength=n_bins),
+        )
+
+    def __add__(self, other: CalibrationBins) -> CalibrationBins:
+        return CalibrationBins(
+            self.count + other.count,
+            self.confidence + other.confidence,
+            self.correct + other.correct,
+        )
+
+    @property
+    def ece(self) -> float:
+        """Expected calibration error:
+        :math:`\\sum_b \\frac{|B_b|}{N} |\\text{acc}(B_b) - \\text{conf}(B_b)|`."""
+        return float(np.abs(self.correct - self.confidence).sum() / self.count.sum())
 
 
 @dataclass(frozen=True)
@@ -58,6 +114,7 @@ class ImbalanceReport:
         macro_average_precision: mean of the defined per-class average precisions, or None.
         ece: expected calibration error of the top-label probability (L1, equal-width bins),
             or None without probabilities.
+        calibration: the :class:`CalibrationBins` behind ``ece``, or None.
     """
 
     classes: tuple[Hashable, ...]
@@ -75,6 +132,7 @@ class ImbalanceReport:
     average_precision: np.ndarray | None = None
     macro_average_precision: float | None = None
     ece: float | None = None
+    calibration: CalibrationBins | None = None
 
     @property
     def num_classes(self) -> int:
@@ -110,6 +168,20 @@ class ImbalanceReport:
             "average_precision": arr(self.average_precision),
             "confusion": self.confusion.tolist(),
         }
+
+    def plot_confusion_matrix(self, title: str = "Confusion matrix") -> Any:
+        """The confusion matrix, normalised per true class, as a matplotlib figure."""
+        from .plots import plot_confusion_matrix
+
+        return plot_confusion_matrix(self.confusion, self.classes, title=title)
+
+    def plot_reliability(self, title: str = "Reliability") -> Any:
+        """Accuracy against confidence per calibration bin, as a matplotlib figure."""
+        if self.calibration is None:
+            fail("calibration", "present (the report needs probabilities)", None)
+        from .plots import plot_reliability_bins
+
+        return plot_reliability_bins({"model": self.calibration}, title=title)
 
     def print(self, console: Any = None) -> None:
         """Print the per-class table and the summary with rich."""
@@ -175,13 +247,13 @@ def _check_probabilities(probs: np.ndarray, num_classes: int) -> np.ndarray:
     return probs / probs.sum(axis=1, keepdims=True)
 
 
-def _mcc(y: np.ndarray, pred: np.ndarray) -> float:
+def _mcc(y: np.ndarray, pred: np.ndarray, weight: np.ndarray) -> float:
     from sklearn.metrics import matthews_corrcoef
 
     with warnings.catch_warnings():
         # scikit-learn warns when y and pred hold a single class; the value (0) is still right
         warnings.simplefilter("ignore", UserWarning)
-        return float(matthews_corrcoef(y, pred))
+        return float(matthews_corrcoef(y, pred, sample_weight=weight))
 
 
 def imbalance_report(
@@ -233,6 +305,30 @@ def imbalance_report(
     """
     from sklearn import metrics as skm
 
+    y, probs, pred, num_classes, names = _validate(
+        y_true, y_score_or_pred, classes=classes, num_classes=num_classes, y_pred=y_pred
+    )
+    if probs is None and n_bins is not None:
+        fail("n_bins", "None when only predictions are given (no calibration to measure)", n_bins)
+    confusion = skm.confusion_matrix(y, pred, labels=np.arange(num_classes))
+    if probs is None:
+        return _report(confusion, names)
+    ap = np.full(num_classes, np.nan)
+    for c in np.flatnonzero(confusion.sum(axis=1) > 0):
+        ap[c] = skm.average_precision_score(y == c, probs[:, c])
+    bins = CalibrationBins.of(probs, y, 15 if n_bins is None else n_bins)
+    return _report(confusion, names, calibration=bins, average_precision=ap)
+
+
+def _validate(
+    y_true: Any,
+    y_score_or_pred: Any,
+    *,
+    classes: Sequence[Hashable] | None,
+    num_classes: int | None,
+    y_pred: Any,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, int, tuple[Hashable, ...]]:
+    """Checked labels, probabilities (or None), predictions, C and class names."""
     y = _as_numpy("y_true", y_true)
     s = _as_numpy("y_score_or_pred", y_score_or_pred)
     if y.ndim != 1 or y.size == 0:
@@ -257,9 +353,6 @@ def imbalance_report(
             "integer predictions of shape (N,) or float probabilities",
             f"{s.dtype} array of shape {s.shape}",
         )
-    if not scored and n_bins is not None:
-        fail("n_bins", "None when only predictions are given (no calibration to measure)", n_bins)
-    n_bins = check_positive_int("n_bins", 15 if n_bins is None else n_bins)
     if num_classes is None:
         if classes is not None:
             num_classes = len(classes)
@@ -297,40 +390,132 @@ def imbalance_report(
             f"class indices in [0, {num_classes})",
             int(bad),
         )
+    return y.astype(np.int64), probs, pred.astype(np.int64), num_classes, names
 
-    labels = np.arange(num_classes)
-    precision, recall, f1, support = skm.precision_recall_fscore_support(
-        y, pred, labels=labels, zero_division=0
+
+def _report(
+    confusion: np.ndarray,
+    classes: tuple[Hashable, ...],
+    *,
+    calibration: CalibrationBins | None = None,
+    average_precision: np.ndarray | None = None,
+) -> ImbalanceReport:
+    """A report from sufficient statistics: the confusion matrix (and calibration bins).
+
+    scikit-learn computes the metrics from the C x C (true, predicted) pairs weighted by their
+    counts, which gives exactly what it gives on the samples themselves.
+    """
+    from sklearn import metrics as skm
+
+    c = confusion.shape[0]
+    true, pred = np.repeat(np.arange(c), c), np.tile(np.arange(c), c)
+    weight = confusion.ravel().astype(np.float64)
+    precision, recall, f1, _ = skm.precision_recall_fscore_support(
+        true, pred, labels=np.arange(c), sample_weight=weight, zero_division=0
     )
+    support = confusion.sum(axis=1).astype(np.int64)
     present = support > 0
     rec = recall[present]
-    ap = macro_ap = ece = None
-    if probs is not None:
-        ap = np.full(num_classes, np.nan)
-        for c in np.flatnonzero(present):
-            ap[c] = skm.average_precision_score(y == c, probs[:, c])
-        macro_ap = float(np.nanmean(ap))
-        from torchmetrics.functional.classification import multiclass_calibration_error
-
-        ece = float(
-            multiclass_calibration_error(
-                torch.from_numpy(probs), torch.from_numpy(y.astype(np.int64)), num_classes, n_bins
-            )
-        )
+    total = confusion.sum()
     return ImbalanceReport(
-        classes=names,
-        support=support.astype(np.int64),
+        classes=classes,
+        support=support,
         precision=precision,
         recall=recall,
         f1=f1,
-        confusion=skm.confusion_matrix(y, pred, labels=labels),
-        accuracy=float(np.mean(pred == y)),
+        confusion=confusion.astype(np.int64),
+        accuracy=float(np.trace(confusion) / total),
         balanced_accuracy=float(rec.mean()),
         macro_f1=float(f1.mean()),
         gmean_recall=float(np.exp(np.log(rec).mean())) if rec.min() > 0 else 0.0,
         worst_class_recall=float(rec.min()),
-        mcc=_mcc(y, pred),
-        average_precision=ap,
-        macro_average_precision=macro_ap,
-        ece=ece,
+        mcc=_mcc(true, pred, weight),
+        average_precision=average_precision,
+        macro_average_precision=(
+            None if average_precision is None else float(np.nanmean(average_precision))
+        ),
+        ece=None if calibration is None else calibration.ece,
+        calibration=calibration,
     )
+
+
+class ImbalanceMetrics:
+    """Accumulates an :class:`ImbalanceReport` over batches (and processes).
+
+    Keeps only sufficient statistics: the confusion matrix and, when probabilities are given,
+    the calibration bins; so memory does not grow with the data. Average precision needs every
+    score and is not accumulated (use :func:`imbalance_report` on the gathered scores). Under
+    ``torch.distributed``, :meth:`compute` sums the statistics over all ranks first, so every
+    rank gets the report of the whole data set.
+
+    Args:
+        num_classes: C, at least 2.
+        classes: class names (default 0..C-1).
+        n_bins: bins of the calibration error (default 15).
+
+    Example:
+        >>> m = ImbalanceMetrics(3)
+        >>> m.update([0, 0, 1], [[0.8, 0.1, 0.1], [0.3, 0.6, 0.1], [0.2, 0.7, 0.1]])
+        >>> m.update([2], [[0.1, 0.1, 0.8]])
+        >>> r = m.compute()
+        >>> r.recall.tolist(), r.balanced_accuracy
+        ([0.5, 1.0, 1.0], 0.8333333333333334)
+    """
+
+    def __init__(
+        self, num_classes: int, *, classes: Sequence[Hashable] | None = None, n_bins: int = 15
+    ) -> None:
+        self.num_classes = check_positive_int("num_classes", num_classes)
+        if self.num_classes < 2:
+            fail("num_classes", "at least 2", num_classes)
+        self.classes = tuple(classes) if classes is not None else tuple(range(self.num_classes))
+        if len(self.classes) != self.num_classes:
+            fail("classes", f"{self.num_classes} class names", len(self.classes))
+        self.n_bins = check_positive_int("n_bins", n_bins)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything seen so far."""
+        c = self.num_classes
+        self.confusion = np.zeros((c, c), dtype=np.int64)
+        self.calibration: CalibrationBins | None = None
+        self._scored: bool | None = None
+
+    def update(self, y_true: Any, y_score_or_pred: Any) -> None:
+        """Add a batch: true classes (N,) and predictions (N,) or probabilities (N, C), as for
+        :func:`imbalance_report`. Every batch must be of the same kind."""
+        y, probs, pred, _, _ = _validate(
+            y_true, y_score_or_pred, classes=self.classes, num_classes=None, y_pred=None
+        )
+        scored = probs is not None
+        if self._scored is not None and scored != self._scored:
+            fail(
+                "y_score_or_pred",
+                "of the same kind in every batch (all probabilities or all predictions)",
+                "probabilities" if scored else "predictions",
+            )
+        self._scored = scored
+        c = self.num_classes
+        self.confusion += np.bincount(y * c + pred, minlength=c * c).reshape(c, c)
+        if probs is not None:
+            bins = CalibrationBins.of(probs, y, self.n_bins)
+            self.calibration = bins if self.calibration is None else self.calibration + bins
+
+    def compute(self) -> ImbalanceReport:
+        """The report of everything seen (on every rank, when a process group is initialised).
+
+        Raises:
+            ValueError: before any update.
+        """
+        from . import distributed
+
+        confusion, bins = self.confusion, self.calibration
+        if distributed.is_initialized():
+            confusion = distributed.all_reduce_sum(torch.from_numpy(confusion)).numpy()
+            if bins is not None:
+                stacked = np.stack([bins.count.astype(np.float64), bins.confidence, bins.correct])
+                summed = distributed.all_reduce_sum(torch.from_numpy(stacked)).numpy()
+                bins = CalibrationBins(summed[0].round().astype(np.int64), summed[1], summed[2])
+        if confusion.sum() == 0:
+            fail("update", "called with at least one sample before compute()", "no samples")
+        return _report(confusion, self.classes, calibration=bins)

@@ -17,6 +17,7 @@ __all__ = [
     "plot_class_distribution",
     "plot_confusion_matrix",
     "plot_per_class_recall",
+    "plot_reliability_bins",
     "plot_reliability_diagram",
     "plot_training_curves",
     "save_figure",
@@ -186,26 +187,37 @@ def plot_reliability_diagram(
         n_bins: equal-width confidence bins.
         title: the figure's title.
     """
-    if not models:
-        fail("models", "at least one entry", {})
+    from .metrics import CalibrationBins
+
+    bins = {
+        name: CalibrationBins.of(np.asarray(p, dtype=np.float64), np.asarray(y), n_bins)
+        for name, (p, y) in models.items()
+    }
+    return plot_reliability_bins(bins, title=title)
+
+
+def plot_reliability_bins(bins: Mapping[str, Any], *, title: str = "Reliability") -> Figure:
+    """Reliability diagram from :class:`counterpoise.metrics.CalibrationBins`, one line per
+    model: the accuracy of each non-empty bin against its mean confidence.
+
+    Args:
+        bins: name to calibration bins.
+        title: the figure's title.
+    """
+    if not bins:
+        fail("bins", "at least one entry", {})
     fig = _figure(5.5, 5.0)
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="calibrated")
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    for name, (probs, y) in models.items():
-        p = np.asarray(probs, dtype=np.float64)
-        conf, correct = p.max(1), p.argmax(1) == np.asarray(y)
-        which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)
-        used = np.bincount(which, minlength=n_bins) > 0
-        acc = (
-            np.bincount(which, weights=correct, minlength=n_bins)[used]
-            / np.bincount(which, minlength=n_bins)[used]
+    for name, b in bins.items():
+        used = b.count > 0
+        ax.plot(
+            b.confidence[used] / b.count[used],
+            b.correct[used] / b.count[used],
+            marker="o",
+            markersize=3,
+            label=f"{name} (ECE {b.ece:.3f})",
         )
-        mid = (
-            np.bincount(which, weights=conf, minlength=n_bins)[used]
-            / np.bincount(which, minlength=n_bins)[used]
-        )
-        ax.plot(mid, acc, marker="o", markersize=3, label=name)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("confidence (top-label probability)")
