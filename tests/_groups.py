@@ -14,14 +14,16 @@ import torch.multiprocessing as mp
 WORLD_SIZE = 2
 
 
-def run_group(worker: Callable[[int], None], tmp_path, timeout: float = 60.0) -> None:
-    """Run ``worker(rank)`` in a gloo group of WORLD_SIZE forked processes; a hang fails."""
+def run_group(
+    worker: Callable[[int], None], tmp_path, timeout: float = 60.0, world_size: int = WORLD_SIZE
+) -> None:
+    """Run ``worker(rank)`` in a gloo group of ``world_size`` forked processes; a hang fails."""
     # fork keeps the test fast: the children need not import torch again
     init_method = f"file://{tmp_path / 'rendezvous'}"
     context = mp.start_processes(
         _grouped,
-        args=(worker, init_method, timeout),
-        nprocs=WORLD_SIZE,
+        args=(worker, init_method, timeout, world_size),
+        nprocs=world_size,
         start_method="fork",
         join=False,
     )
@@ -35,13 +37,15 @@ def run_group(worker: Callable[[int], None], tmp_path, timeout: float = 60.0) ->
             pytest.fail(f"the ranks did not finish within {timeout} s (a collective hangs)")
 
 
-def _grouped(rank: int, worker: Callable[[int], None], init_method: str, timeout: float) -> None:
+def _grouped(
+    rank: int, worker: Callable[[int], None], init_method: str, timeout: float, world_size: int
+) -> None:
     torch.set_num_threads(1)  # a forked child must not reuse the parent's thread pool
     dist.init_process_group(
         "gloo",
         init_method=init_method,
         rank=rank,
-        world_size=WORLD_SIZE,
+        world_size=world_size,
         timeout=timedelta(seconds=timeout),
     )
     try:

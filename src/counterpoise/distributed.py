@@ -18,7 +18,14 @@ from typing import overload
 import torch
 import torch.distributed as dist
 
-__all__ = ["all_reduce_max", "all_reduce_sum", "get_rank", "get_world_size", "is_initialized"]
+__all__ = [
+    "all_reduce_max",
+    "all_reduce_sum",
+    "ddp_denominator",
+    "get_rank",
+    "get_world_size",
+    "is_initialized",
+]
 
 
 def is_initialized() -> bool:
@@ -118,3 +125,67 @@ def all_reduce_max(value: int | torch.Tensor) -> int | torch.Tensor:
         dist.all_reduce(out, op=dist.ReduceOp.MAX)
         return out.to(value.device)
     return int(all_reduce_max(torch.tensor([int(value)], dtype=torch.int64)).item())
+
+
+def ddp_denominator(
+    target: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    *,
+    ignore_index: int = -100,
+    sample_weight: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The ``denominator`` that makes a weighted-mean loss exact under DistributedDataParallel.
+
+    A weighted mean computed on each rank, :math:`\\sum_{i \\in r} w_i l_i / \\sum_{i \\in r} w_i`,
+    and then averaged over ranks is not the weighted mean of the global batch when the ranks
+    hold different class mixes. Passing this function's result as the ``denominator`` of any
+    loss of :mod:`counterpoise.functional` makes each rank's loss
+
+    .. math::
+
+        L_r = \\frac{R \\sum_{i \\in r} w_i l_i}{\\sum_{i} w_i}, \\qquad
+        \\frac{1}{R} \\sum_r \\nabla L_r = \\nabla \\frac{\\sum_i w_i l_i}{\\sum_i w_i},
+
+    so that DDP's averaging of the gradients over the :math:`R` ranks yields exactly the
+    gradient of the global weighted mean (and the mean of the :math:`L_r` is its value). The
+    weight of an element is its class weight times its sample weight, 0 where the target is
+    ``ignore_index``; for floating (binary or multilabel) targets every element counts with its
+    sample weight, as in :func:`counterpoise.functional.binary_cross_entropy_with_logits`.
+    Every rank must call it, in the same order as its other collectives. Without a process
+    group it is the local sum of the weights.
+
+    Args:
+        target: class indices (N,) or (N, d1, ...), or floating binary targets.
+        weight: class weights (C,) of the loss (its ``weight`` or ``alpha``), or None.
+        ignore_index: the target value that does not count (class-index targets).
+        sample_weight: per-element weights of the target's shape, or None.
+
+    Returns:
+        A float64 scalar tensor (summed in float64, so that large batches add up exactly) on
+        the target's device, without gradient.
+
+    Example:
+        >>> from counterpoise.functional import cross_entropy
+        >>> logits, target = torch.randn(4, 3), torch.tensor([0, 2, 2, -100])
+        >>> w = torch.tensor([1.0, 2.0, 4.0])
+        >>> d = ddp_denominator(target, w)
+        >>> d
+        tensor(9., dtype=torch.float64)
+        >>> torch.allclose(cross_entropy(logits, target, w, denominator=d), cross_entropy(logits, target, w))
+        True
+    """
+    with torch.no_grad():
+        if target.is_floating_point():
+            local = target.new_tensor(float(target.numel()), dtype=torch.float64)
+            if sample_weight is not None:
+                local = sample_weight.detach().double().sum()
+        else:
+            counts = target != ignore_index
+            local_weight = counts.double()
+            if weight is not None:
+                index = torch.where(counts, target, torch.zeros_like(target))
+                local_weight = local_weight * weight.detach().double().to(target.device)[index]
+            if sample_weight is not None:
+                local_weight = local_weight * sample_weight.detach().double()
+            local = local_weight.sum()
+        return all_reduce_sum(local) / get_world_size()
