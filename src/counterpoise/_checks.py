@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NoReturn
 
+import numpy as np
 import torch
 
 
@@ -53,8 +54,6 @@ def check_number(
             value = value.item()
         else:
             try:
-                import numpy as np
-
                 if isinstance(value, np.generic) and np.isrealobj(value):
                     value = value.item()
                 else:
@@ -115,3 +114,66 @@ def check_1d(name: str, t: torch.Tensor, *, length: int | None = None) -> None:
         fail(name, f"a 1-D tensor of length {length}", describe_tensor(t))
     if t.shape[0] == 0:
         fail(name, "non-empty", describe_tensor(t))
+
+
+def resolve_option(
+    name: str, value: Any, owner: str, choice: str, users: tuple[str, ...], default: Any = None
+) -> Any:
+    """The value of an option that only some choices of another argument use.
+
+    ``value`` (or ``default`` when it is None; then required without a default) when the
+    ``owner`` argument's ``choice`` is one of ``users``; None otherwise, raising when a value was
+    given that the choice would ignore. The whole package uses it for the "None unless used"
+    convention of its options.
+    """
+    if choice in users:
+        if value is None and default is None:
+            fail(name, f"given when {owner}={choice!r}", value)
+        return default if value is None else value
+    if value is not None:
+        used_by = " and ".join(repr(u) for u in users)
+        verb = "uses" if len(users) == 1 else "use"
+        fail(name, f"None when {owner}={choice!r} (only {used_by} {verb} it)", value)
+    return None
+
+
+def real_values(name: str, value: Any, *, booleans: bool = False) -> torch.Tensor:
+    """``value`` as a tensor of its own dtype (and device, for a tensor, which is not copied);
+    raise for anything but real (or, with ``booleans``, boolean) numbers."""
+    if isinstance(value, torch.Tensor):
+        t = value.detach()
+        if (t.dtype == torch.bool and not booleans) or t.is_complex():
+            fail(name, "real numbers", describe_tensor(t), error=TypeError)
+        return t
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        fail(name, "an array of real numbers", type(value).__name__, error=TypeError)
+    if array.dtype.kind not in ("biuf" if booleans else "iuf"):
+        fail(name, "real numbers", f"an array of dtype {array.dtype}", error=TypeError)
+    # a writable copy in native byte order, which torch.from_numpy requires
+    return torch.from_numpy(array.astype(array.dtype.newbyteorder("="), copy=True))
+
+
+def real_tensor(name: str, value: Any, *, booleans: bool = False) -> torch.Tensor:
+    """``value`` as a float64 CPU tensor; raise for anything but real (or boolean) numbers."""
+    return real_values(name, value, booleans=booleans).to(device="cpu", dtype=torch.float64)
+
+
+def class_indices(
+    name: str, index: torch.Tensor, num_classes: int, *, kind: str = "class indices"
+) -> torch.Tensor:
+    """An integer tensor (any shape, already type-checked) as int64, checked to be in [0, C).
+
+    The cast comes first because PyTorch has no comparisons for uint16, uint32 and uint64; a
+    uint64 beyond the int64 range wraps to a negative number and so is still rejected, and the
+    message reports the value as given.
+    """
+    t = index.long()
+    bad = (t < 0) | (t >= num_classes)
+    if bool(bad.any()):
+        first = tuple(int(i) for i in bad.nonzero()[0].tolist())
+        value = index.cpu()[first].item() if index.ndim else index.item()
+        at = f" at index {first}" if index.ndim else ""
+        fail(name, f"{kind} in [0, {num_classes})".lstrip(), f"{value}{at}")
+    return t

@@ -21,8 +21,15 @@ from typing import Any, Literal, get_args
 
 import torch
 
-from ._checks import check_choice, check_number, check_positive_int, describe_tensor, fail
-from .weights import _class_indices, _resolve_option
+from ._checks import (
+    check_choice,
+    check_number,
+    check_positive_int,
+    class_indices,
+    describe_tensor,
+    fail,
+    resolve_option,
+)
 
 __all__ = ["AdaptiveClassWeights", "BatchFrequencyWeights", "OnlinePriors"]
 
@@ -238,7 +245,7 @@ class AdaptiveClassWeights:
         self.num_classes = check_positive_int("num_classes", num_classes)
         check_choice("metric", metric, get_args(PerformanceMetric))
         self.metric = metric
-        beta = _resolve_option("beta", beta, "metric", metric, ("fbeta",), _DEFAULT_BETA)
+        beta = resolve_option("beta", beta, "metric", metric, ("fbeta",), _DEFAULT_BETA)
         self.beta: float | None = (
             None if beta is None else check_number("beta", beta, low=0.0, low_open=True)
         )
@@ -350,7 +357,7 @@ def _indices(name: str, targets: Any, num_classes: int, device: torch.device) ->
     ):
         actual = describe_tensor(targets) if isinstance(targets, torch.Tensor) else targets
         fail(name, "a tensor of integer class indices", actual, error=TypeError)
-    return _class_indices(name, targets.detach().flatten(), num_classes).to(device)
+    return class_indices(name, targets.detach().flatten(), num_classes).to(device)
 
 
 def _bincount(name: str, targets: Any, num_classes: int, device: torch.device) -> torch.Tensor:

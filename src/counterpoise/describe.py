@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import check_1d, check_nonnegative, check_number, fail
+from ._checks import check_1d, check_nonnegative, check_number, fail, real_tensor
 from .weights import class_weights
 
 __all__ = ["DEFAULT_SCHEMES", "Description", "SchemeEffect", "describe"]
@@ -186,13 +186,7 @@ def describe(
     """
     names = getattr(counts, "classes", None)
     values = getattr(counts, "counts", counts)
-    if isinstance(values, torch.Tensor):
-        n = values.detach().cpu().to(torch.float64)
-    else:
-        array = np.asarray(values)
-        if array.dtype.kind not in "iuf":
-            fail("counts", "real numbers", f"an array of dtype {array.dtype}", error=TypeError)
-        n = torch.from_numpy(array.astype(np.float64))
+    n = real_tensor("counts", values)
     check_1d("counts", n)
     check_nonnegative("counts", n)
     if not bool((n > 0).any()):

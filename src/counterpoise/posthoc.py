@@ -35,10 +35,14 @@ from ._checks import (
     check_nonnegative,
     check_number,
     check_positive_int,
+    class_indices,
     describe_tensor,
     fail,
+    real_tensor,
+    real_values,
+    resolve_option,
 )
-from .weights import ArrayLike, _class_indices, _real_tensor, _real_values, _resolve_option
+from .weights import ArrayLike
 
 __all__ = [
     "TAU_METRICS",
@@ -264,20 +268,20 @@ def tune_thresholds(
         Thresholds(thresholds=tensor(inf), values=tensor(0., dtype=torch.float64))
     """
     check_choice("metric", metric, get_args(ThresholdMetric))
-    beta = _resolve_option("beta", beta, "metric", metric, ("fbeta",), _DEFAULT_BETA)
+    beta = resolve_option("beta", beta, "metric", metric, ("fbeta",), _DEFAULT_BETA)
     if beta is not None:
         beta = check_number("beta", beta, low=0.0, low_open=True)
-    cost_ratio = _resolve_option("cost_ratio", cost_ratio, "metric", metric, ("cost",))
+    cost_ratio = resolve_option("cost_ratio", cost_ratio, "metric", metric, ("cost",))
     if cost_ratio is not None:
         cost_ratio = check_number("cost_ratio", cost_ratio, low=0.0, low_open=True)
 
-    s = _real_values("scores", scores, booleans=True)
+    s = real_values("scores", scores, booleans=True)
     if not s.is_floating_point():
         s = s.double()
     if s.ndim not in (1, 2) or s.shape[0] == 0:
         fail("scores", "a non-empty tensor of shape (N,) or (N, L)", describe_tensor(s))
     check_finite("scores", s)
-    y = _real_values("targets", targets, booleans=True).to(s.device)
+    y = real_values("targets", targets, booleans=True).to(s.device)
     if y.shape != s.shape:
         fail("targets", f"of the shape of `scores` {tuple(s.shape)}", describe_tensor(y))
     if not bool(((y == 0) | (y == 1)).all()):
@@ -435,7 +439,7 @@ class TemperatureScaling(nn.Module):
     def __init__(self, kind: CalibrationKind = "temperature", *, num_classes: int | None = None):
         super().__init__()
         check_choice("kind", kind, get_args(CalibrationKind))
-        num_classes = _resolve_option("num_classes", num_classes, "kind", kind, ("vector",))
+        num_classes = resolve_option("num_classes", num_classes, "kind", kind, ("vector",))
         if num_classes is not None:
             num_classes = check_positive_int("num_classes", num_classes)
         self.kind = kind
@@ -538,19 +542,19 @@ def _class_scores(name: str, value: Any) -> torch.Tensor:
 
 def _index_vector(name: str, value: Any, n: int, num_classes: int) -> torch.Tensor:
     """Integer class indices of shape (n,) in [0, num_classes), as int64."""
-    t = _real_values(name, value, booleans=True)
+    t = real_values(name, value, booleans=True)
     if t.is_floating_point() or t.dtype == torch.bool:
         fail(name, "integer class indices", describe_tensor(t), error=TypeError)
     if t.shape != (n,):
         fail(name, f"a tensor of shape ({n},), one index per row", describe_tensor(t))
     if n == 0:
         fail(name, "non-empty", describe_tensor(t))
-    return _class_indices(name, t, num_classes)
+    return class_indices(name, t, num_classes)
 
 
 def _positive_vector(name: str, value: Any, num_classes: int) -> torch.Tensor:
     """A float64 CPU vector of ``num_classes`` finite positive numbers."""
-    v = _real_tensor(name, value)
+    v = real_tensor(name, value)
     check_1d(name, v, length=num_classes)
     check_nonnegative(name, v)
     if not bool((v > 0).all()):

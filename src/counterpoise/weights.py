@@ -41,8 +41,11 @@ from ._checks import (
     check_nonnegative,
     check_number,
     check_positive_int,
+    class_indices,
     describe_tensor,
     fail,
+    real_tensor,
+    resolve_option,
 )
 
 __all__ = [
@@ -182,13 +185,13 @@ def class_weights(
     check_choice("normalize", normalize, (*_NORMALIZE, None))
     check_choice("zero_counts", zero_counts, _ZERO_COUNTS)
     default_beta = _DEFAULT_BETA if scheme == "effective" else None  # 'power' requires it
-    beta = _resolve_option("beta", beta, "scheme", scheme, ("power", "effective"), default_beta)
+    beta = resolve_option("beta", beta, "scheme", scheme, ("power", "effective"), default_beta)
     if beta is not None:
         beta = check_number("beta", beta, low=0.0, high=1.0, high_open=scheme == "effective")
-    c = _resolve_option("c", c, "scheme", scheme, ("log",), _DEFAULT_C)
+    c = resolve_option("c", c, "scheme", scheme, ("log",), _DEFAULT_C)
     if c is not None:
         c = check_number("c", c, low=1.0, low_open=True)
-    cost = _resolve_option("cost", cost, "scheme", scheme, ("cost",))
+    cost = resolve_option("cost", cost, "scheme", scheme, ("cost",))
     smoothing = _smoothing(zero_counts, smoothing)
     if max_ratio is not None:
         max_ratio = check_number("max_ratio", max_ratio, low=1.0)
@@ -279,7 +282,7 @@ def pos_weight(
             fail("num_samples", "None when the counts carry their own", num_samples)
         source, num_samples = source.counts, source.num_samples
     device = _device_of(source)
-    values = _real_tensor("targets_or_counts", source, booleans=num_samples is None)
+    values = real_tensor("targets_or_counts", source, booleans=num_samples is None)
 
     if num_samples is None:
         if values.ndim not in (1, 2) or values.shape[0] == 0:
@@ -339,7 +342,7 @@ def sample_weights(labels: ArrayLike, class_weights: ArrayLike) -> torch.Tensor:
         >>> sample_weights([0, 2, 1, 2], torch.tensor([0.5, 1.0, 4.0]))
         tensor([0.5000, 4.0000, 1.0000, 4.0000])
     """
-    weights = _real_tensor("class_weights", class_weights)
+    weights = real_tensor("class_weights", class_weights)
     check_1d("class_weights", weights)
     check_nonnegative("class_weights", weights)
     if isinstance(labels, torch.Tensor):
@@ -350,7 +353,7 @@ def sample_weights(labels: ArrayLike, class_weights: ArrayLike) -> torch.Tensor:
     device = _device_of(labels) or _device_of(class_weights)
     if index.is_floating_point() or index.is_complex() or index.dtype == torch.bool:
         fail("labels", "integer class indices", describe_tensor(index), error=TypeError)
-    index = _class_indices("labels", index, weights.shape[0], kind="")
+    index = class_indices("labels", index, weights.shape[0], kind="")
     return weights.to(device=device, dtype=torch.float32)[index.to(device)]
 
 
@@ -499,29 +502,8 @@ def compute_sample_weight(
     return weights
 
 
-def _resolve_option(
-    name: str, value: Any, owner: str, choice: str, users: tuple[str, ...], default: Any = None
-) -> Any:
-    """The value of an option that only some choices of another argument use.
-
-    ``value`` (or ``default`` when it is None; then required without a default) when the
-    ``owner`` argument's ``choice`` is one of ``users``; None otherwise, raising when a value was
-    given that the choice would ignore. The whole package uses it for the "None unless used"
-    convention of its options (``posthoc`` and ``adaptive`` import it from here).
-    """
-    if choice in users:
-        if value is None and default is None:
-            fail(name, f"given when {owner}={choice!r}", value)
-        return default if value is None else value
-    if value is not None:
-        used_by = " and ".join(repr(u) for u in users)
-        verb = "uses" if len(users) == 1 else "use"
-        fail(name, f"None when {owner}={choice!r} (only {used_by} {verb} it)", value)
-    return None
-
-
 def _smoothing(zero_counts: str, smoothing: float | None) -> float:
-    value = _resolve_option("smoothing", smoothing, "zero_counts", zero_counts, ("smooth",), 1.0)
+    value = resolve_option("smoothing", smoothing, "zero_counts", zero_counts, ("smooth",), 1.0)
     return 0.0 if value is None else check_number("smoothing", value, low=0.0, low_open=True)
 
 
@@ -535,53 +517,11 @@ def _check_clip(clip: Any) -> tuple[float, float] | None:
     return lo, hi
 
 
-def _real_values(name: str, value: Any, *, booleans: bool = False) -> torch.Tensor:
-    """``value`` as a tensor of its own dtype (and device, for a tensor, which is not copied);
-    raise for anything but real (or, with ``booleans``, boolean) numbers."""
-    if isinstance(value, torch.Tensor):
-        t = value.detach()
-        if (t.dtype == torch.bool and not booleans) or t.is_complex():
-            fail(name, "real numbers", describe_tensor(t), error=TypeError)
-        return t
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError):
-        fail(name, "an array of real numbers", type(value).__name__, error=TypeError)
-    if array.dtype.kind not in ("biuf" if booleans else "iuf"):
-        fail(name, "real numbers", f"an array of dtype {array.dtype}", error=TypeError)
-    # a writable copy in native byte order, which torch.from_numpy requires
-    return torch.from_numpy(array.astype(array.dtype.newbyteorder("="), copy=True))
-
-
-def _real_tensor(name: str, value: Any, *, booleans: bool = False) -> torch.Tensor:
-    """``value`` as a float64 CPU tensor; raise for anything but real (or boolean) numbers."""
-    return _real_values(name, value, booleans=booleans).to(device="cpu", dtype=torch.float64)
-
-
-def _class_indices(
-    name: str, index: torch.Tensor, num_classes: int, *, kind: str = "class indices"
-) -> torch.Tensor:
-    """An integer tensor (any shape, already type-checked) as int64, checked to be in [0, C).
-
-    The cast comes first because PyTorch has no comparisons for uint16, uint32 and uint64; a
-    uint64 beyond the int64 range wraps to a negative number and so is still rejected, and the
-    message reports the value as given.
-    """
-    t = index.long()
-    bad = (t < 0) | (t >= num_classes)
-    if bool(bad.any()):
-        first = tuple(int(i) for i in bad.nonzero()[0].tolist())
-        value = index.cpu()[first].item() if index.ndim else index.item()
-        at = f" at index {first}" if index.ndim else ""
-        fail(name, f"{kind} in [0, {num_classes})".lstrip(), f"{value}{at}")
-    return t
-
-
 def _counts(counts: Any) -> tuple[torch.Tensor, float, torch.device | None]:
     """Validated float64 counts, the number of samples N, and the device of a tensor input."""
     num_samples = getattr(counts, "num_samples", None) if hasattr(counts, "counts") else None
     source = counts.counts if hasattr(counts, "counts") else counts
-    n = _real_tensor("counts", source)
+    n = real_tensor("counts", source)
     check_1d("counts", n)
     check_nonnegative("counts", n)
     if not bool((n > 0).any()):
@@ -611,7 +551,7 @@ def _fail_zero(name: str, expected: str, ok: torch.Tensor, problem: str) -> None
 
 def _cost_vector(cost: Any, num_classes: int) -> torch.Tensor:
     """The per-class weight of a cost vector (C,) or cost matrix (C, C)."""
-    k = _real_tensor("cost", cost)
+    k = real_tensor("cost", cost)
     if k.shape not in ((num_classes,), (num_classes, num_classes)):
         fail(
             "cost",
@@ -753,7 +693,7 @@ def _given_weights(class_weight: dict[Any, float] | None, classes: np.ndarray) -
 
 
 def _sample_weight(sample_weight: Any, num_samples: int) -> np.ndarray:
-    values = _real_tensor("sample_weight", sample_weight)
+    values = real_tensor("sample_weight", sample_weight)
     if values.shape != (num_samples,):
         fail("sample_weight", f"of shape ({num_samples},), like `y`", describe_tensor(values))
     check_nonnegative("sample_weight", values)
