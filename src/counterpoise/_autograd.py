@@ -132,16 +132,26 @@ def _per_class(v: torch.Tensor, ndim: int) -> torch.Tensor:
     return v.view((1, -1) + (1,) * (ndim - 2))
 
 
-def _adjusted(x: torch.Tensor, t: torch.Tensor, terms: SoftmaxTerms) -> torch.Tensor:
-    """The adjusted logits z; ``x`` itself when there is nothing to adjust, else a new tensor
-    written in one pass: z = s x + s b, then - s m at the targets."""
+def _adjusted(
+    x: torch.Tensor, t: torch.Tensor, terms: SoftmaxTerms, lse: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The adjusted logits z, less ``lse`` (one number per element) when it is given.
+
+    ``x`` itself when there is nothing to adjust or subtract, else a new tensor written in as
+    few passes as possible: s x + s b (- lse), then - s m at the targets.
+    """
     s = terms.scale
-    if terms.bias is None and terms.margin is None and s == 1.0:
-        return x
-    if terms.bias is None:
+    row = None if lse is None else lse.unsqueeze(1).neg()
+    if terms.bias is not None:
+        z = torch.add(_per_class(terms.bias * s, x.ndim), x, alpha=s)
+        if row is not None:
+            z.add_(row)
+    elif row is not None:
+        z = torch.add(row, x, alpha=s)  # -lse + s x in one pass
+    elif terms.margin is not None or s != 1.0:
         z = x * s if s != 1.0 else x.clone()
     else:
-        z = torch.add(_per_class(terms.bias * s, x.ndim), x, alpha=s)
+        return x
     if terms.margin is not None:
         z.scatter_add_(1, t, per_target(-s * terms.margin, t))
     return z
@@ -176,31 +186,33 @@ def _floored_exp_(d: torch.Tensor) -> torch.Tensor:
     return d.clamp_min_(_log_floor(d.dtype)).exp_()
 
 
-def _softmax(z: torch.Tensor, lse: torch.Tensor, owned: bool) -> torch.Tensor:
-    """softmax(z) along dimension 1, given its logsumexp.
+def _exp_(d: torch.Tensor) -> torch.Tensor:
+    """``exp(d)`` in place, floored on a CPU (see ``_floored_exp_``)."""
+    return _floored_exp_(d) if d.device.type == "cpu" else d.exp_()
 
-    PyTorch's fused softmax is one pass, but on a CPU it yields subnormal probabilities for
-    logits far below the row's maximum, which slow down every later operation; when a cheap
-    read-only check finds such logits, ``exp(z - lse)`` is floored instead (in place when
-    ``z`` is ``owned``).
+
+def _probabilities(
+    x: torch.Tensor, t: torch.Tensor, lse: torch.Tensor, terms: SoftmaxTerms
+) -> torch.Tensor:
+    """softmax(z) along dimension 1 as exp(z - lse), in a new tensor.
+
+    Elementwise passes are cheaper than PyTorch's softmax along dimension 1, which is slow for
+    the (N, C, d1, ..., dK) layout and, on a CPU, yields subnormal probabilities that slow down
+    every later operation; on a CPU the exponential is floored (see ``_floored_exp_``).
     """
-    # min_k z_k - lse >= min(z) - max(lse): a cheap test that never misses such a logit.
-    on_cpu = z.device.type == "cpu"
-    if on_cpu and bool(z.amin() - lse.amax() < _log_floor(z.dtype)):
-        d = z.sub_(lse.unsqueeze(1)) if owned else z - lse.unsqueeze(1)
-        return _floored_exp_(d)
-    return F.softmax(z, dim=1)
+    return _exp_(_adjusted(x, t, terms, lse))  # always a new tensor
 
 
 def _focal(nll: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(1 - p_t)^gamma and the derivative of (1 - p_t)^gamma * nll with respect to nll."""
-    p_t = torch.exp(-nll)
-    q = -torch.expm1(-nll)  # 1 - p_t, accurate when p_t is close to 1
+    neg_nll = -nll
+    q = torch.expm1(neg_nll).neg_()  # 1 - p_t, accurate when p_t is close to 1
     factor = q.pow(gamma)
-    # d/dnll [q^g nll] = q^g + g p_t q^(g-1) nll = q^g (1 + g p_t nll / q); nll / q -> 1 as
-    # q -> 0, which avoids 0 * inf for 0 < gamma < 1.
-    ratio = torch.where(q > 0, nll / torch.where(q > 0, q, 1.0), 1.0)
-    return factor, factor * (1 + gamma * p_t * ratio)
+    # d/dnll [q^g nll] = q^g + g p_t q^(g-1) nll = q^g (1 + g p_t nll / q). nll / q -> 1 as
+    # q -> 0, and where q = 0 so are nll and q^g: flooring q keeps 0 * inf out for gamma < 1.
+    slope = nll / q.clamp_min(torch.finfo(q.dtype).tiny)
+    slope.mul_(neg_nll.exp_()).mul_(gamma).add_(1.0).mul_(factor)
+    return factor, slope
 
 
 def _times(t: torch.Tensor, factor: float) -> torch.Tensor:
@@ -228,47 +240,64 @@ class _SoftmaxFamily(torch.autograd.Function):
         x = input.to(compute_dtype(input.dtype))
         t = target.unsqueeze(1)
         z = _adjusted(x, t, terms)
-        log_p = F.log_softmax(z, dim=1)  # a temporary: it is not kept for the backward pass
-        log_p_target = log_p.gather(1, t).squeeze(1)
-        # The one statistic kept per element: logsumexp(z) = z_y - log p_y.
-        lse = z.gather(1, t).squeeze(1).sub_(log_p_target)
+        z_target = z.gather(1, t)
+        top = z.amax(dim=1, keepdim=True)
+        # d = z - max(z) <= 0 in one buffer (z's own when it is a new tensor), then exp(d):
+        # explicit passes rather than log_softmax, which slows down by 5 times on scaled logits
+        # (LDAM) whose exponentials underflow into subnormal numbers; see _floored_exp_.
+        d = z.sub_(top) if z is not x else z - top
         del z
-        nll = log_p_target.neg_()
-        loss = nll if terms.gamma == 0 else _focal(nll, terms.gamma)[0].mul_(nll)
-        w_target = _target_weight(target, terms)
-        loss = loss * w_target if isinstance(w_target, torch.Tensor) else _times(loss, w_target)
+        n_classes = d.shape[1]
         if terms.smoothing > 0:
-            # + lambda eps / C * sum_c w_c (-log p_c)
-            if terms.weight is None:
-                weighted_log_p = log_p.sum(dim=1)
-            else:
-                weighted_log_p = _weighted_sum(log_p, terms.weight)
-            loss = loss.sub(weighted_log_p, alpha=terms.ce * terms.smoothing / log_p.shape[1])
+            weighted_d = d.sum(dim=1) if terms.weight is None else _weighted_sum(d, terms.weight)
+        e = _exp_(d)
+        sum_e = e.sum(dim=1, keepdim=True)
+        log_sum = sum_e.log()
+        # The one statistic kept per element: logsumexp(z) = max(z) + log sum_c exp(z_c - max).
+        lse = (top + log_sum).squeeze(1)
+        # nll = logsumexp(z) - z_y = (max - z_y) + log sum: two non-negative terms, accurate
+        # also when p_y is close to 1 (the order of operations of log_softmax).
+        nll = top.sub_(z_target).add_(log_sum).squeeze(1)
+        w_target = _target_weight(target, terms)
+        # a = lambda (1 - eps) w_y d/dnll[focal(nll) nll], the backward pass's coefficient
+        a: torch.Tensor | float = w_target
+        loss = nll
+        if terms.gamma > 0:
+            factor, slope = _focal(nll, terms.gamma)
+            a = slope.mul_(w_target)
+            loss = factor.mul_(nll)
+        if isinstance(w_target, torch.Tensor):
+            loss = loss * w_target
+        else:
+            loss = _times(loss, w_target)
+        if terms.smoothing > 0:
+            # + lambda eps / C * sum_c w_c (-log p_c), with -log p_c = log sum - d_c >= 0
+            total = n_classes if terms.weight is None else terms.weight.sum()
+            smooth = log_sum.squeeze(1).mul(total).sub_(weighted_d)
+            loss = loss.add(smooth, alpha=terms.ce * terms.smoothing / n_classes)
+        expected = None
         if terms.cost is not None:
-            p = _floored_exp_(log_p)
-            loss = loss + _cost_rows(terms.cost, target).mul_(p).sum(dim=1)
-        ctx.save_for_backward(input, target, lse)
+            p = e.div_(sum_e)
+            expected = _cost_rows(terms.cost, target).mul_(p).sum(dim=1)
+            loss = loss + expected
+        # Besides the logsumexp, the coefficient a when it is not a constant, and the expected
+        # cost: vectors of the target's size.
+        a_saved = a if isinstance(a, torch.Tensor) else None
+        ctx.save_for_backward(input, target, lse, a_saved, expected)
         ctx.terms = terms
         return loss
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
-        input, target, lse = ctx.saved_tensors
+        input, target, lse, saved_a, expected = ctx.saved_tensors
         terms: SoftmaxTerms = ctx.terms
-        x = input.to(lse.dtype)
         t = target.unsqueeze(1)
-        z = _adjusted(x, t, terms)
-        nll = lse - z.gather(1, t).squeeze(1)
-        # p = softmax(z) becomes the gradient: the backward pass holds at most z and p.
-        p = _softmax(z, lse, owned=z is not input)
-        del z
+        # p = softmax(z) becomes the gradient: the backward pass holds one (N, C) buffer.
+        p = _probabilities(input.to(lse.dtype), t, lse, terms)
         g = _times(grad, terms.scale)  # chain factor of z = s (x + b - m)
-        # a = lambda (1 - eps) w_y d/dnll[focal(nll) nll], times the incoming gradient
-        a = _target_weight(target, terms)
-        if terms.gamma > 0:
-            a = _focal(nll, terms.gamma)[1].mul_(a)
-        ag = g * a
+        a = _target_weight(target, terms) if saved_a is None else saved_a
+        ag = g * a  # a times the incoming gradient
         n_classes = p.shape[1]
         # The coefficient of p: a, plus lambda eps W / C from the smoothing term.
         pg = ag
@@ -278,11 +307,10 @@ class _SoftmaxFamily(torch.autograd.Function):
         if terms.cost is None:
             p.mul_(pg.unsqueeze(1))
         else:
-            # p * (M[y] - E + coef), with E = sum_c M[y, c] p_c
-            weighted = _cost_rows(terms.cost, target).mul_(p)
-            p.mul_((pg - weighted.sum(dim=1) * g).unsqueeze(1))
-            p.addcmul_(weighted, g.unsqueeze(1))
-            del weighted
+            # p * (coef - g E + g M[y]), with E = sum_c M[y, c] p_c from the forward pass
+            factor = _cost_rows(terms.cost, target).mul_(g.unsqueeze(1))
+            p.mul_(factor.add_((pg - expected * g).unsqueeze(1)))
+            del factor
         p.scatter_add_(1, t, (-ag).unsqueeze(1))
         if terms.smoothing > 0:
             shift = (g * (terms.ce * terms.smoothing / n_classes)).unsqueeze(1)
@@ -320,37 +348,43 @@ def sigmoid_family_loss(
 
 
 def _mix(y: torch.Tensor, terms: SigmoidTerms) -> torch.Tensor | None:
-    """A y + B (1 - y), or None when both weights are 1."""
+    """A y + B (1 - y) = B + (A - B) y in one pass, or None when both weights are 1."""
     a, b = terms.pos_weight, terms.neg_weight
     if a is None and b is None:
         return None
-    a_ = 1.0 if a is None else a
-    b_ = 1.0 if b is None else b
-    return (y * (a_ - b_)).add_(b_)
+    a_ = y.new_ones(()) if a is None else a
+    b_ = y.new_ones(()) if b is None else b
+    return torch.addcmul(b_, y, a_ - b_)
 
 
-def _focusing(s: torch.Tensor, y: torch.Tensor, terms: SigmoidTerms) -> torch.Tensor:
-    """q = 1 - p_t, raised to the smallest normal number: q^gamma keeps its value, and
-    q^(gamma - 1), whose factors vanish where q does, stays finite."""
-    q = (s * (1 - y)).add_(y * (1 - s))
-    return q.clamp_min_(torch.finfo(q.dtype).tiny)
+def _negative_part(y: torch.Tensor, terms: SigmoidTerms) -> torch.Tensor:
+    """B (1 - y) = B - B y in one pass."""
+    b = terms.neg_weight
+    return torch.rsub(y, 1.0) if b is None else torch.addcmul(b, y, b, value=-1.0)
+
+
+def _focusing(s: torch.Tensor, y: torch.Tensor, gamma: float) -> torch.Tensor:
+    """q = 1 - p_t = s (1 - y) + y (1 - s) = s - 2 s y + y; for gamma < 1 raised to the
+    smallest normal number: q^gamma keeps its value, and q^(gamma - 1), whose factors vanish
+    where q does, stays finite."""
+    q = torch.addcmul(s, s, y, value=-2.0).add_(y)
+    return q.clamp_min_(torch.finfo(q.dtype).tiny) if gamma < 1 else q
 
 
 def _alpha_t(y: torch.Tensor, alpha: float) -> torch.Tensor:
-    return (y * (2 * alpha - 1)).add_(1 - alpha)  # alpha y + (1 - alpha)(1 - y)
+    """alpha y + (1 - alpha)(1 - y) = (1 - alpha) + (2 alpha - 1) y in one pass."""
+    return torch.add(y.new_full((), 1 - alpha), y, alpha=2 * alpha - 1)
 
 
 def _binary_ce(x: torch.Tensor, y: torch.Tensor, terms: SigmoidTerms) -> torch.Tensor:
     """c = A y softplus(-x) + B (1 - y) softplus(x) = softplus(-x) (A y + B (1 - y))
-    + B (1 - y) x."""
-    c = F.logsigmoid(x).neg_()  # softplus(-x), without F.softplus's linear cut-off at 20
+    + B (1 - y) x, with softplus(-x) = -logsigmoid(x)."""
+    # logsigmoid, without F.softplus's linear cut-off at 20
+    c = F.logsigmoid(x)
     mix = _mix(y, terms)
-    if mix is not None:
-        c.mul_(mix)
-    negative = (1 - y).mul_(x)
-    if terms.neg_weight is not None:
-        negative.mul_(terms.neg_weight)
-    return c.add_(negative)
+    c = c.neg_() if mix is None else c.mul_(mix.neg_())
+    del mix  # before the next temporary
+    return c.addcmul_(_negative_part(y, terms), x)
 
 
 class _SigmoidFamily(torch.autograd.Function):
@@ -362,7 +396,7 @@ class _SigmoidFamily(torch.autograd.Function):
         x, y = input.to(dtype), target.to(dtype)
         loss = _binary_ce(x, y, terms)
         if terms.gamma > 0:
-            loss.mul_(_focusing(torch.sigmoid(x), y, terms).pow_(terms.gamma))
+            loss.mul_(_focusing(torch.sigmoid(x), y, terms.gamma).pow_(terms.gamma))
         if terms.alpha is not None:
             loss.mul_(_alpha_t(y, terms.alpha))
         ctx.save_for_backward(input, target)
@@ -375,23 +409,31 @@ class _SigmoidFamily(torch.autograd.Function):
         input, target = ctx.saved_tensors
         terms: SigmoidTerms = ctx.terms
         x, y = input.to(grad.dtype), target.to(grad.dtype)
-        s = torch.sigmoid(x)
-        # dc/dx = s (A y + B (1 - y)) - A y
-        mix = _mix(y, terms)
-        dc = s.clone() if mix is None else s * mix
-        del mix
-        if terms.pos_weight is None:
-            dc.sub_(y)
-        else:
-            dc.addcmul_(y, terms.pos_weight, value=-1.0)
         if terms.gamma > 0:
-            q = _focusing(s, y, terms)
-            q_gamma = q.pow(terms.gamma)
-            # gamma q^(gamma - 1) dq/dx c, with dq/dx = s (1 - s)(1 - 2 y)
-            focus = q_gamma.div(q).mul_(s.mul_(1 - s)).mul_(1 - 2 * y)
-            focus.mul_(_binary_ce(x, y, terms)).mul_(terms.gamma)
-            dc.mul_(q_gamma).add_(focus)
-            del q, q_gamma, focus
+            # d/dx [q^g c] = q^(g - 1) [g dq/dx c + q dc/dx], dq/dx = s (1 - s)(1 - 2 y);
+            # in an order that keeps few temporaries alive at once
+            focus = _binary_ce(x, y, terms)
+            s = torch.sigmoid(x)
+            q = _focusing(s, y, terms.gamma)
+            # c (1 - 2 y) s (1 - s), as f - 2 f y, then f s - f s s: in place, no temporary
+            focus.addcmul_(focus, y, value=-2.0).mul_(s).addcmul_(focus, s, value=-1.0)
+            dc = _dc(s, y, terms).mul_(q).add_(focus, alpha=terms.gamma)
+            del focus
+            dc.mul_(q if terms.gamma == 2 else q.pow_(terms.gamma - 1))
+            del q
+        else:
+            dc = _dc(torch.sigmoid(x), y, terms)
         if terms.alpha is not None:
             dc.mul_(_alpha_t(y, terms.alpha))
         return dc.mul_(grad).to(input.dtype), None, None
+
+
+def _dc(s: torch.Tensor, y: torch.Tensor, terms: SigmoidTerms) -> torch.Tensor:
+    """dc/dx = s (A y + B (1 - y)) - A y, written into ``s``."""
+    mix = _mix(y, terms)
+    if mix is not None:
+        s.mul_(mix)
+    del mix
+    if terms.pos_weight is None:
+        return s.sub_(y)
+    return s.addcmul_(y, terms.pos_weight, value=-1.0)

@@ -791,8 +791,9 @@ def _check_input(input: torch.Tensor, *, min_ndim: int) -> torch.dtype:
 
 def _check_index_target(
     target: torch.Tensor, input: torch.Tensor, ignore_index: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Class-index targets: (target with ignored elements set to 0, mask of valid elements)."""
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Class-index targets: (target with ignored elements set to 0, mask of valid elements, or
+    None when no element is ignored: the reduction then skips two masking passes)."""
     if not isinstance(target, torch.Tensor) or target.is_floating_point() or target.is_complex():
         actual = describe_tensor(target) if isinstance(target, torch.Tensor) else type(target)
         fail("target", "an integer tensor of class indices", actual, error=TypeError)
@@ -805,7 +806,9 @@ def _check_index_target(
         fail("target", f"a tensor of shape {tuple(expected)}", describe_tensor(target))
     target = target.long()
     valid = target != ignore_index
-    safe = torch.where(valid, target, 0)
+    safe, mask = target, None
+    if not bool(valid.all()):
+        safe, mask = torch.where(valid, target, 0), valid
     if safe.numel() > 0:
         low, high = safe.aminmax()  # one pass; the error path below looks for the culprit
         if int(low) < 0 or int(high) >= input.shape[1]:
@@ -815,7 +818,7 @@ def _check_index_target(
                 f"class indices in [0, {input.shape[1]}) or ignore_index={ignore_index}",
                 f"{target[first].item()} at index {first}",
             )
-    return safe, valid
+    return safe, mask
 
 
 def _check_binary_target(target: torch.Tensor, input: torch.Tensor) -> None:
@@ -825,9 +828,13 @@ def _check_binary_target(target: torch.Tensor, input: torch.Tensor) -> None:
         fail("target", "a tensor that does not require grad", describe_tensor(target))
     if target.shape != input.shape:
         fail("target", f"a tensor of shape {tuple(input.shape)}", describe_tensor(target))
-    check_finite("target", target)
-    if bool(((target < 0) | (target > 1)).any()):
-        fail("target", "values in [0, 1]", f"min {target.min().item()}, max {target.max().item()}")
+    if target.numel() == 0 or target.dtype == torch.bool:
+        return
+    # One pass over the target; NaN makes the comparison fail as well.
+    low, high = (float(v) for v in target.aminmax())
+    if not (low >= 0 and high <= 1):
+        check_finite("target", target)
+        fail("target", "values in [0, 1]", f"min {low}, max {high}")
 
 
 def _as_tensor(name: str, value: Any) -> torch.Tensor:
