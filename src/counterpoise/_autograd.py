@@ -29,9 +29,13 @@ structure for all of them:
 with :math:`A_i = \lambda (1 - \varepsilon) w_{y_i} \frac{d}{d\,\mathrm{nll}}
 \big[(1 - p_{iy_i})^\gamma \mathrm{nll}_i\big]`, :math:`W = \sum_c w_c` and the expected cost
 :math:`E_i = \sum_c M_{y_i c}\, p_{ic}`, times :math:`s` for :math:`x`. So the forward pass
-saves only the input and :math:`\operatorname{logsumexp}(z_i)`, one number per element, and the
-backward pass rebuilds :math:`p` in a single buffer that becomes the gradient: no probabilities,
-one-hot masks or powers of shape (N, C) are kept between the passes.
+saves only the input, :math:`\operatorname{logsumexp}(z_i)` and, where they are not constants,
+:math:`A_i` and :math:`E_i`: a few numbers per element. The backward pass rebuilds :math:`p =
+\exp(z - \operatorname{logsumexp}(z))` in a single buffer that becomes the gradient: no
+probabilities, one-hot masks or powers of shape (N, C) are kept between the passes. Both passes
+use explicit elementwise operations along dimension 1 rather than PyTorch's (log-)softmax, which
+is slow along dimension 1 of (N, C, d1, ..., dK) inputs and on logits whose exponentials
+underflow.
 
 The binary losses get the same treatment from a second, elementwise function: with
 :math:`\sigma = \sigma(x)`, positive and negative weights :math:`A, B`,
@@ -106,15 +110,19 @@ def compute_dtype(dtype: torch.dtype) -> torch.dtype:
 
 
 def softmax_family_loss(
-    input: torch.Tensor, target: torch.Tensor, terms: SoftmaxTerms
+    input: torch.Tensor,
+    target: torch.Tensor,
+    terms: SoftmaxTerms,
+    target_weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Unreduced loss of shape (N, d1, ..., dK) in the compute dtype.
 
     ``input`` is (N, C, d1, ..., dK); ``target`` holds class indices in [0, C) of shape
     (N, d1, ..., dK) (ignored elements replaced by any valid class by the caller, who masks
-    them afterwards).
+    them afterwards). ``target_weight``, ``terms.weight[target]``, may be passed when the
+    caller has it anyway (for the mean's normaliser), to save a look-up.
     """
-    loss: torch.Tensor = _SoftmaxFamily.apply(input, target, terms)
+    loss: torch.Tensor = _SoftmaxFamily.apply(input, target, terms, target_weight)
     return loss
 
 
@@ -220,22 +228,31 @@ def _times(t: torch.Tensor, factor: float) -> torch.Tensor:
     return t if factor == 1.0 else t * factor
 
 
-def _target_weight(target: torch.Tensor, terms: SoftmaxTerms) -> torch.Tensor | float:
+def _target_weight(
+    target: torch.Tensor, terms: SoftmaxTerms, w_y: torch.Tensor | None = None
+) -> torch.Tensor | float:
     """lambda (1 - eps) w_y: a tensor of the target's shape, or a number without weights.
 
-    The constant is applied to the (C,) weights, not to a tensor of the target's size: on a
-    busy CPU, each elementwise operation on a segmentation batch costs milliseconds.
+    ``w_y`` is w[target] if the caller has it. Otherwise the constant is applied to the (C,)
+    weights, not to a tensor of the target's size: on a busy CPU, each elementwise operation
+    on a segmentation batch costs milliseconds.
     """
     factor = terms.ce * (1.0 - terms.smoothing)
     if terms.weight is None:
         return factor
-    return per_target(terms.weight * factor, target)
+    if w_y is None:
+        return per_target(terms.weight * factor, target)
+    return _times(w_y, factor)
 
 
 class _SoftmaxFamily(torch.autograd.Function):
     @staticmethod
     def forward(
-        ctx: Any, input: torch.Tensor, target: torch.Tensor, terms: SoftmaxTerms
+        ctx: Any,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        terms: SoftmaxTerms,
+        target_weight: torch.Tensor | None,
     ) -> torch.Tensor:
         x = input.to(compute_dtype(input.dtype))
         t = target.unsqueeze(1)
@@ -258,7 +275,7 @@ class _SoftmaxFamily(torch.autograd.Function):
         # nll = logsumexp(z) - z_y = (max - z_y) + log sum: two non-negative terms, accurate
         # also when p_y is close to 1 (the order of operations of log_softmax).
         nll = top.sub_(z_target).add_(log_sum).squeeze(1)
-        w_target = _target_weight(target, terms)
+        w_target = _target_weight(target, terms, target_weight)
         # a = lambda (1 - eps) w_y d/dnll[focal(nll) nll], the backward pass's coefficient
         a: torch.Tensor | float = w_target
         loss = nll
@@ -289,7 +306,7 @@ class _SoftmaxFamily(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None, None]:
         input, target, lse, saved_a, expected = ctx.saved_tensors
         terms: SoftmaxTerms = ctx.terms
         t = target.unsqueeze(1)
@@ -318,7 +335,7 @@ class _SoftmaxFamily(torch.autograd.Function):
                 p.sub_(shift)
             else:
                 p.addcmul_(shift, _per_class(terms.weight, p.ndim), value=-1.0)
-        return p.to(input.dtype), None, None
+        return p.to(input.dtype), None, None, None
 
 
 @dataclass(frozen=True)

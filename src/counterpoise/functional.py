@@ -720,8 +720,8 @@ def _softmax_family(
     terms = SoftmaxTerms(
         weight=like(w), bias=like(bias), margin=like(margin), cost=like(cost), **options
     )
-    loss = softmax_family_loss(input, safe_target, terms)
     target_weight = None if terms.weight is None else per_target(terms.weight, safe_target)
+    loss = softmax_family_loss(input, safe_target, terms, target_weight)
     return _reduce_elements(
         loss, reduction, target_weight, valid, sample_weight, denominator, input.dtype
     )
