@@ -45,7 +45,7 @@ def main() -> None:
         best, payload = min((run(flags) for _ in range(args.repeats)), key=lambda r: r[0])
         runs = len(payload["strategies"]) * payload["settings"]["seeds"]
         print(
-            f"| `compare {' '.join(flags)}`".rstrip() + f" | {len(payload['strategies'])} x "
+            f"| `{' '.join(['counterpoise compare', *flags])}` | {len(payload['strategies'])} x "
             f"{payload['settings']['seeds']} = {runs} | {best:.1f} s | "
             f"{payload['timings']['total_seconds']:.1f} s |"
         )
