@@ -15,6 +15,7 @@ from .counts import LabelCounts, class_counts, count_labels
 from .datasets import Dataset, load_digits_lt
 from .describe import Description, describe
 from .losses import (
+    AnchorFocalLoss,
     BalancedSoftmaxLoss,
     CostSensitiveLoss,
     FocalLoss,
@@ -62,6 +63,7 @@ __version__ = "0.1.0"
 __all__ = [
     "SCHEMES",
     "AdaptiveClassWeights",
+    "AnchorFocalLoss",
     "BalancedSoftmaxLoss",
     "BatchFrequencyWeights",
     "ClassBalancedSampler",

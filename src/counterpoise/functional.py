@@ -21,8 +21,9 @@ another, which saves nothing but the input and the target.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
@@ -47,14 +48,19 @@ from ._checks import (
 from .reduction import REDUCTIONS, Reduction, reduce
 
 __all__ = [
+    "ANCHOR_REDUCTIONS",
+    "AnchorReduction",
+    "anchor_focal_loss",
     "balanced_softmax_loss",
     "binary_cross_entropy_with_logits",
     "cost_matrix",
     "cost_sensitive_loss",
     "cross_entropy",
+    "focal_alpha",
     "focal_loss",
     "ldam_loss",
     "ldam_margins",
+    "log_class_weights",
     "logit_adjusted_loss",
     "sigmoid_focal_loss",
 ]
@@ -682,6 +688,269 @@ def sigmoid_focal_loss(
     return _reduce_elements(loss, reduction, None, None, sample_weight, denominator, input.dtype)
 
 
+#: The reductions of :func:`anchor_focal_loss`: RetinaNet's ``"positives"`` and the usual three.
+AnchorReduction = Literal["positives", "mean", "sum", "none"]
+ANCHOR_REDUCTIONS: tuple[str, ...] = get_args(AnchorReduction)
+
+
+def anchor_focal_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    alpha: float | VectorLike | None = 0.25,
+    gamma: float = 2.0,
+    weight: VectorLike | None = None,
+    ignore_index: int = -100,
+    background: int | None = None,
+    reduction: AnchorReduction = "positives",
+    sample_weight: torch.Tensor | None = None,
+    denominator: float | torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""Sigmoid focal loss on anchor logits with class-index targets, normalised as RetinaNet.
+
+    Lin et al., "Focal Loss for Dense Object Detection" (ICCV 2017). Every anchor :math:`i`
+    has :math:`C` sigmoid outputs (the class dimension is the *last* one, as detection heads
+    lay them out). Its target :math:`y_i` is a class in [0, C) for a positive anchor, whose
+    output :math:`y_i` is a positive and the other :math:`C - 1` outputs are negatives;
+    ``background`` for a negative anchor, all of whose outputs are negatives; or
+    ``ignore_index`` for an anchor that contributes nothing (no loss, no gradient, not counted).
+    With the one-hot targets :math:`t_{ic} = [y_i = c]`, :math:`p = \sigma(x)` and
+    :math:`p_t = p\,t + (1 - p)(1 - t)`,
+
+    .. math::
+
+        \ell_{ic} = -w_c\, \alpha_{t,ic} (1 - p_{t,ic})^\gamma
+                    \big[t_{ic} \log p_{ic} + (1 - t_{ic}) \log (1 - p_{ic})\big],
+        \qquad
+        \alpha_{t,ic} = \alpha_c\, t_{ic} + (1 - \alpha_c)(1 - t_{ic}),
+
+        \text{positives} = \frac{\sum_{i\, \text{not ignored}} \sum_c \ell_{ic}}
+                                {\max(1, P)},
+        \qquad P = \#\{i : 0 \le y_i < C\}.
+
+    So on the one-hot targets this is :func:`sigmoid_focal_loss` (the same computation), and
+    the default reduction is RetinaNet's: the sum over all non-ignored anchors and classes
+    divided by the number of positive anchors. A batch without positive anchors gives the sum
+    of its negative terms (divided by 1): finite, never NaN, and the negatives still train.
+
+    ``alpha`` is a number (RetinaNet: :math:`\alpha` for every positive, :math:`1 - \alpha`
+    for every negative; 0.25 by default) or a (C,) vector in [0, 1]: the positives of class
+    :math:`c` weigh :math:`\alpha_c`, the negatives of output :math:`c` weigh
+    :math:`1 - \alpha_c` (see :func:`focal_alpha` to derive it from class counts). ``weight``
+    :math:`w` (e.g. :func:`log_class_weights`) scales every term of output :math:`c`, positive
+    and negative alike: it changes how much each class's output counts, ``alpha`` its balance of
+    positives and negatives.
+
+    Args:
+        input: Logits, (N, A, C): N images, A anchors, C classes (any (..., C) with at least
+            two dimensions works the same way, e.g. (P, C) for flattened anchors).
+        target: Integer class indices of shape ``input.shape[:-1]``: in [0, C) for positive
+            anchors, ``background`` for negative anchors, ``ignore_index`` for ignored ones.
+        alpha: A number in [0, 1], a (C,) vector in [0, 1], or None for no
+            :math:`\alpha_t`. Default 0.25.
+        gamma: Focusing parameter :math:`\gamma \ge 0`. Default 2.
+        weight: (C,) non-negative class weights :math:`w`, one per output. Default: all 1.
+        ignore_index: Target value of ignored anchors. Default -100.
+        background: Target value of negative (background) anchors, outside [0, C) and other
+            than ``ignore_index``. Default None: C, the convention of detectron2 and
+            mmdetection (torchvision's matcher marks background with -1: pass ``-1``).
+        reduction: ``"positives"`` (default, see above), ``"mean"`` (over the non-ignored
+            elements, anchors times classes; with ``sample_weight`` a weighted mean),
+            ``"sum"`` or ``"none"``.
+        sample_weight: Non-negative weights, per anchor (the shape of ``target``) or per
+            element (the shape of ``input``); they multiply the loss, and the normaliser of
+            ``"mean"`` but not the count :math:`P` of ``"positives"``.
+        denominator: With ``"positives"``: the number of positive anchors to use for
+            :math:`P` instead of this batch's, e.g. summed over micro-batches or averaged
+            over ranks (still floored at 1, as detectron2 and mmdetection do). With
+            ``"mean"``: the normaliser, as in :func:`counterpoise.reduction.reduce`.
+
+    Shape:
+        Output: the shape of ``input`` for ``"none"`` (ignored anchors are 0), otherwise a
+        scalar.
+
+    Returns:
+        The loss, in the dtype of ``input`` (computed in float32 for half inputs).
+
+    Raises:
+        ValueError: ``input`` with fewer than two dimensions; ``target`` of another shape or
+            with values that are neither classes, ``background`` nor ``ignore_index``; a
+            ``background`` inside [0, C) or equal to ``ignore_index``; ``alpha`` outside
+            [0, 1] or a vector of another length than C; bad ``weight``, ``gamma``,
+            ``sample_weight`` or ``reduction``; a ``denominator`` with ``"sum"`` or ``"none"``.
+        TypeError: A non-floating ``input`` or a non-integer ``target``.
+
+    Example:
+        >>> import torch
+        >>> x = torch.tensor([[[2.0, -1.0, -3.0], [-2.0, 0.5, -1.0], [0.0, -4.0, 1.0]]],
+        ...                  requires_grad=True)
+        >>> y = torch.tensor([[0, 3, -100]])  # a positive of class 0, background, ignored
+        >>> loss = anchor_focal_loss(x, y)
+        >>> loss
+        tensor(0.3189, grad_fn=<DivBackward0>)
+        >>> loss.backward()
+        >>> y = torch.tensor([[0, -1, -100]])  # background marked -1, as torchvision
+        >>> anchor_focal_loss(x, y, alpha=torch.tensor([0.5, 0.25, 0.1]), background=-1)
+        tensor(0.3223, grad_fn=<DivBackward0>)
+    """
+    check_choice("reduction", reduction, ANCHOR_REDUCTIONS)
+    gamma = check_number("gamma", gamma, low=0.0)
+    dtype = _check_input(input, min_ndim=0)
+    if input.ndim < 2:
+        fail("input", "of shape (N, A, C) (or (..., C), 2-D or more)", describe_tensor(input))
+    num_classes = input.shape[-1]
+    if denominator is not None and reduction not in ("positives", "mean"):
+        fail("denominator", 'None unless reduction is "positives" or "mean"', denominator)
+    one_hot, valid, positive = _anchor_target(target, input, ignore_index, background, dtype)
+    terms = _anchor_terms(alpha, weight, gamma, num_classes, dtype, input.device)
+    loss = sigmoid_family_loss(input, one_hot, terms)
+    mask = None if valid is None else valid.unsqueeze(-1).expand(loss.shape)
+    if sample_weight is not None and isinstance(sample_weight, torch.Tensor):
+        if sample_weight.shape == target.shape:
+            sample_weight = sample_weight.unsqueeze(-1).expand(loss.shape)
+        elif sample_weight.shape != loss.shape:
+            shapes = f"{tuple(target.shape)} (per anchor) or {tuple(loss.shape)}"
+            fail("sample_weight", f"a tensor of shape {shapes}", describe_tensor(sample_weight))
+    if reduction != "positives":
+        return _reduce_elements(
+            loss, reduction, None, mask, sample_weight, denominator, input.dtype
+        )
+    total = _reduce_elements(loss, "sum", None, mask, sample_weight, None, loss.dtype)
+    if denominator is None:
+        count = positive.sum().to(loss.dtype)  # a tensor: no host synchronisation
+    else:
+        value = check_number("denominator", denominator, low=0.0)
+        count = torch.tensor(value, dtype=loss.dtype, device=loss.device)
+    return (total / count.clamp_min(1.0)).to(input.dtype)
+
+
+def focal_alpha(
+    counts: Any,
+    scheme: str = "balanced",
+    *,
+    base: float = 0.25,
+    **scheme_options: Any,
+) -> torch.Tensor:
+    r"""Per-class focal :math:`\alpha` from class counts, for :func:`anchor_focal_loss`.
+
+    In the sigmoid focal loss, :math:`\alpha_c / (1 - \alpha_c)` is the weight of the
+    positives of class :math:`c` relative to its negatives. This function sets that odds ratio
+    to RetinaNet's :math:`\alpha` (``base``) times a class weight, so that rarer classes get
+    more weight on their positives and less on their negatives:
+
+    .. math::
+
+        \operatorname{logit} \alpha_c = \operatorname{logit}(\text{base}) + \log r_c,
+        \quad\text{i.e.}\quad
+        \alpha_c = \frac{\text{base}\; r_c}{\text{base}\; r_c + 1 - \text{base}},
+        \qquad
+        r_c = \frac{w_c}{\big(\prod_j w_j\big)^{1/C}},
+
+    with :math:`w` the raw weights of :func:`counterpoise.weights.class_weights` for
+    ``scheme`` (its options pass through: ``beta``, ``c``, ``max_ratio``, ``zero_counts``,
+    ...). Dividing by the geometric mean makes the result independent of the weights' scale
+    and the mean of :math:`\operatorname{logit} \alpha_c` equal to
+    :math:`\operatorname{logit}(\text{base})`: with equal counts every class gets ``base``,
+    i.e. RetinaNet's loss; with ``"balanced"`` (:math:`w_c \propto 1 / n_c`) the class whose
+    count is the geometric mean of the counts gets ``base``, a ten times rarer class the odds
+    of ``base`` times 10. With ``base=0.5`` this is :math:`\alpha_c = r_c / (1 + r_c)`. Damped
+    schemes (``"sqrt"``, ``"effective"``, ``"log"``) or ``max_ratio`` keep the rarest classes'
+    negatives from being switched off (:math:`\alpha_c \to 1`) under extreme imbalance.
+    Classes with weight 0 (``zero_counts="zero"``) get :math:`\alpha_c = 0` and do not enter
+    the geometric mean.
+
+    Args:
+        counts: (C,) class counts (positive anchors or annotated boxes per class), or an
+            object with a ``counts`` attribute.
+        scheme: A scheme of :func:`counterpoise.weights.class_weights`. Default
+            ``"balanced"``.
+        base: :math:`\alpha` of a class at the geometric-mean weight, in (0, 1). Default 0.25
+            (RetinaNet's).
+        **scheme_options: Passed to :func:`counterpoise.weights.class_weights` (not
+            ``normalize``: the geometric mean is the normalisation here).
+
+    Returns:
+        float32 tensor of shape (C,) with values in [0, 1].
+
+    Raises:
+        ValueError: As :func:`counterpoise.weights.class_weights`; ``base`` outside (0, 1);
+            a ``normalize`` option.
+
+    Example:
+        >>> focal_alpha([1000, 100, 10], base=0.5)
+        tensor([0.0909, 0.5000, 0.9091])
+        >>> focal_alpha([50, 50, 50])
+        tensor([0.2500, 0.2500, 0.2500])
+    """
+    from .weights import class_weights  # the weighting schemes are optional for the losses
+
+    base = check_number("base", base, low=0.0, high=1.0, low_open=True, high_open=True)
+    if "normalize" in scheme_options:
+        fail(
+            "normalize",
+            "not given to focal_alpha (it divides by the geometric mean)",
+            scheme_options["normalize"],
+        )
+    w = class_weights(counts, scheme, normalize=None, **scheme_options).double()  # type: ignore[arg-type]
+    present = w > 0
+    if not bool(present.any()):
+        fail("counts", "such that some class has a positive weight", describe_tensor(w))
+    log_w = torch.where(present, w, 1.0).log()
+    log_r = log_w - log_w[present].mean()
+    logit = math.log(base / (1 - base)) + log_r
+    return torch.where(present, torch.sigmoid(logit), 0.0).to(torch.float32)
+
+
+def log_class_weights(
+    counts: Any,
+    *,
+    offset: float = 1.0,
+    clip: tuple[float, float] | None = None,
+) -> torch.Tensor:
+    r"""Log-scaled class weights, the damped inverse frequency used with SSD/YOLO-style detectors.
+
+    .. math::
+
+        w_c = \text{offset} + \ln \frac{N}{n_c}, \qquad N = \sum_j n_j,
+
+    clipped to ``clip`` if given. Since :math:`n_c \le N` the logarithm is non-negative, so
+    ``offset > 0`` keeps every weight positive (a class holding almost every sample gets about
+    ``offset``); a ten times rarer class gains :math:`\ln 10 \approx 2.3`, where inverse
+    frequency would multiply its weight by 10. Pass the result as ``weight`` of
+    :func:`anchor_focal_loss` (or of any loss taking class weights). The weights are not
+    normalised: with ``reduction="positives"`` their scale multiplies the loss, so tune the
+    learning rate or ``offset`` accordingly.
+
+    Args:
+        counts: (C,) positive class counts (smooth zero counts yourself: a class without
+            samples has no finite log weight), or an object with a ``counts`` attribute.
+        offset: Added to every weight, >= 0. Default 1.
+        clip: ``(lo, hi)`` bounds with ``0 <= lo <= hi``, applied last. Default None.
+
+    Returns:
+        float32 tensor of shape (C,).
+
+    Raises:
+        ValueError: Counts that are not positive and finite, a negative ``offset``, bad
+            ``clip`` bounds.
+        TypeError: Counts that are not real numbers.
+
+    Example:
+        >>> log_class_weights([900, 90, 10])
+        tensor([1.1054, 3.4079, 5.6052])
+    """
+    offset = check_number("offset", offset, low=0.0)
+    n = _class_vector("counts", getattr(counts, "counts", counts), positive=True).double()
+    w = offset + torch.log(n.sum() / n)
+    if clip is not None:
+        if not isinstance(clip, tuple) or len(clip) != 2:
+            fail("clip", "a pair (lo, hi)", clip, error=TypeError)
+        lo = check_number("clip[0]", clip[0], low=0.0)
+        hi = check_number("clip[1]", clip[1], low=lo)
+        w = w.clamp(lo, hi)
+    return w.to(torch.float32)
+
+
 # --------------------------------------------------------------------------- shared steps
 
 
@@ -819,6 +1088,94 @@ def _check_index_target(
                 f"{target[first].item()} at index {first}",
             )
     return safe, mask
+
+
+def _anchor_target(
+    target: torch.Tensor,
+    input: torch.Tensor,
+    ignore_index: int,
+    background: int | None,
+    dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """Class-index anchor targets (class dimension last) as (one-hot targets of the shape of
+    ``input`` in ``dtype``, mask of non-ignored anchors or None when none is ignored, mask of
+    positive anchors)."""
+    if not isinstance(target, torch.Tensor) or target.is_floating_point() or target.is_complex():
+        actual = describe_tensor(target) if isinstance(target, torch.Tensor) else type(target)
+        fail("target", "an integer tensor of class indices", actual, error=TypeError)
+    if target.dtype == torch.bool:
+        fail(
+            "target", "an integer tensor of class indices", describe_tensor(target), error=TypeError
+        )
+    num_classes = input.shape[-1]
+    if target.shape != input.shape[:-1]:
+        fail("target", f"a tensor of shape {tuple(input.shape[:-1])}", describe_tensor(target))
+    if isinstance(background, bool) or not isinstance(background, (int, type(None))):
+        fail("background", "an integer or None", background, error=TypeError)
+    bg = num_classes if background is None else background
+    if 0 <= bg < num_classes or bg == ignore_index:
+        fail("background", f"outside [0, {num_classes}) and other than ignore_index", bg)
+    target = target.long()
+    positive = (target >= 0) & (target < num_classes)
+    ignored = target == ignore_index
+    bad = ~(positive | ignored | (target == bg))
+    if bool(bad.any()):
+        first = tuple(int(i) for i in bad.nonzero()[0])
+        fail(
+            "target",
+            f"class indices in [0, {num_classes}), background={bg} or ignore_index={ignore_index}",
+            f"{target[first].item()} at index {first}",
+        )
+    one_hot = torch.zeros(input.shape, dtype=dtype, device=input.device)
+    index = torch.where(positive, target, 0).unsqueeze(-1)
+    one_hot.scatter_(-1, index, positive.unsqueeze(-1).to(dtype))
+    return one_hot, (None if not bool(ignored.any()) else ~ignored), positive
+
+
+def _anchor_terms(
+    alpha: Any,
+    weight: VectorLike | None,
+    gamma: float,
+    num_classes: int,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> SigmoidTerms:
+    """The sigmoid-family terms of :func:`anchor_focal_loss`.
+
+    A number ``alpha`` without class weights is the focal :math:`\\alpha_t` itself (exactly
+    :func:`sigmoid_focal_loss`'s computation). Otherwise it goes into the per-output weights of
+    the positive and negative terms, :math:`A_c = w_c \\alpha_c` and
+    :math:`B_c = w_c (1 - \\alpha_c)`: for 0/1 targets, :math:`\\alpha_t \\cdot w_c` times the
+    unweighted terms, the same loss and gradient.
+    """
+    w = None
+    if weight is not None:
+        w = _class_vector("weight", weight, length=num_classes).to(dtype=dtype, device=device)
+    a = _anchor_alpha(alpha, num_classes)
+    if not isinstance(a, torch.Tensor):
+        if w is None:
+            return SigmoidTerms(gamma=gamma, alpha=a)
+        if a is None:
+            return SigmoidTerms(gamma=gamma, pos_weight=w, neg_weight=w)
+        return SigmoidTerms(gamma=gamma, pos_weight=w * a, neg_weight=w * (1 - a))
+    v = a.to(dtype=dtype, device=device)
+    pos, neg = v, 1 - v
+    if w is not None:
+        pos, neg = pos * w, neg * w
+    return SigmoidTerms(gamma=gamma, pos_weight=pos, neg_weight=neg)
+
+
+def _anchor_alpha(alpha: Any, length: int | None = None) -> float | torch.Tensor | None:
+    """``alpha`` of :func:`anchor_focal_loss` checked: None, a number in [0, 1], or a 1-D
+    tensor of values in [0, 1] (of ``length`` when given)."""
+    if alpha is None:
+        return None
+    if isinstance(alpha, (int, float)) and not isinstance(alpha, bool):
+        return check_number("alpha", alpha, low=0.0, high=1.0)
+    v = _class_vector("alpha", alpha, length=length)
+    if bool((v > 1).any()):
+        fail("alpha", "values in [0, 1]", f"{v.max().item()} at index {int(v.argmax())}")
+    return v
 
 
 def _check_binary_target(target: torch.Tensor, input: torch.Tensor) -> None:

@@ -20,10 +20,11 @@ from torch import nn
 
 from . import functional as cf
 from ._checks import check_choice, check_number
-from .functional import VectorLike, _class_vector
+from .functional import VectorLike, _anchor_alpha, _class_vector
 from .reduction import REDUCTIONS, Reduction
 
 __all__ = [
+    "AnchorFocalLoss",
     "BalancedSoftmaxLoss",
     "CostSensitiveLoss",
     "FocalLoss",
@@ -575,6 +576,103 @@ class SigmoidFocalLoss(_Loss):
             target,
             alpha=self.alpha,
             gamma=self.gamma,
+            reduction=self.reduction,
+            sample_weight=sample_weight,
+            denominator=denominator,
+        )
+
+
+class AnchorFocalLoss(nn.Module):
+    """Sigmoid focal loss on (N, A, C) anchor logits with class-index targets, normalised by
+    the number of positive anchors: :func:`counterpoise.functional.anchor_focal_loss`.
+
+    Args:
+        alpha: A number in [0, 1] (RetinaNet's, default 0.25), a (C,) vector in [0, 1] (kept
+            as a buffer), or None.
+        gamma: Focusing parameter >= 0. Default 2.
+        weight: (C,) non-negative class weights per output, or None.
+        ignore_index: Target value of ignored anchors. Default -100.
+        background: Target value of background anchors; None (default) for C.
+        reduction: ``"positives"`` (default), ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Example:
+        >>> import torch
+        >>> loss_fn = AnchorFocalLoss.from_counts([1000, 100, 10], base=0.5)
+        >>> loss_fn.alpha
+        tensor([0.0909, 0.5000, 0.9091])
+        >>> x = torch.zeros(2, 4, 3, requires_grad=True)
+        >>> loss_fn(x, torch.tensor([[0, 3, 3, 2], [3, 1, -100, 3]])).backward()
+    """
+
+    alpha: torch.Tensor | float | None
+    weight: torch.Tensor | None
+
+    def __init__(
+        self,
+        alpha: float | VectorLike | None = 0.25,
+        *,
+        gamma: float = 2.0,
+        weight: VectorLike | None = None,
+        ignore_index: int = -100,
+        background: int | None = None,
+        reduction: cf.AnchorReduction = "positives",
+    ) -> None:
+        super().__init__()
+        check_choice("reduction", reduction, cf.ANCHOR_REDUCTIONS)
+        self.reduction: cf.AnchorReduction = reduction
+        checked = _anchor_alpha(alpha)
+        if isinstance(checked, torch.Tensor):
+            self.register_buffer("alpha", checked.to(torch.float32))
+        else:
+            self.alpha = checked
+        self.register_buffer("weight", _buffer("weight", weight))
+        self.gamma = check_number("gamma", gamma, low=0.0)
+        self.ignore_index = ignore_index
+        self.background = background
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Any,
+        scheme: str = "balanced",
+        *,
+        base: float = 0.25,
+        gamma: float = 2.0,
+        weight: VectorLike | None = None,
+        ignore_index: int = -100,
+        background: int | None = None,
+        reduction: cf.AnchorReduction = "positives",
+        **scheme_options: Any,
+    ) -> AnchorFocalLoss:
+        """Per-class alpha from class counts by :func:`counterpoise.functional.focal_alpha`
+        (``scheme``, ``base`` and the scheme's options). For log-scaled class weights pass
+        ``weight=counterpoise.functional.log_class_weights(counts)``."""
+        alpha = cf.focal_alpha(counts, scheme, base=base, **scheme_options)
+        return cls(
+            alpha,
+            gamma=gamma,
+            weight=weight,
+            ignore_index=ignore_index,
+            background=background,
+            reduction=reduction,
+        )
+
+    def forward(
+        self,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        sample_weight: torch.Tensor | None = None,
+        denominator: Denominator = None,
+    ) -> torch.Tensor:
+        return cf.anchor_focal_loss(
+            input,
+            target,
+            alpha=self.alpha,
+            gamma=self.gamma,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            background=self.background,
             reduction=self.reduction,
             sample_weight=sample_weight,
             denominator=denominator,
