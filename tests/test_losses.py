@@ -182,3 +182,31 @@ def test_weight_length_is_checked_per_call() -> None:
     module = losses.WeightedCrossEntropyLoss([1.0, 2.0])
     with pytest.raises(ValueError, match="`weight` must be a 1-D tensor of length 3"):
         module(torch.randn(2, 3), torch.tensor([0, 1]))
+
+
+def test_adjusted_loss_modules_pass_label_smoothing_through():
+    import counterpoise.functional as cf
+    from counterpoise.losses import BalancedSoftmaxLoss, LDAMLoss, LogitAdjustedLoss
+
+    counts = [50, 10, 2]
+    x = torch.randn(6, 3, generator=torch.Generator().manual_seed(0))
+    t = torch.tensor([0, 1, 2, 0, 1, 2])
+    pairs = [
+        (
+            LogitAdjustedLoss.from_counts(counts, label_smoothing=0.2),
+            cf.logit_adjusted_loss(x, t, torch.tensor(counts) / 62, label_smoothing=0.2),
+        ),
+        (
+            BalancedSoftmaxLoss(counts, label_smoothing=0.2),
+            cf.balanced_softmax_loss(x, t, counts, label_smoothing=0.2),
+        ),
+        (
+            LDAMLoss.from_counts(counts, label_smoothing=0.2),
+            cf.ldam_loss(x, t, counts, label_smoothing=0.2),
+        ),
+    ]
+    for module, expected in pairs:
+        assert module.label_smoothing == 0.2
+        torch.testing.assert_close(module(x, t), expected)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        LDAMLoss(counts, label_smoothing=1.5)

@@ -233,6 +233,7 @@ def logit_adjusted_loss(
     *,
     tau: float = 1.0,
     weight: VectorLike | None = None,
+    label_smoothing: float = 0.0,
     ignore_index: int = -100,
     reduction: Reduction = "mean",
     sample_weight: torch.Tensor | None = None,
@@ -259,6 +260,8 @@ def logit_adjusted_loss(
         priors: (C,) positive class priors (or counts).
         tau: Temperature :math:`\tau \ge 0` of the adjustment. Default 1.
         weight: (C,) non-negative class weights. Default: all 1.
+        label_smoothing: :math:`\varepsilon` in [0, 1], as in :func:`cross_entropy`, applied to
+            the adjusted logits. Default 0.
         ignore_index: Target value that is ignored. Default -100.
         reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
         sample_weight: Non-negative weight per element, the shape of ``target``.
@@ -282,6 +285,7 @@ def logit_adjusted_loss(
     """
     tau = check_number("tau", tau, low=0.0)
     log_priors = _class_vector("priors", priors, positive=True).log()
+    eps = check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
     return _softmax_family(
         input,
         target,
@@ -290,6 +294,7 @@ def logit_adjusted_loss(
         sample_weight=sample_weight,
         denominator=denominator,
         weight=weight,
+        smoothing=eps,
         bias=tau * log_priors,
     )
 
@@ -300,6 +305,7 @@ def balanced_softmax_loss(
     counts: VectorLike,
     *,
     weight: VectorLike | None = None,
+    label_smoothing: float = 0.0,
     ignore_index: int = -100,
     reduction: Reduction = "mean",
     sample_weight: torch.Tensor | None = None,
@@ -322,6 +328,8 @@ def balanced_softmax_loss(
         target: Class indices, (N,) or (N, d1, ..., dK), in [0, C) or ``ignore_index``.
         counts: (C,) positive training counts per class.
         weight: (C,) non-negative class weights. Default: all 1.
+        label_smoothing: :math:`\varepsilon` in [0, 1], as in :func:`cross_entropy`, applied to
+            the adjusted logits. Default 0.
         ignore_index: Target value that is ignored. Default -100.
         reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
         sample_weight: Non-negative weight per element, the shape of ``target``.
@@ -343,6 +351,7 @@ def balanced_softmax_loss(
         tensor(1.5565, grad_fn=<DivBackward0>)
         >>> loss.backward()
     """
+    eps = check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
     return _softmax_family(
         input,
         target,
@@ -351,6 +360,7 @@ def balanced_softmax_loss(
         sample_weight=sample_weight,
         denominator=denominator,
         weight=weight,
+        smoothing=eps,
         bias=_class_vector("counts", counts, positive=True).log(),
         bias_name="counts",
     )
@@ -391,6 +401,7 @@ def ldam_loss(
     max_margin: float = 0.5,
     scale: float = 30.0,
     weight: VectorLike | None = None,
+    label_smoothing: float = 0.0,
     ignore_index: int = -100,
     reduction: Reduction = "mean",
     sample_weight: torch.Tensor | None = None,
@@ -419,6 +430,8 @@ def ldam_loss(
         max_margin: Margin of the rarest class, > 0. Default 0.5.
         scale: :math:`s > 0`. Default 30.
         weight: (C,) non-negative class weights. Default: all 1.
+        label_smoothing: :math:`\varepsilon` in [0, 1], as in :func:`cross_entropy`, applied to
+            the adjusted logits. Default 0.
         ignore_index: Target value that is ignored. Default -100.
         reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
         sample_weight: Non-negative weight per element, the shape of ``target``.
@@ -441,6 +454,7 @@ def ldam_loss(
         >>> loss.backward()
     """
     scale = check_number("scale", scale, low=0.0, low_open=True)
+    eps = check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
     return _softmax_family(
         input,
         target,
@@ -449,6 +463,7 @@ def ldam_loss(
         sample_weight=sample_weight,
         denominator=denominator,
         weight=weight,
+        smoothing=eps,
         margin=ldam_margins(counts, max_margin),
         scale=scale,
     )

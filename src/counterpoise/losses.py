@@ -212,6 +212,7 @@ class LogitAdjustedLoss(_Loss):
         priors: (C,) positive class priors (or counts: only ratios matter).
         tau: Temperature >= 0. Default 1.
         weight: (C,) non-negative class weights, or None.
+        label_smoothing: Label smoothing in [0, 1] on the adjusted logits. Default 0.
         ignore_index: Target value that is ignored. Default -100.
         reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
 
@@ -234,6 +235,7 @@ class LogitAdjustedLoss(_Loss):
         *,
         tau: float = 1.0,
         weight: VectorLike | None = None,
+        label_smoothing: float = 0.0,
         ignore_index: int = -100,
         reduction: Reduction = "mean",
     ) -> None:
@@ -241,6 +243,7 @@ class LogitAdjustedLoss(_Loss):
         self.register_buffer("priors", _buffer("priors", priors, positive=True))
         self.register_buffer("weight", _buffer("weight", weight))
         self.tau = check_number("tau", tau, low=0.0)
+        self.label_smoothing = check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
         self.ignore_index = ignore_index
 
     @classmethod
@@ -250,13 +253,19 @@ class LogitAdjustedLoss(_Loss):
         *,
         tau: float = 1.0,
         weight: VectorLike | None = None,
+        label_smoothing: float = 0.0,
         ignore_index: int = -100,
         reduction: Reduction = "mean",
     ) -> LogitAdjustedLoss:
         """Priors from training counts per class: :math:`\\pi_c = n_c / \\sum_j n_j`."""
         n = _class_vector("counts", _counts_of(counts), positive=True)
         return cls(
-            n / n.sum(), tau=tau, weight=weight, ignore_index=ignore_index, reduction=reduction
+            n / n.sum(),
+            tau=tau,
+            weight=weight,
+            label_smoothing=label_smoothing,
+            ignore_index=ignore_index,
+            reduction=reduction,
         )
 
     def forward(
@@ -273,6 +282,7 @@ class LogitAdjustedLoss(_Loss):
             self.priors,
             tau=self.tau,
             weight=self.weight,
+            label_smoothing=self.label_smoothing,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
             sample_weight=sample_weight,
@@ -286,6 +296,7 @@ class BalancedSoftmaxLoss(_Loss):
     Args:
         counts: (C,) positive training counts per class.
         weight: (C,) non-negative class weights, or None.
+        label_smoothing: Label smoothing in [0, 1] on the adjusted logits. Default 0.
         ignore_index: Target value that is ignored. Default -100.
         reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
 
@@ -305,12 +316,14 @@ class BalancedSoftmaxLoss(_Loss):
         counts: VectorLike,
         *,
         weight: VectorLike | None = None,
+        label_smoothing: float = 0.0,
         ignore_index: int = -100,
         reduction: Reduction = "mean",
     ) -> None:
         super().__init__(reduction)
         self.register_buffer("counts", _buffer("counts", counts, positive=True))
         self.register_buffer("weight", _buffer("weight", weight))
+        self.label_smoothing = check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
         self.ignore_index = ignore_index
 
     def forward(
@@ -326,6 +339,7 @@ class BalancedSoftmaxLoss(_Loss):
             target,
             self.counts,
             weight=self.weight,
+            label_smoothing=self.label_smoothing,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
             sample_weight=sample_weight,
@@ -342,6 +356,7 @@ class LDAMLoss(_Loss):
         max_margin: Margin of the rarest class, > 0. Default 0.5.
         scale: Logit scale > 0. Default 30.
         weight: (C,) non-negative class weights, or None (set it late in training for DRW).
+        label_smoothing: Label smoothing in [0, 1] on the adjusted logits. Default 0.
         ignore_index: Target value that is ignored. Default -100.
         reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
 
@@ -364,6 +379,7 @@ class LDAMLoss(_Loss):
         max_margin: float = 0.5,
         scale: float = 30.0,
         weight: VectorLike | None = None,
+        label_smoothing: float = 0.0,
         ignore_index: int = -100,
         reduction: Reduction = "mean",
     ) -> None:
@@ -372,6 +388,7 @@ class LDAMLoss(_Loss):
         self.register_buffer("weight", _buffer("weight", weight))
         self.max_margin = check_number("max_margin", max_margin, low=0.0, low_open=True)
         self.scale = check_number("scale", scale, low=0.0, low_open=True)
+        self.label_smoothing = check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
         self.ignore_index = ignore_index
 
     @classmethod
@@ -382,6 +399,7 @@ class LDAMLoss(_Loss):
         *,
         max_margin: float = 0.5,
         scale: float = 30.0,
+        label_smoothing: float = 0.0,
         ignore_index: int = -100,
         reduction: Reduction = "mean",
         **scheme_options: Any,
@@ -395,6 +413,7 @@ class LDAMLoss(_Loss):
             max_margin=max_margin,
             scale=scale,
             weight=weight,
+            label_smoothing=label_smoothing,
             ignore_index=ignore_index,
             reduction=reduction,
         )
@@ -414,6 +433,7 @@ class LDAMLoss(_Loss):
             max_margin=self.max_margin,
             scale=self.scale,
             weight=self.weight,
+            label_smoothing=self.label_smoothing,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
             sample_weight=sample_weight,

@@ -161,3 +161,63 @@ def test_bce_with_pos_weight_matches_torch(
         out.sum().backward()
         results.append((out.detach(), xg.grad))
     torch.testing.assert_close(results[0], results[1], rtol=1e-10, atol=1e-10)
+
+
+def _along_classes(v, x):
+    """A per-class vector shaped to broadcast along dimension 1 of ``x``."""
+    return v.view(1, -1, *[1] * (x.ndim - 2))
+
+
+def _adjusted_losses():
+    import counterpoise.functional as cf
+
+    counts = torch.tensor([40.0, 9.0, 3.0, 1.0], dtype=torch.float64)
+    margins = cf.ldam_margins(counts, 0.5).double()
+    return {
+        "logit_adjusted": (
+            lambda x, t, w, eps: cf.logit_adjusted_loss(
+                x, t, counts / counts.sum(), tau=0.7, weight=w, label_smoothing=eps
+            ),
+            lambda x, t: x + 0.7 * _along_classes((counts / counts.sum()).log(), x),
+        ),
+        "balanced_softmax": (
+            lambda x, t, w, eps: cf.balanced_softmax_loss(
+                x, t, counts, weight=w, label_smoothing=eps
+            ),
+            lambda x, t: x + _along_classes(counts.log(), x),
+        ),
+        "ldam": (
+            lambda x, t, w, eps: cf.ldam_loss(
+                x, t, counts, scale=5.0, weight=w, label_smoothing=eps
+            ),
+            lambda x, t: (
+                5.0
+                * (
+                    x
+                    - torch.nn.functional.one_hot(t.clamp_min(0), 4).movedim(-1, 1)
+                    * margins.view(1, 4, *[1] * (x.ndim - 2))
+                )
+            ),
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", ["logit_adjusted", "balanced_softmax", "ldam"])
+@pytest.mark.parametrize("shape", [(7, 4), (3, 4, 5)])
+@pytest.mark.parametrize("eps", [0.0, 0.1, 0.35])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_adjusted_losses_with_smoothing_equal_torch_on_the_adjusted_logits(
+    name, shape, eps, weighted
+):
+    ours, adjust = _adjusted_losses()[name]
+    g = torch.Generator().manual_seed(len(name) + shape[0])
+    x = torch.randn(*shape, generator=g, dtype=torch.float64, requires_grad=True)
+    t = torch.randint(0, 4, (shape[0], *shape[2:]), generator=g)
+    t.view(-1)[0] = -100
+    w = torch.tensor([0.5, 1.0, 2.0, 4.0], dtype=torch.float64) if weighted else None
+    got = ours(x, t, w, eps)
+    want = torch.nn.functional.cross_entropy(adjust(x, t), t, w, label_smoothing=eps)
+    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+    (g_got,) = torch.autograd.grad(got, x)
+    (g_want,) = torch.autograd.grad(want, x)
+    torch.testing.assert_close(g_got, g_want, rtol=1e-9, atol=1e-12)
