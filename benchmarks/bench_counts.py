@@ -37,7 +37,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -51,20 +50,11 @@ from sklearn.utils.class_weight import compute_class_weight
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from _timing import best_times
+
 from counterpoise.counts import class_counts
 
 Row = tuple[str, str, int, float, bool, float | None]  # case, method, labels, s, scaled, MiB
-
-
-def best_times(methods: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Best wall time of each method over ``repeats`` interleaved rounds."""
-    best = dict.fromkeys(methods, float("inf"))
-    for _ in range(repeats):
-        for name, run in methods.items():
-            start = time.perf_counter()
-            run()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
 
 
 def peak_extra_mib(method: str, path: Path) -> float | None:

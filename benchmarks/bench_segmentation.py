@@ -30,7 +30,6 @@ import datetime
 import math
 import platform
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,20 +40,11 @@ from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from _timing import best_times
+
 from counterpoise.segmentation import border_weight_map, distance_weight_map
 
 SIGMA, TRUNCATE = 5.0, 6.0
-
-
-def best_times(methods: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Best wall time of each method over ``repeats`` interleaved rounds."""
-    best = dict.fromkeys(methods, math.inf)
-    for _ in range(repeats):
-        for name, run in methods.items():
-            start = time.perf_counter()
-            run()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
 
 
 def balls(shape: tuple[int, ...], count: int, radii: tuple[int, int], seed: int) -> np.ndarray:

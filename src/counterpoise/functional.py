@@ -1073,18 +1073,25 @@ def _check_input(input: torch.Tensor, *, min_ndim: int) -> torch.dtype:
     return compute_dtype(input.dtype)
 
 
+def _check_integer_target(target: Any) -> None:
+    """Class-index targets must be an integer (not boolean) tensor."""
+    is_tensor = isinstance(target, torch.Tensor)
+    if (
+        not is_tensor
+        or target.is_floating_point()
+        or target.is_complex()
+        or target.dtype == torch.bool
+    ):
+        actual = describe_tensor(target) if is_tensor else type(target)
+        fail("target", "an integer tensor of class indices", actual, error=TypeError)
+
+
 def _check_index_target(
     target: torch.Tensor, input: torch.Tensor, ignore_index: int
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Class-index targets: (target with ignored elements set to 0, mask of valid elements, or
     None when no element is ignored: the reduction then skips two masking passes)."""
-    if not isinstance(target, torch.Tensor) or target.is_floating_point() or target.is_complex():
-        actual = describe_tensor(target) if isinstance(target, torch.Tensor) else type(target)
-        fail("target", "an integer tensor of class indices", actual, error=TypeError)
-    if target.dtype == torch.bool:
-        fail(
-            "target", "an integer tensor of class indices", describe_tensor(target), error=TypeError
-        )
+    _check_integer_target(target)
     expected = input.shape[:1] + input.shape[2:]
     if target.shape != expected:
         fail("target", f"a tensor of shape {tuple(expected)}", describe_tensor(target))
@@ -1115,13 +1122,7 @@ def _anchor_target(
     """Class-index anchor targets (class dimension last) as (one-hot targets of the shape of
     ``input`` in ``dtype``, mask of non-ignored anchors or None when none is ignored, mask of
     positive anchors)."""
-    if not isinstance(target, torch.Tensor) or target.is_floating_point() or target.is_complex():
-        actual = describe_tensor(target) if isinstance(target, torch.Tensor) else type(target)
-        fail("target", "an integer tensor of class indices", actual, error=TypeError)
-    if target.dtype == torch.bool:
-        fail(
-            "target", "an integer tensor of class indices", describe_tensor(target), error=TypeError
-        )
+    _check_integer_target(target)
     num_classes = input.shape[-1]
     if target.shape != input.shape[:-1]:
         fail("target", f"a tensor of shape {tuple(input.shape[:-1])}", describe_tensor(target))
