@@ -18,5 +18,6 @@ def test_readme_opens_with_the_two_set_up_commands():
     main_job, tests = bash[0].strip(), bash[1].strip()
     assert main_job.startswith("python3 -m venv") and "pip install torch==2.13.0" in main_job
     assert main_job.endswith("counterpoise compare")
-    assert "pip install torch==2.13.0" in tests and tests.endswith("pytest")
+    assert "pip install torch==2.13.0" in tests and "&& pytest" in tests
+    assert tests.endswith("mkdocs build --strict")
     assert README.index(main_job) < README.index("## ")  # before any section

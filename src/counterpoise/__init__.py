@@ -16,8 +16,10 @@ from .datasets import Dataset, load_digits_lt
 from .describe import Description, describe
 from .losses import (
     AnchorFocalLoss,
+    AsymmetricLoss,
     BalancedSoftmaxLoss,
     CostSensitiveLoss,
+    DistributionBalancedLoss,
     FocalLoss,
     LDAMLoss,
     LogitAdjustedLoss,
@@ -64,6 +66,7 @@ __all__ = [
     "SCHEMES",
     "AdaptiveClassWeights",
     "AnchorFocalLoss",
+    "AsymmetricLoss",
     "BalancedSoftmaxLoss",
     "BatchFrequencyWeights",
     "ClassBalancedSampler",
@@ -71,6 +74,7 @@ __all__ = [
     "Dataset",
     "DeferredReweighting",
     "Description",
+    "DistributionBalancedLoss",
     "EffectiveNumberSchedule",
     "EpochBatchSampler",
     "FocalLoss",

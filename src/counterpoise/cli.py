@@ -347,13 +347,22 @@ def compare_cmd(
     path: Annotated[
         Path | None,
         typer.Argument(
-            help="Your data: CSV/TSV/Parquet with numeric feature columns and a label column, or "
-            ".npz with X and y. Omitted: the built-in digits-lt.",
+            help="Your data: CSV/TSV/Parquet with numeric feature columns and a label column (or "
+            "several 0/1 label columns, see --labels), or .npz with X and y (a 2-D y of 0/1 is "
+            "multilabel). Omitted: the built-in digits-lt.",
             show_default=False,
         ),
     ] = None,
     label: Annotated[
         str | None, typer.Option("--label", help="The label column of a table.")
+    ] = None,
+    labels: Annotated[
+        str | None,
+        typer.Option(
+            "--labels",
+            help="Multilabel: the 0/1 label columns of a table, comma-separated names or "
+            "patterns such as 'tag_*'. Empty cells are labels not annotated (masked out).",
+        ),
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the report.")] = Path(
         "counterpoise-report"
@@ -370,8 +379,14 @@ def compare_cmd(
         typer.Option("--strategies", help="Comma-separated strategy names (see --list)."),
     ] = None,
     metric: Annotated[
-        str, typer.Option("--metric", help="Metric that ranks strategies and selects checkpoints.")
-    ] = "balanced_accuracy",
+        str | None,
+        typer.Option(
+            "--metric",
+            help="Metric that ranks strategies and selects checkpoints (default "
+            "balanced_accuracy; map, the mean average precision, for multilabel data).",
+            show_default=False,
+        ),
+    ] = None,
     imbalance_factor: FactorOpt = None,
     epochs: Annotated[
         int | None,
@@ -396,28 +411,35 @@ def compare_cmd(
         STRATEGIES,
         CompareConfig,
         TrainConfig,
-        get_strategies,
         load_builtin,
         load_user_data,
         run_compare,
         write_report,
     )
-    from .compare.report import format_stats, ranking_rows
-    from .compare.runner import LOWER_IS_BETTER
+    from .compare.report import baseline_of, format_stats, metric_title, ranking_rows, table_metrics
+    from .compare.runner import LOWER_IS_BETTER, resolve_config
 
     if list_only:
         table = Table(title="Strategies", title_justify="left")
         table.add_column("name")
+        table.add_column("data")
         table.add_column("what it does")
         for st in STRATEGIES.values():
-            table.add_row(st.name, st.summary + (" (binary data only)" if st.binary_only else ""))
+            data = "binary" if st.binary_only else st.task
+            table.add_row(st.name, data, st.summary)
         _stdout().print(table)
         return
     with _user_errors():
-        if path is None and label is not None:
-            raise ValueError("`--label` needs a PATH; without one the built-in digits-lt is used")
-        if path is not None and label is not None and path.suffix.lower() == ".npz":
-            raise ValueError(f"`--label` applies to tables, not to .npz files, got {path}")
+        for option, value in (("--label", label), ("--labels", labels)):
+            if path is None and value is not None:
+                raise ValueError(
+                    f"`{option}` needs a PATH; without one the built-in digits-lt is used"
+                )
+            if path is not None and value is not None and path.suffix.lower() == ".npz":
+                raise ValueError(
+                    f"`{option}` applies to tables, not to .npz files (a 2-D y is multilabel), "
+                    f"got {path}"
+                )
         _only_without_path(path, **{"--imbalance-factor": imbalance_factor})
         names = (
             None
@@ -438,13 +460,14 @@ def compare_cmd(
         splits = (
             load_builtin(imbalance_factor or _DEFAULT_FACTOR)
             if path is None
-            else load_user_data(path, label=label)
+            else load_user_data(path, label=label, labels=labels)
         )
-        get_strategies(names, num_classes=splits.num_classes)  # reject bad names before training
+        config = resolve_config(config, splits)  # bad names or metrics fail before training
         _check_out_dir(out_dir)
 
+    unit = "labels" if splits.multilabel else "classes"
     _stdout().print(
-        f"[bold]{splits.name}[/]: {splits.num_classes} classes, sizes {splits.sizes()}", markup=True
+        f"[bold]{splits.name}[/]: {splits.num_classes} {unit}, sizes {splits.sizes()}", markup=True
     )
     for note in splits.notes:
         _stdout().print(note)
@@ -460,13 +483,19 @@ def compare_cmd(
     files = write_report(result, out_dir, html_page=html_page)
 
     rows = ranking_rows(result)
+    metric = result.metric
     spread = " ± std" if config.seeds > 1 else ""
     table = Table(
-        title=f"Test {metric}, mean{spread} over {config.seeds} seed(s), best first",
+        title=f"Test {metric_title(result, metric)}, mean{spread} over {config.seeds} seed(s), best first",
         title_justify="left",
     )
-    shown = list(dict.fromkeys((metric, "worst_class_recall", "accuracy")))
-    for col in ("rank", "strategy", *shown, f"Δ {metric} vs ce"):
+    if splits.multilabel:
+        wanted = (metric, "head_map", "tail_map", "macro_f1_tuned")
+        shown = [m for m in table_metrics(result) if m in wanted]
+    else:
+        shown = list(dict.fromkeys((metric, "worst_class_recall", "accuracy")))
+    delta_title = f"Δ {metric_title(result, metric)} vs {baseline_of(result)}"
+    for col in ("rank", "strategy", *(metric_title(result, m) for m in shown), delta_title):
         table.add_column(col, justify="left" if col == "strategy" else "right")
     for row in rows:
         cells = [format_stats(row["stats"][m], config.seeds) for m in shown]

@@ -20,13 +20,15 @@ from torch import nn
 
 from . import functional as cf
 from ._checks import check_choice, check_number
-from .functional import VectorLike, _anchor_alpha, _class_vector
+from .functional import VectorLike, _anchor_alpha, _class_vector, _ignore_value, _label_counts
 from .reduction import REDUCTIONS, Reduction
 
 __all__ = [
     "AnchorFocalLoss",
+    "AsymmetricLoss",
     "BalancedSoftmaxLoss",
     "CostSensitiveLoss",
+    "DistributionBalancedLoss",
     "FocalLoss",
     "LDAMLoss",
     "LogitAdjustedLoss",
@@ -503,6 +505,7 @@ class WeightedBCEWithLogitsLoss(_Loss):
     Args:
         pos_weight: Weight of the positives, length L or 1, or None.
         neg_weight: Weight of the negatives, length L or 1, or None.
+        ignore_value: Target value of unknown labels (outside [0, 1], or NaN), or None.
         reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
 
     Example:
@@ -522,11 +525,13 @@ class WeightedBCEWithLogitsLoss(_Loss):
         pos_weight: VectorLike | None = None,
         neg_weight: VectorLike | None = None,
         *,
+        ignore_value: float | None = None,
         reduction: Reduction = "mean",
     ) -> None:
         super().__init__(reduction)
         self.register_buffer("pos_weight", _buffer("pos_weight", pos_weight))
         self.register_buffer("neg_weight", _buffer("neg_weight", neg_weight))
+        self.ignore_value = _ignore_value(ignore_value)
 
     @classmethod
     def from_counts(
@@ -534,13 +539,18 @@ class WeightedBCEWithLogitsLoss(_Loss):
         targets_or_counts: Any,
         num_samples: int | None = None,
         *,
+        ignore_value: float | None = None,
         reduction: Reduction = "mean",
     ) -> WeightedBCEWithLogitsLoss:
         """``pos_weight`` = negatives / positives per label, by
         :func:`counterpoise.weights.pos_weight` (targets, or positives with ``num_samples``)."""
         from .weights import pos_weight
 
-        return cls(pos_weight(targets_or_counts, num_samples), reduction=reduction)
+        return cls(
+            pos_weight(targets_or_counts, num_samples),
+            ignore_value=ignore_value,
+            reduction=reduction,
+        )
 
     def forward(
         self,
@@ -555,6 +565,7 @@ class WeightedBCEWithLogitsLoss(_Loss):
             target,
             pos_weight=self.pos_weight,
             neg_weight=self.neg_weight,
+            ignore_value=self.ignore_value,
             sample_weight=sample_weight,
             reduction=self.reduction,
             denominator=denominator,
@@ -565,8 +576,11 @@ class SigmoidFocalLoss(_Loss):
     """Sigmoid focal loss (detection form): :func:`counterpoise.functional.sigmoid_focal_loss`.
 
     Args:
-        alpha: Weight of the positives in [0, 1] (negatives: 1 - alpha), or None. Default 0.25.
+        alpha: Weight of the positives in [0, 1] (negatives: 1 - alpha): a number, a per-label
+            vector (kept as a buffer), or None. Default 0.25.
         gamma: Focusing parameter >= 0. Default 2.
+        weight: Non-negative weight of each label (length L or 1), or None.
+        ignore_value: Target value of unknown labels (outside [0, 1], or NaN), or None.
         reduction: ``"none"`` (default), ``"mean"`` or ``"sum"``.
 
     Example:
@@ -574,14 +588,59 @@ class SigmoidFocalLoss(_Loss):
         >>> loss_fn = SigmoidFocalLoss(reduction="sum")
         >>> x = torch.tensor([[3.0, -1.0], [0.5, -4.0]], requires_grad=True)
         >>> loss_fn(x, torch.tensor([[1.0, 0.0], [1.0, 1.0]])).backward()
+        >>> loss_fn = SigmoidFocalLoss.from_counts([10, 500], num_samples=1000, reduction="mean")
+        >>> loss_fn.alpha
+        tensor([0.9900, 0.5000])
     """
 
+    alpha: torch.Tensor | float | None
+    weight: torch.Tensor | None
+
     def __init__(
-        self, *, alpha: float | None = 0.25, gamma: float = 2.0, reduction: Reduction = "none"
+        self,
+        *,
+        alpha: float | VectorLike | None = 0.25,
+        gamma: float = 2.0,
+        weight: VectorLike | None = None,
+        ignore_value: float | None = None,
+        reduction: Reduction = "none",
     ) -> None:
         super().__init__(reduction)
-        self.alpha = None if alpha is None else check_number("alpha", alpha, low=0.0, high=1.0)
+        if isinstance(alpha, torch.Tensor) and alpha.ndim == 0:
+            alpha = check_number("alpha", alpha, low=0.0, high=1.0)
+        checked = _anchor_alpha(alpha)
+        if isinstance(checked, torch.Tensor):
+            self.register_buffer("alpha", checked.to(torch.float32))
+        else:
+            self.alpha = checked
         self.gamma = check_number("gamma", gamma, low=0.0)
+        self.register_buffer("weight", _buffer("weight", weight))
+        self.ignore_value = _ignore_value(ignore_value)
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Any,
+        num_samples: int | None = None,
+        scheme: str = "balanced",
+        *,
+        gamma: float = 2.0,
+        weight: VectorLike | None = None,
+        ignore_value: float | None = None,
+        reduction: Reduction = "none",
+        **scheme_options: Any,
+    ) -> SigmoidFocalLoss:
+        """Per-label alpha from the positives per label (and the number of samples) by
+        :func:`counterpoise.functional.label_alpha`: ``scheme="effective"`` with ``beta``
+        gives the class-balanced (effective-number) variant."""
+        alpha = cf.label_alpha(counts, num_samples, scheme, **scheme_options)
+        return cls(
+            alpha=alpha,
+            gamma=gamma,
+            weight=weight,
+            ignore_value=ignore_value,
+            reduction=reduction,
+        )
 
     def forward(
         self,
@@ -596,6 +655,143 @@ class SigmoidFocalLoss(_Loss):
             target,
             alpha=self.alpha,
             gamma=self.gamma,
+            weight=self.weight,
+            ignore_value=self.ignore_value,
+            reduction=self.reduction,
+            sample_weight=sample_weight,
+            denominator=denominator,
+        )
+
+
+class AsymmetricLoss(_Loss):
+    """Asymmetric loss (Ridnik et al., ICCV 2021): :func:`counterpoise.functional.asymmetric_loss`.
+
+    Args:
+        gamma_pos: Focusing of the positives, >= 0. Default 0.
+        gamma_neg: Focusing of the negatives, >= 0. Default 4.
+        clip: Probability margin of the negatives in [0, 1), or None. Default 0.05.
+        ignore_value: Target value of unknown labels (outside [0, 1], or NaN), or None.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
+
+    Example:
+        >>> import torch
+        >>> loss_fn = AsymmetricLoss()
+        >>> x = torch.tensor([[2.0, -1.0, 0.5], [-3.0, 1.0, -0.2]], requires_grad=True)
+        >>> loss_fn(x, torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])).backward()
+    """
+
+    def __init__(
+        self,
+        *,
+        gamma_pos: float = 0.0,
+        gamma_neg: float = 4.0,
+        clip: float | None = 0.05,
+        ignore_value: float | None = None,
+        reduction: Reduction = "mean",
+    ) -> None:
+        super().__init__(reduction)
+        self.gamma_pos = check_number("gamma_pos", gamma_pos, low=0.0)
+        self.gamma_neg = check_number("gamma_neg", gamma_neg, low=0.0)
+        self.clip = (
+            None if clip is None else check_number("clip", clip, low=0.0, high=1.0, high_open=True)
+        )
+        self.ignore_value = _ignore_value(ignore_value)
+
+    def forward(
+        self,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        sample_weight: torch.Tensor | None = None,
+        denominator: Denominator = None,
+    ) -> torch.Tensor:
+        return cf.asymmetric_loss(
+            input,
+            target,
+            gamma_pos=self.gamma_pos,
+            gamma_neg=self.gamma_neg,
+            clip=self.clip,
+            ignore_value=self.ignore_value,
+            reduction=self.reduction,
+            sample_weight=sample_weight,
+            denominator=denominator,
+        )
+
+
+class DistributionBalancedLoss(_Loss):
+    """Distribution-balanced loss (Wu et al., ECCV 2020):
+    :func:`counterpoise.functional.distribution_balanced_loss`.
+
+    Args:
+        counts: Training positives per label (L,), all positive, or a multilabel
+            :class:`counterpoise.counts.LabelCounts` (which also gives ``num_samples``); kept
+            as a float32 buffer.
+        num_samples: The number of training samples; required for ``kappa > 0`` unless
+            ``counts`` carries it.
+        alpha: Lift of the smoothed re-balancing weight, >= 0. Default 0.1.
+        beta: Its steepness, > 0. Default 10.
+        mu: Its midpoint, >= 0. Default 0.2.
+        neg_scale: Scale lambda > 0 of the negative term. Default 2.
+        kappa: Strength of the prior bias, >= 0. Default 0.05.
+        gamma: Focal exponent, >= 0 (2 for DB-Focal). Default 0.
+        ignore_value: Target value of unknown labels (outside [0, 1], or NaN), or None.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
+
+    Example:
+        >>> import torch
+        >>> loss_fn = DistributionBalancedLoss([900, 90, 10], num_samples=1000)
+        >>> x = torch.tensor([[2.0, -1.0, 0.5], [-3.0, 1.0, -0.2]], requires_grad=True)
+        >>> loss_fn(x, torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])).backward()
+    """
+
+    counts: torch.Tensor
+
+    def __init__(
+        self,
+        counts: Any,
+        num_samples: int | None = None,
+        *,
+        alpha: float = 0.1,
+        beta: float = 10.0,
+        mu: float = 0.2,
+        neg_scale: float = 2.0,
+        kappa: float = 0.05,
+        gamma: float = 0.0,
+        ignore_value: float | None = None,
+        reduction: Reduction = "mean",
+    ) -> None:
+        super().__init__(reduction)
+        n, total = _label_counts(counts, num_samples)
+        self.register_buffer("counts", _buffer("counts", n, positive=True))
+        self.num_samples = None if total is None else int(total)
+        self.alpha = check_number("alpha", alpha, low=0.0)
+        self.beta = check_number("beta", beta, low=0.0, low_open=True)
+        self.mu = check_number("mu", mu, low=0.0)
+        self.neg_scale = check_number("neg_scale", neg_scale, low=0.0, low_open=True)
+        self.kappa = check_number("kappa", kappa, low=0.0)
+        self.gamma = check_number("gamma", gamma, low=0.0)
+        self.ignore_value = _ignore_value(ignore_value)
+
+    def forward(
+        self,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        sample_weight: torch.Tensor | None = None,
+        denominator: Denominator = None,
+    ) -> torch.Tensor:
+        return cf.distribution_balanced_loss(
+            input,
+            target,
+            self.counts,
+            self.num_samples,
+            alpha=self.alpha,
+            beta=self.beta,
+            mu=self.mu,
+            neg_scale=self.neg_scale,
+            kappa=self.kappa,
+            gamma=self.gamma,
+            ignore_value=self.ignore_value,
             reduction=self.reduction,
             sample_weight=sample_weight,
             denominator=denominator,

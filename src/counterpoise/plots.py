@@ -16,6 +16,8 @@ from ._checks import fail
 __all__ = [
     "plot_class_distribution",
     "plot_confusion_matrix",
+    "plot_group_scores",
+    "plot_label_average_precision",
     "plot_per_class_recall",
     "plot_reliability_bins",
     "plot_reliability_diagram",
@@ -24,6 +26,9 @@ __all__ = [
 ]
 
 _MAX_TICK_LABELS = 40
+# Colours of the label-frequency groups (head, medium, tail) and of any other group.
+_GROUP_COLOURS = {"head": "#4C72B0", "medium": "#DD8452", "tail": "#C44E52"}
+_OTHER_COLOUR = "#8C8C8C"
 
 
 def plot_class_distribution(
@@ -259,4 +264,118 @@ def plot_training_curves(
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def plot_label_average_precision(
+    average_precision: Any,
+    frequency: Any,
+    groups: Sequence[str],
+    *,
+    boundaries: tuple[float, float] | None = None,
+    xlabel: str = "training positives",
+    title: str = "Average precision per label",
+) -> Figure:
+    """Average precision of each label against its frequency, one colour per group.
+
+    The x axis is logarithmic (symmetric-logarithmic, linear below 1, when a frequency is 0).
+    Labels whose average precision is undefined (NaN) are not drawn; the title says how many.
+
+    Args:
+        average_precision: per label, shape (L,), in [0, 1] or NaN.
+        frequency: per label, shape (L,), non-negative (e.g. training positives).
+        groups: the group of each label (e.g. ``"head"``, ``"medium"``, ``"tail"``), length L.
+        boundaries: ``(low, high)`` group boundaries, drawn as dashed vertical lines.
+        xlabel: what ``frequency`` counts.
+        title: the figure's title.
+
+    Returns:
+        The figure.
+    """
+    ap = np.asarray(average_precision, dtype=np.float64)
+    n = np.asarray(frequency, dtype=np.float64)
+    if ap.ndim != 1 or ap.size == 0:
+        fail("average_precision", "a non-empty 1-D sequence", ap.shape)
+    if n.shape != ap.shape:
+        fail("frequency", f"one value per label, of shape {ap.shape}", n.shape)
+    if len(groups) != ap.size:
+        fail("groups", f"one group per label ({ap.size})", len(groups))
+    fig = _figure(7.0, 4.5)
+    ax = fig.add_subplot()
+    names = np.asarray(groups, dtype=object)
+    drawn = np.isfinite(ap)
+    for name in dict.fromkeys(groups):
+        points = drawn & (names == name)
+        ax.scatter(
+            n[points],
+            ap[points],
+            s=18,
+            alpha=0.8,
+            color=_GROUP_COLOURS.get(name, _OTHER_COLOUR),
+            label=f"{name} ({int(points.sum())})",
+        )
+    if n.min() > 0:
+        ax.set_xscale("log")
+    else:
+        ax.set_xscale("symlog", linthresh=1.0)
+    if boundaries is not None:
+        for b in boundaries:
+            ax.axvline(b, color="grey", linestyle="--", linewidth=1)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel(f"{xlabel} (log scale)")
+    ax.set_ylabel("average precision")
+    missing = int((~drawn).sum())
+    ax.set_title(f"{title} ({missing} without positives not shown)" if missing else title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_group_scores(
+    scores: Mapping[str, Mapping[str, float | None]],
+    *,
+    ylabel: str = "score",
+    title: str = "Scores by label group",
+) -> Figure:
+    """Grouped bars: one cluster per label group, one bar per series (a metric or a model).
+
+    A group without a value in a series (None or missing) gets no bar but an "n/a" mark.
+
+    Args:
+        scores: series name to (group name to value in [0, 1] or None); the groups appear in
+            the order first seen.
+        ylabel: the y axis label.
+        title: the figure's title.
+
+    Returns:
+        The figure.
+    """
+    if not scores:
+        fail("scores", "at least one series", {})
+    groups = list(dict.fromkeys(g for series in scores.values() for g in series))
+    if not groups:
+        fail("scores", "series with at least one group", dict(scores))
+    fig = _figure(max(5.0, 1.2 * len(groups) * max(1, len(scores)) ** 0.5 + 2.0), 4.0)
+    ax = fig.add_subplot()
+    width = 0.8 / len(scores)
+    for k, (name, series) in enumerate(scores.items()):
+        x = np.arange(len(groups)) - 0.4 + (k + 0.5) * width
+        values = [series.get(g) for g in groups]
+        present = [v is not None for v in values]
+        ax.bar(
+            x[present],
+            [float(v) for v in values if v is not None],
+            width=width * 0.95,
+            label=name,
+        )
+        for xi, ok in zip(x, present):
+            if not ok:
+                ax.text(xi, 0.01, "n/a", ha="center", va="bottom", fontsize=7, rotation=90)
+    ax.set_xticks(np.arange(len(groups)), groups)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("label group")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
     return fig

@@ -4,6 +4,10 @@ The pieces: :mod:`~counterpoise.compare.data` (the built-in data set or the user
 :mod:`~counterpoise.compare.strategies` (the registry), :mod:`~counterpoise.compare.training`
 (one run), :mod:`~counterpoise.compare.runner` (all runs, summarised) and
 :mod:`~counterpoise.compare.report` (results.json, report.md, plots, HTML).
+
+Multiclass data (one label column) and multilabel data (several 0/1 label columns) go through
+the same pieces; each strategy says which task it is for, and multilabel comparisons are ranked
+by mean average precision, reported for the head, medium and tail labels.
 """
 
 from .data import Splits, load_builtin, load_user_data

@@ -5,19 +5,37 @@ balanced (the same number of samples from every class) when every class can spar
 :data:`MIN_BALANCED_TEST` samples for it; otherwise it is stratified like the data, and the
 report says so. Either way balanced accuracy is the mean of the per-class recalls, so it does not
 depend on the test split's class mix; plain accuracy and calibration do.
+
+Multilabel data (several 0/1 label columns, or a 2-D ``y``) cannot be stratified per class: a
+row carries several labels at once. It is split by iterative stratification (Sechidis et al.,
+2011; see :func:`split_multilabel`), which spreads the positives of every label, rarest first,
+over the splits in the requested proportions as closely as whole rows allow. Every label needs
+a positive and a negative in the training split; labels without a positive in the validation or
+test split have no average precision there, are left out of that split's averages, and are
+named in the report. Missing values in a label column mean "not annotated" (:data:`UNKNOWN`):
+those entries are masked out of the losses and the metrics, never read as negatives.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import numpy as np
 
 from .._checks import check_number, fail
 
-__all__ = ["MIN_BALANCED_TEST", "Splits", "load_builtin", "load_user_data", "split_per_class"]
+__all__ = [
+    "MIN_BALANCED_TEST",
+    "UNKNOWN",
+    "Splits",
+    "load_builtin",
+    "load_user_data",
+    "split_multilabel",
+    "split_per_class",
+]
 
 #: Fewest test samples per class for which a balanced test split is used; below it a balanced
 #: split would be too small to measure anything, and a stratified one is used.
@@ -26,17 +44,23 @@ MIN_BALANCED_TEST = 20
 MIN_PER_CLASS = 3
 _LABEL_NAMES = ("label", "labels", "target", "y", "class")
 _SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
+#: The value of a multilabel target that is not annotated (a missing value in a label column).
+UNKNOWN = -1.0
 
 
 @dataclass(frozen=True)
 class Splits:
-    """Train / validation / test arrays with integer labels 0..C-1.
+    """Train / validation / test arrays with integer labels 0..C-1, or multilabel targets.
 
     Attributes:
         name: where the data came from.
-        classes: the original label of each class index.
-        X_train, y_train, X_val, y_val, X_test, y_test: float32 features (N, D) and int64 labels.
-        test_balanced: whether the test split has the same number of samples in every class.
+        classes: the original label of each class index; for multilabel data, the name of each
+            label (its column).
+        X_train, y_train, X_val, y_val, X_test, y_test: float32 features (N, D) and int64
+            labels (N,); for multilabel data, float32 targets (N, L) holding 1 (positive),
+            0 (negative) or :data:`UNKNOWN` (not annotated).
+        test_balanced: whether the test split has the same number of samples in every class
+            (always False for multilabel data).
         notes: how the data was split, for the report.
     """
 
@@ -53,8 +77,13 @@ class Splits:
 
     @property
     def num_classes(self) -> int:
-        """C, the number of classes."""
+        """C, the number of classes (L, the number of labels, for multilabel data)."""
         return len(self.classes)
+
+    @property
+    def multilabel(self) -> bool:
+        """Whether the targets are multilabel, (N, L)."""
+        return self.y_train.ndim == 2
 
     @property
     def num_features(self) -> int:
@@ -73,10 +102,24 @@ class Splits:
         counts = self.class_counts("train").astype(np.float64)
         return counts / counts.sum()
 
+    def targets(self, split: str) -> np.ndarray:
+        """The labels (or multilabel targets) of ``"train"``, ``"val"`` or ``"test"``."""
+        return {"train": self.y_train, "val": self.y_val, "test": self.y_test}[split]
+
     def class_counts(self, split: str = "train") -> np.ndarray:
-        """Samples per class in a split, int64 (C,)."""
-        y = {"train": self.y_train, "val": self.y_val, "test": self.y_test}[split]
+        """Samples per class in a split, int64 (C,); positives per label for multilabel data."""
+        y = self.targets(split)
+        if y.ndim == 2:
+            return (y == 1).sum(axis=0).astype(np.int64)
         return np.bincount(y, minlength=self.num_classes).astype(np.int64)
+
+    def negative_counts(self, split: str = "train") -> np.ndarray:
+        """Negatives per label in a split (entries that are annotated 0), int64 (L,);
+        multilabel data only."""
+        y = self.targets(split)
+        if y.ndim != 2:
+            fail("splits", "multilabel (negatives are counted per label)", self.name)
+        return (y == 0).sum(axis=0).astype(np.int64)
 
 
 def load_builtin(imbalance_factor: float = 100.0, *, seed: int = 0) -> Splits:
@@ -170,6 +213,84 @@ def split_per_class(
     return train, val, test, balanced, note
 
 
+def split_multilabel(
+    y: np.ndarray, *, val_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices of a train / validation / test split of multilabel rows, by iterative
+    stratification (Sechidis, Tsoumakas and Vlahavas, ECML PKDD 2011).
+
+    With shares :math:`r_s` of the splits (train, validation, test), split :math:`s` wants
+    :math:`r_s P_l` positives of each label :math:`l` (:math:`P_l` its positives) and
+    :math:`r_s N` rows. Repeatedly, the label with the fewest positives among the rows not yet
+    assigned is taken, and each of those rows (in random order) goes to the split that wants
+    the most positives of that label (ties: the one that wants the most rows, then a random
+    one); the split's wants drop by one for each of the row's labels, and by one row. Rows
+    without a positive go last, each to the split that wants the most rows. So the rarest
+    labels are spread first, while every choice is still open. Entries that are not
+    annotated count as not positive.
+
+    Args:
+        y: targets (N, L): 1 positive, 0 negative, :data:`UNKNOWN` not annotated.
+        val_fraction: share of the rows (and of each label's positives) for validation, in
+            (0, 0.5).
+        test_fraction: share for the test, in (0, 0.5).
+        seed: seed of the random choices.
+
+    Returns:
+        ``(train, val, test)``: sorted row indices.
+
+    Raises:
+        ValueError: for fractions outside (0, 0.5), or too few rows for three non-empty splits.
+
+    Example:
+        >>> y = np.array([[1, 0], [1, 0], [1, 1], [0, 1], [0, 1], [0, 0], [1, 0], [0, 0]])
+        >>> [part.tolist() for part in split_multilabel(y, val_fraction=0.25, test_fraction=0.25)]
+        [[0, 4, 6, 7], [2, 5], [1, 3]]
+    """
+    val_fraction = check_number(
+        "val_fraction", val_fraction, low=0.0, high=0.5, low_open=True, high_open=True
+    )
+    test_fraction = check_number(
+        "test_fraction", test_fraction, low=0.0, high=0.5, low_open=True, high_open=True
+    )
+    rng = np.random.default_rng(seed)
+    positive = np.asarray(y) == 1
+    shares = np.array([1.0 - val_fraction - test_fraction, val_fraction, test_fraction])
+    want_rows = shares * len(positive)
+    want = shares[:, None] * positive.sum(axis=0)[None, :]
+    split = np.full(len(positive), -1)
+
+    def pick(first: np.ndarray) -> int:
+        best = np.flatnonzero(first == first.max())
+        if best.size > 1:
+            rows = want_rows[best]
+            best = best[rows == rows.max()]
+        return int(best[0] if best.size == 1 else rng.choice(best))
+
+    left = positive.copy()  # positives of the rows not assigned yet
+    while True:
+        remaining = left.sum(axis=0)
+        if not remaining.any():
+            break
+        rarest = np.flatnonzero(remaining == remaining[remaining > 0].min())
+        label = int(rarest[0] if rarest.size == 1 else rng.choice(rarest))
+        rows = rng.permutation(np.flatnonzero(left[:, label]))
+        for row in rows:
+            s = pick(want[:, label])
+            split[row] = s
+            want[s, positive[row]] -= 1
+            want_rows[s] -= 1
+        left[rows] = False
+    for row in rng.permutation(np.flatnonzero(split < 0)):
+        s = pick(want_rows)
+        split[row] = s
+        want_rows[s] -= 1
+    parts = tuple(np.flatnonzero(split == s) for s in range(3))
+    if any(part.size == 0 for part in parts):
+        fail("data", "enough rows for non-empty train, validation and test splits", len(split))
+    return parts  # type: ignore[return-value]
+
+
 def _encode(labels: np.ndarray, name: str) -> tuple[np.ndarray, tuple[Hashable, ...]]:
     if labels.size == 0:
         fail(name, "non-empty", "no rows")
@@ -230,6 +351,7 @@ def load_user_data(
     path: str | Path,
     *,
     label: str | None = None,
+    labels: str | Sequence[str] | None = None,
     val_fraction: float = 0.2,
     test_fraction: float = 0.2,
     seed: int = 0,
@@ -239,33 +361,63 @@ def load_user_data(
     Accepted files:
 
     - CSV / TSV / Parquet (file or directory): numeric feature columns and a label column
-      (``label``, or the first of ``label``, ``labels``, ``target``, ``y``, ``class``). An optional
-      column ``split`` with values ``train`` / ``val`` / ``test`` gives the splits.
+      (``label``, or the first of ``label``, ``labels``, ``target``, ``y``, ``class``), or with
+      ``labels`` several 0/1 label columns (multilabel). An optional column ``split`` with
+      values ``train`` / ``val`` / ``test`` gives the splits.
     - ``.npz`` with arrays ``X`` (N, D) and ``y`` (N,) (features or precomputed embeddings),
       or with ``X_train``, ``y_train``, ``X_test``, ``y_test`` and optionally ``X_val``, ``y_val``.
+      A 2-D ``y`` (N, L) of 0/1 is multilabel (NaN: not annotated), its labels named 0..L-1.
+
+    Multilabel label columns hold 0/1 or true/false; an empty value (NaN in an ``.npz``) is a
+    label that is not annotated for that row (:data:`UNKNOWN`), masked out of the losses and
+    the metrics. Every other column (but ``split``) is a numeric feature.
 
     Args:
         path: the file.
         label: the label column of a table.
-        val_fraction, test_fraction: shares of each class for validation and test when the
-            splits are not given.
+        labels: the 0/1 label columns of a multilabel table: names, as a sequence or one
+            comma-separated string, and patterns such as ``"tag_*"`` (``*``, ``?`` and ``[...]``
+            as in shell globs), matched against the column names.
+        val_fraction, test_fraction: shares of each class (of the rows and each label's
+            positives, for multilabel data) for validation and test when the splits are not
+            given.
         seed: seed of the split.
 
     Returns:
-        :class:`Splits` with labels encoded 0..C-1 in sorted order of the original labels.
+        :class:`Splits` with labels encoded 0..C-1 in sorted order of the original labels, or
+        multilabel targets (N, L) in the order of ``labels``.
 
     Raises:
         FileNotFoundError: when the file does not exist.
         ValueError: for a missing label column, non-numeric or missing features, missing labels,
-            a single class, or a class with fewer than three samples.
+            a single class, or a class with fewer than three samples; for multilabel data, a
+            label column that does not exist, values other than 0/1, or a label without a
+            positive (or a negative) in the training split.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
+    if labels is not None and label is not None:
+        fail("labels", "None when `label` is given (one label column, or several 0/1 ones)", labels)
     if path.suffix.lower() == ".npz":
+        if labels is not None:
+            fail("labels", "None for an .npz file (a 2-D `y` is multilabel)", labels)
         return _load_npz(path, val_fraction, test_fraction, seed)
     table = _read_table(path)
     columns = list(table)
+    if labels is not None:
+        names = _label_columns(labels, columns, path.name)
+        y_multi = np.column_stack([_indicator(table.pop(n), repr(n)) for n in names])
+        split_col = table.pop("split", None)
+        X = _table_features(table, columns, path.name)
+        if split_col is not None:
+            return _multilabel_splits(
+                path.name, X, y_multi, names, _given_parts(split_col), "given"
+            )
+        parts = split_multilabel(
+            y_multi, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
+        )
+        return _multilabel_splits(path.name, X, y_multi, names, parts, "stratified")
     if label is None:
         label = next((c for c in _LABEL_NAMES if c in table), None)
         if label is None:
@@ -274,6 +426,14 @@ def load_user_data(
         fail("label", f"a column of {path.name}: one of {columns}", label)
     split_col = table.pop("split", None)
     y, classes = _encode(table.pop(label), "label")
+    X = _table_features(table, columns, path.name)
+    if split_col is not None:
+        return _given_splits(path.name, X, y, classes, split_col)
+    return _split(path.name, X, y, classes, val_fraction, test_fraction, seed)
+
+
+def _table_features(table: dict[str, np.ndarray], columns: list[str], source: str) -> np.ndarray:
+    """The remaining columns of a table (the labels and ``split`` taken out) as features."""
     non_numeric = [c for c, v in table.items() if v.dtype.kind not in "biuf"]
     if non_numeric:
         fail(
@@ -283,10 +443,109 @@ def load_user_data(
         )
     if not table:
         fail("features", "at least one numeric feature column besides the label", columns)
-    X = _features(np.column_stack(list(table.values())), list(table), path.name)
-    if split_col is not None:
-        return _given_splits(path.name, X, y, classes, split_col)
-    return _split(path.name, X, y, classes, val_fraction, test_fraction, seed)
+    return _features(np.column_stack(list(table.values())), list(table), source)
+
+
+def _label_columns(labels: str | Sequence[str], columns: list[str], source: str) -> list[str]:
+    """The label columns that ``labels`` names, in its order (a pattern's matches in the
+    table's order), each once."""
+    specs = labels.split(",") if isinstance(labels, str) else list(labels)
+    chosen: list[str] = []
+    for spec in (str(x).strip() for x in specs):
+        if spec == "split":
+            fail("labels", "0/1 label columns, not the `split` column", spec)
+        if spec in columns:  # a name first, even if it holds pattern characters
+            chosen.append(spec)
+        elif any(ch in spec for ch in "*?["):
+            matched = [c for c in columns if c != "split" and fnmatchcase(c, spec)]
+            if not matched:
+                fail("labels", f"patterns that match columns of {source}: {columns}", spec)
+            chosen += matched
+        elif spec:
+            fail("labels", f"columns of {source}: one of {columns}", spec)
+    if not chosen:
+        fail("labels", "at least one column name", labels)
+    return list(dict.fromkeys(chosen))
+
+
+def _indicator(values: np.ndarray, column: str) -> np.ndarray:
+    """A label column as float32 1 / 0, with :data:`UNKNOWN` for missing values."""
+    if values.dtype == object:  # booleans (or numbers) with missing values, or text
+        numbers = (bool, int, float, np.number, np.bool_)
+        text = sorted({v for v in values if v is not None and not isinstance(v, numbers)}, key=str)
+        if text:
+            fail("labels", f"0/1 or true/false values in column {column}", text[:5])
+        values = np.array([np.nan if v is None else float(v) for v in values])
+    elif values.dtype.kind not in "biuf":
+        fail("labels", f"0/1 or true/false values in column {column}", f"dtype {values.dtype}")
+    v = values.astype(np.float64)
+    missing = np.isnan(v)
+    bad = np.unique(v[~missing & (v != 0) & (v != 1)])
+    if bad.size:
+        shown = [int(b) if b == int(b) else float(b) for b in bad[:5]]
+        fail("labels", f"0/1 or true/false values in column {column}", shown)
+    return np.where(missing, UNKNOWN, v).astype(np.float32)
+
+
+def _multilabel_splits(
+    name: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    labels: Sequence[Hashable],
+    parts: tuple[np.ndarray, np.ndarray, np.ndarray],
+    how: str,
+) -> Splits:
+    """Multilabel :class:`Splits` of ``parts`` (train, val, test), after checking that every
+    label can be trained; ``how`` is ``"given"`` or ``"stratified"``, for the notes."""
+    tr, va, te = parts
+
+    def listed(mask: np.ndarray) -> str:
+        chosen = [repr(labels[int(i)]) for i in np.flatnonzero(mask)]
+        return ", ".join(chosen[:10]) + (
+            f" and {len(chosen) - 10} more" if len(chosen) > 10 else ""
+        )
+
+    for value, kind in ((1, "positive"), (0, "negative")):
+        missing = (y[tr] == value).sum(axis=0) == 0
+        if missing.any():
+            everywhere = (y == value).sum(axis=0)[missing].tolist()
+            fail(
+                "labels",
+                f"columns with at least one {kind} in the training split",
+                f"no {kind} for {listed(missing)} ({kind}s in all rows: {everywhere})",
+            )
+    notes = [
+        "Splits given by the `split` column."
+        if how == "given"
+        else "Iterative stratification (Sechidis et al., 2011): the positives of every label, "
+        "rarest first, spread over train / validation / test in the requested shares."
+    ]
+    for part, split in ((va, "validation"), (te, "test")):
+        absent = (y[part] == 1).sum(axis=0) == 0
+        if absent.any():
+            notes.append(
+                f"No positive in the {split} split for {listed(absent)}: average precision is "
+                f"undefined there, so they are left out of the {split} averages"
+                + (" (and keep the threshold 0.5)." if split == "validation" else ".")
+            )
+    unknown = int((y == UNKNOWN).sum())
+    if unknown:
+        notes.append(
+            f"{unknown} label entries are not annotated (missing values): masked out of the "
+            "losses and the metrics."
+        )
+    return Splits(
+        name,
+        tuple(labels),
+        X[tr],
+        y[tr],
+        X[va],
+        y[va],
+        X[te],
+        y[te],
+        test_balanced=False,
+        notes=tuple(notes),
+    )
 
 
 def _split(
@@ -306,30 +565,35 @@ def _split(
     )
 
 
-def _given_splits(
-    name: str, X: np.ndarray, y: np.ndarray, classes: tuple[Hashable, ...], split: np.ndarray
-) -> Splits:
+def _given_parts(split: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The train, val and test rows of a ``split`` column, each checked to be non-empty."""
     values = np.array([_SPLIT_NAMES.get(str(s).strip().lower(), "?") for s in split])
     unknown = sorted({str(s) for s, v in zip(split, values) if v == "?"})
     if unknown:
         fail("split", "train, val or test in every row", unknown[:5])
-    parts = {k: np.flatnonzero(values == k) for k in ("train", "val", "test")}
-    for k in ("train", "test"):
-        if parts[k].size == 0:
+    tr, va, te = (np.flatnonzero(values == k) for k in ("train", "val", "test"))
+    for k, rows in (("train", tr), ("test", te)):
+        if rows.size == 0:
             fail("split", f"at least one {k!r} row", "none")
-    if parts["val"].size == 0:
+    if va.size == 0:
         fail("split", "at least one 'val' row (early stopping needs a validation split)", "none")
-    for k in ("train", "val"):
-        missing = np.flatnonzero(np.bincount(y[parts[k]], minlength=len(classes)) == 0)
+    return tr, va, te
+
+
+def _given_splits(
+    name: str, X: np.ndarray, y: np.ndarray, classes: tuple[Hashable, ...], split: np.ndarray
+) -> Splits:
+    tr, va, te = _given_parts(split)
+    for k, rows in (("train", tr), ("val", va)):
+        missing = np.flatnonzero(np.bincount(y[rows], minlength=len(classes)) == 0)
         if missing.size:
             fail(
                 "split",
                 f"every class in the {k!r} rows",
                 f"no {k!r} rows of class(es) {[classes[c] for c in missing[:10]]}",
             )
-    test_counts = np.bincount(y[parts["test"]], minlength=len(classes))
+    test_counts = np.bincount(y[te], minlength=len(classes))
     balanced = bool(test_counts.min() == test_counts.max())
-    tr, va, te = parts["train"], parts["val"], parts["test"]
     return Splits(
         name,
         classes,
@@ -352,9 +616,13 @@ def _load_npz(path: Path, val_fraction: float, test_fraction: float, seed: int) 
             fail("X_val", f"present in {path.name} (early stopping needs a validation split)", None)
         keys = ["train", "val", "test"]
         y_all = np.concatenate([arrays[f"y_{k}"] for k in keys])
-        y_enc, classes = _encode(y_all, "y")
         X_all = _features(np.concatenate([arrays[f"X_{k}"] for k in keys]), None, path.name)
         split = np.concatenate([np.full(len(arrays[f"y_{k}"]), k) for k in keys])
+        if y_all.ndim == 2:
+            y_multi, names = _npz_indicators(y_all)
+            parts = _given_parts(split)
+            return _multilabel_splits(path.name, X_all, y_multi, names, parts, "given")
+        y_enc, classes = _encode(y_all, "y")
         return _given_splits(path.name, X_all, y_enc, classes, split)
     if "X" not in arrays or "y" not in arrays:
         fail(
@@ -362,8 +630,22 @@ def _load_npz(path: Path, val_fraction: float, test_fraction: float, seed: int) 
             "arrays named X and y (or X_train, y_train, X_val, y_val, X_test, y_test)",
             sorted(arrays),
         )
-    y, classes = _encode(arrays["y"], "y")
     X = _features(arrays["X"].reshape(len(arrays["X"]), -1), None, path.name)
-    if len(X) != len(y):
-        fail("X", f"{len(y)} rows like y", len(X))
+    if len(X) != len(arrays["y"]):
+        fail("X", f"{len(arrays['y'])} rows like y", len(X))
+    if arrays["y"].ndim == 2:
+        y_multi, names = _npz_indicators(arrays["y"])
+        parts = split_multilabel(
+            y_multi, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
+        )
+        return _multilabel_splits(path.name, X, y_multi, names, parts, "stratified")
+    y, classes = _encode(arrays["y"], "y")
     return _split(path.name, X, y, classes, val_fraction, test_fraction, seed)
+
+
+def _npz_indicators(y: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+    """A 2-D ``y`` of an ``.npz`` file as multilabel targets, its labels named 0..L-1."""
+    if y.shape[1] == 0:
+        fail("y", "at least one label column", y.shape)
+    columns = [_indicator(y[:, j], f"{j} of y") for j in range(y.shape[1])]
+    return np.column_stack(columns), tuple(range(y.shape[1]))

@@ -7,13 +7,16 @@ import html
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
+from ..metrics import ImbalanceReport, MultilabelReport
 from ..plots import (
     plot_class_distribution,
     plot_confusion_matrix,
+    plot_group_scores,
+    plot_label_average_precision,
     plot_per_class_recall,
     plot_reliability_diagram,
     plot_training_curves,
@@ -21,12 +24,52 @@ from ..plots import (
 )
 from .runner import LOWER_IS_BETTER, CompareResult
 
-__all__ = ["BASELINE", "ranking_rows", "write_report"]
+__all__ = ["BASELINE", "BASELINES", "baseline_of", "ranking_rows", "write_report"]
 
-#: The strategy every other one is measured against.
+#: The strategy every other one is measured against (multiclass data).
 BASELINE = "ce"
+#: The baseline of each task: plain cross-entropy, plain binary cross-entropy.
+BASELINES = {"multiclass": BASELINE, "multilabel": "bce"}
 #: Metrics shown in the tables, in order.
 TABLE_METRICS = ("balanced_accuracy", "worst_class_recall", "macro_f1", "accuracy", "ece")
+#: Metrics shown in the multilabel tables, in order (those defined on the data).
+MULTILABEL_TABLE_METRICS = (
+    "map",
+    "head_map",
+    "medium_map",
+    "tail_map",
+    "macro_f1",
+    "macro_f1_tuned",
+)
+#: Column titles of the multilabel metrics (the multiclass ones are shown by name).
+METRIC_TITLES = {
+    "map": "mAP",
+    "head_map": "head mAP",
+    "medium_map": "medium mAP",
+    "tail_map": "tail mAP",
+    "macro_f1": "macro F1@0.5",
+    "macro_f1_tuned": "macro F1@tuned",
+}
+
+
+def baseline_of(result: CompareResult) -> str:
+    """The name of the baseline strategy of the comparison's task."""
+    return BASELINES[result.task]
+
+
+def table_metrics(result: CompareResult) -> list[str]:
+    """The ranking metric, then the metrics of the tables that the results hold."""
+    if result.task == "multilabel":
+        present = result.metrics()
+        shown = [m for m in MULTILABEL_TABLE_METRICS if m in present]
+    else:
+        shown = list(TABLE_METRICS)
+    return list(dict.fromkeys((result.metric, *shown)))
+
+
+def metric_title(result: CompareResult, metric: str) -> str:
+    """A metric's title in the comparison's tables (its name for multiclass data)."""
+    return METRIC_TITLES.get(metric, metric) if result.task == "multilabel" else metric
 
 
 def format_stats(stats: dict[str, Any], seeds: int) -> str:
@@ -38,13 +81,14 @@ def ranking_rows(result: CompareResult) -> list[dict[str, Any]]:
     """One row per strategy, best first: rank, name, each table metric's stats, the change of
     the ranking metric against the baseline, whether it is within the spread of the best, and
     the strategy whose model it shares (``same_as``), if any."""
-    metric = result.config.metric
+    metric = result.metric
     order = result.ranking()
     best = order[0]
-    base = result.stats(BASELINE, metric)["mean"] if BASELINE in result.reports else None
+    baseline = baseline_of(result)
+    base = result.stats(baseline, metric)["mean"] if baseline in result.reports else None
     rows = []
     for rank, name in enumerate(order, start=1):
-        stats = {m: result.stats(name, m) for m in (metric, *TABLE_METRICS)}
+        stats = {m: result.stats(name, m) for m in table_metrics(result)}
         rows.append(
             {
                 "rank": rank,
@@ -59,9 +103,11 @@ def ranking_rows(result: CompareResult) -> list[dict[str, Any]]:
 
 
 def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str, str]) -> str:
+    if result.task == "multilabel":
+        return _multilabel_markdown(result, rows, plots)
     cfg, s = result.config, result.splits
-    metric = cfg.metric
-    metrics = list(dict.fromkeys((metric, *TABLE_METRICS)))
+    metric = result.metric
+    metrics = table_metrics(result)
     lines = [
         f"# Imbalance strategies compared on {s.name}",
         "",
@@ -171,6 +217,8 @@ def _published_finding(result: CompareResult) -> list[str]:
 
 
 def _figures(result: CompareResult, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    if result.task == "multilabel":
+        return _multilabel_figures(result, rows)
     s = result.splits
     best = rows[0]["strategy"]
     names = [r["strategy"] for r in rows]
@@ -184,7 +232,7 @@ def _figures(result: CompareResult, rows: list[dict[str, Any]]) -> dict[str, Any
     }
     for name, label in ((best, "best"), (BASELINE, "baseline")):
         if name in result.reports:
-            cm = np.sum([r.confusion for r in result.reports[name]], axis=0)
+            cm = np.sum([cast(ImbalanceReport, r).confusion for r in result.reports[name]], axis=0)
             figs[f"Confusion matrix, {label} ({name})"] = plot_confusion_matrix(
                 cm, s.classes, title=f"{name}: confusion matrix (all seeds)"
             )
@@ -199,8 +247,164 @@ def _figures(result: CompareResult, rows: list[dict[str, Any]]) -> dict[str, Any
     )
     figs["Training curves"] = plot_training_curves(
         {n: [r.history["val_score"] for r in runs] for n, runs in result.runs.items()},
-        ylabel=f"validation {result.config.metric}"
-        + (" (negated)" if result.config.metric in LOWER_IS_BETTER else ""),
+        ylabel=f"validation {result.metric}"
+        + (" (negated)" if result.metric in LOWER_IS_BETTER else ""),
+    )
+    return figs
+
+
+#: The per-label table of a multilabel report shows this many of the commonest and of the rarest
+#: labels (all of them when there are at most twice as many).
+SHOWN_EACH_END = 5
+
+
+def _multilabel_markdown(
+    result: CompareResult, rows: list[dict[str, Any]], plots: dict[str, str]
+) -> str:
+    cfg, s = result.config, result.splits
+    metric, baseline = result.metric, baseline_of(result)
+    metrics = table_metrics(result)
+    report = _first_report(result)
+    counts = s.class_counts("train")
+    lines = [
+        f"# Imbalance strategies compared on {s.name} (multilabel)",
+        "",
+        f"{s.num_classes} labels; train / validation / test: {len(s.y_train)} / {len(s.y_val)} / "
+        f"{len(s.y_test)} rows; training positives per label from {counts.max()} to "
+        f"{counts.min()} (imbalance ratio {counts.max() / counts.min():.1f}:1).",
+        *s.notes,
+        "",
+        "Labels grouped by training positives (the boundaries of Liu et al., 2019): "
+        + "; ".join(f"{g.name}: {g.rule} ({len(g.indices)} labels)" for g in report.groups)
+        + ".",
+        "",
+        f"Ranked by test {metric_title(result, metric)} (higher is better), mean ± standard deviation "
+        f"over {cfg.seeds} seed(s). mAP is the mean over labels of the average precision (the "
+        "labels without a test positive left out). Macro F1 is at the threshold 0.5 and at "
+        "per-label thresholds tuned for F1 on the validation split; thresholds do not change "
+        f"average precision. Δ is the change against plain binary cross-entropy (`{baseline}`).",
+        "",
+        "| rank | strategy | "
+        + " | ".join(metric_title(result, m) for m in metrics)
+        + f" | Δ vs {baseline} |",
+        "|---:|---|" + "---:|" * len(metrics) + "---:|",
+    ]
+    for row in rows:
+        delta = "" if row["delta"] is None else f"{row['delta']:+.3f}"
+        mark = " ≈" if row["within_spread_of_best"] else ""
+        cells = [format_stats(row["stats"][m], cfg.seeds) for m in metrics]
+        lines.append(
+            f"| {row['rank']} | `{row['strategy']}`{mark} | " + " | ".join(cells) + f" | {delta} |"
+        )
+    lines += ["", f"**Best: `{rows[0]['strategy']}`.**"]
+    tied = [r["strategy"] for r in rows if r["within_spread_of_best"]]
+    if tied:
+        lines.append(
+            "Within the spread of the best (≈: the difference of the means is smaller than their "
+            f"combined standard deviation), so not reliably worse: {', '.join(f'`{t}`' for t in tied)}."
+        )
+    elif cfg.seeds == 1:
+        lines.append(
+            "One seed only: no spread is known; run more seeds before trusting small gaps."
+        )
+    lines += ["", *_label_table(result, rows)]
+    lines += ["", "## Strategies", ""]
+    lines += [f"- `{st.name}`: {st.summary}" for st in result.strategies]
+    lines += ["", "## Plots", ""]
+    lines += [f"![{title}]({file})" for title, file in plots.items()]
+    lines += [
+        "",
+        "## Settings",
+        "",
+        f"MLP with {cfg.train.depth} hidden layer(s) of {cfg.train.hidden} units and one sigmoid "
+        f"output per label, Adam (lr {cfg.train.lr:g}, weight decay {cfg.train.weight_decay:g}), "
+        f"batch size {cfg.train.batch_size}, at most {cfg.train.epochs} epochs, early stopping on "
+        f"validation {metric_title(result, metric)} with patience {cfg.train.patience}. Every strategy "
+        "starts from the same weights for a seed and sees the same data order. Total time "
+        f"{result.seconds:.1f} s.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _first_report(result: CompareResult) -> MultilabelReport:
+    """A multilabel report of the comparison: its labels, groups and test positives are the
+    same for every strategy and seed."""
+    return cast(MultilabelReport, next(iter(result.reports.values()))[0])
+
+
+def _label_table(result: CompareResult, rows: list[dict[str, Any]]) -> list[str]:
+    """Per-label test AP of the commonest and the rarest labels, one column per strategy."""
+    s = result.splits
+    report = _first_report(result)
+    counts = s.class_counts("train")
+    order = np.argsort(-counts, kind="stable")
+    k = SHOWN_EACH_END
+    shown: list[int | None] = list(order)
+    if order.size > 2 * k:
+        shown = [*order[:k], None, *order[-k:]]
+    names = [r["strategy"] for r in rows]
+    ap = {n: result.mean_average_precision(n) for n in names}
+    which = "every label" if order.size <= 2 * k else f"the {k} commonest and the {k} rarest labels"
+    lines = [
+        "## Average precision per label",
+        "",
+        f"Test average precision of {which}, most training positives first, mean over seeds; "
+        "strategies best first. n/a: no positive in the test split.",
+        "",
+        "| label | group | train pos. | test pos. | " + " | ".join(f"`{n}`" for n in names) + " |",
+        "|---|---|---:|---:|" + "---:|" * len(names),
+    ]
+    groups = report.label_groups
+    for i in shown:
+        if i is None:
+            lines.append("| … |" + " |" * (3 + len(names)))
+            continue
+        cells = ["n/a" if not np.isfinite(ap[n][i]) else f"{ap[n][i]:.3f}" for n in names]
+        lines.append(
+            f"| {s.classes[i]} | {groups[i]} | {counts[i]} | {report.positives[i]} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    return lines
+
+
+def _multilabel_figures(result: CompareResult, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    s = result.splits
+    report = _first_report(result)
+    counts = s.class_counts("train")
+    names = [r["strategy"] for r in rows]
+    best, baseline = names[0], baseline_of(result)
+
+    def group_map(name: str, group: str) -> float | None:
+        key = f"{group}_map"
+        return result.stats(name, key)["mean"] if key in result.metrics() else None
+
+    figs: dict[str, Any] = {
+        "Training positives per label": plot_class_distribution(
+            counts, s.classes, title="Training positives per label"
+        ),
+        "mAP by label group and strategy": plot_group_scores(
+            {
+                n: {f"{g.name} ({len(g.indices)})": group_map(n, g.name) for g in report.groups}
+                for n in names
+            },
+            ylabel="test mAP (mean over seeds)",
+            title="Test mAP of the head, medium and tail labels, best strategy first",
+        ),
+    }
+    for name, label in ((best, "best"), (baseline, "baseline")):
+        if name in result.reports:
+            figs[f"Average precision per label, {label} ({name})"] = plot_label_average_precision(
+                result.mean_average_precision(name),
+                counts,
+                report.label_groups,
+                boundaries=report.boundaries,
+                title=f"{name}: test AP per label (mean over seeds)",
+            )
+    figs["Training curves"] = plot_training_curves(
+        {n: [r.history["val_score"] for r in runs] for n, runs in result.runs.items()},
+        ylabel=f"validation {metric_title(result, result.metric)}",
     )
     return figs
 

@@ -13,12 +13,21 @@ import torch
 from torch import nn
 
 from .._checks import check_number, check_positive_int, fail
-from .strategies import Strategy, first_epoch_of
+from .data import UNKNOWN
+from .strategies import LabelStats, Strategy, first_epoch_of, label_probabilities, label_thresholds
 
 if TYPE_CHECKING:
     from .data import Splits
 
-__all__ = ["RunResult", "TrainConfig", "make_model", "train_run", "validation_score"]
+__all__ = [
+    "RunResult",
+    "TrainConfig",
+    "label_stats",
+    "make_model",
+    "multilabel_score",
+    "train_run",
+    "validation_score",
+]
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,29 @@ def validation_score(y: torch.Tensor, logits: torch.Tensor, metric: str) -> floa
     return -float(value) if metric == "ece" else float(value)
 
 
+def multilabel_score(y: np.ndarray, logits: torch.Tensor, metric: str, counts: np.ndarray) -> float:
+    """The comparison's metric on multilabel validation outputs (higher is better), from
+    :func:`counterpoise.metrics.multilabel_report` with the labels grouped by their training
+    positives ``counts``. For a ``*_tuned`` metric, the thresholds are tuned on these same
+    outputs (the best F1 a checkpoint can reach on validation).
+    """
+    from ..metrics import multilabel_report
+
+    probs = label_probabilities(logits.double().numpy())
+    thresholds = label_thresholds(probs, y) if metric.endswith("_tuned") else None
+    report = multilabel_report(y, probs, counts=counts, thresholds=thresholds, ignore_value=UNKNOWN)
+    return report.summary()[metric]
+
+
+def label_stats(splits: Splits) -> LabelStats:
+    """The training split's positives and negatives per label (multilabel data)."""
+    return LabelStats(
+        positives=torch.from_numpy(splits.class_counts("train")),
+        negatives=torch.from_numpy(splits.negative_counts("train")),
+        rows=len(splits.y_train),
+    )
+
+
 def train_run(
     strategy: Strategy,
     splits: Splits,
@@ -156,7 +188,8 @@ def train_run(
     the model is built), the same sequence of shuffled epochs (unless it samples), and the same
     budget. The checkpoint with the best validation ``metric`` is kept; with
     ``strategy.select_after`` only epochs after that fraction of the budget are eligible (so that
-    a deferred re-weighting phase is reached).
+    a deferred re-weighting phase is reached). Multilabel data trains one sigmoid output per
+    label, on targets whose entries that are not annotated are masked out by the loss.
     """
     start = time.perf_counter()
     make_loss = strategy.make_loss
@@ -173,7 +206,16 @@ def train_run(
     X, Xv, Xt = tensor(splits.X_train), tensor(splits.X_val), tensor(splits.X_test)
     y = torch.from_numpy(splits.y_train).to(device)
     yv = torch.from_numpy(splits.y_val)
-    counts = torch.from_numpy(splits.class_counts("train"))
+    train_counts = splits.class_counts("train")
+    # what a strategy's loss is built from: class counts, or positives and negatives per label
+    stats: Any = (
+        label_stats(splits) if splits.multilabel else torch.from_numpy(train_counts).to(device)
+    )
+
+    def score_of(logits: torch.Tensor) -> float:
+        if splits.multilabel:
+            return multilabel_score(splits.y_val, logits, metric, train_counts)
+        return validation_score(yv, logits, metric)
 
     torch.manual_seed(seed)
     model = make_model(
@@ -189,7 +231,7 @@ def train_run(
     n = len(y)
     epoch = 0
     for epoch in range(1, config.epochs + 1):
-        loss_fn = make_loss(counts.to(device), epoch - 1, config.epochs)
+        loss_fn = make_loss(stats, epoch - 1, config.epochs)
         if sampler is not None:
             sampler.set_epoch(epoch - 1)
             idx = torch.as_tensor(list(sampler), dtype=torch.long)
@@ -207,7 +249,7 @@ def train_run(
             seen += len(batch)
         model.eval()
         with torch.no_grad():
-            score = validation_score(yv, strategy.logit_scale * model(Xv).float().cpu(), metric)
+            score = score_of(strategy.logit_scale * model(Xv).float().cpu())
         history["loss"].append(total / max(seen, 1))
         history["val_score"].append(score)
         if on_epoch is not None:

@@ -1,0 +1,245 @@
+"""Lightning: class weights as buffers, and the imbalance report after every validation.
+
+Two small pieces for a :class:`lightning.pytorch.LightningModule`:
+
+* :func:`register_class_weights` stores class weights as a float32 buffer of the module, so
+  that they move with it to its device, are saved in and restored from checkpoints, and stay
+  float32 under mixed precision (``precision="16-mixed"`` or ``"bf16-mixed"`` run the forward
+  pass under autocast, which leaves buffers alone). Under ``"16-true"`` / ``"bf16-true"``
+  Lightning casts the whole module, buffers included, to half precision: the weights are
+  then rounded to it, while counterpoise's losses still compute in float32. The losses of
+  :mod:`counterpoise.losses` register their own weights as buffers: assigned as attributes
+  of the module, they need no further step.
+* :class:`ImbalanceReportCallback` accumulates the validation predictions in a
+  :class:`counterpoise.ImbalanceMetrics` and, at the end of each validation epoch, logs its
+  summary (balanced accuracy, macro-F1, worst-class and geometric-mean recall, accuracy, MCC,
+  expected calibration error) with ``pl_module.log_dict`` and keeps the whole report as
+  ``callback.report``. It reads the logits and the targets from what ``validation_step``
+  returns: a dictionary with ``"logits"`` and ``"target"``.
+
+A complete example (a sketch, not run as a doctest: it trains; the tests run the same code)::
+
+    import lightning as L
+    import torch
+    import torch.nn.functional as F
+
+    import counterpoise as cp
+    from counterpoise.integrations.lightning import ImbalanceReportCallback, register_class_weights
+
+
+    class Classifier(L.LightningModule):
+        def __init__(self, counts):
+            super().__init__()
+            self.net = torch.nn.Linear(16, len(counts))
+            register_class_weights(self, cp.class_weights(counts, "effective", beta=0.999))
+            # or: self.loss = cp.FocalLoss.from_counts(counts)  (its weights are buffers too)
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            return F.cross_entropy(self.net(x), y, weight=self.class_weights)
+
+        def validation_step(self, batch, batch_idx):
+            x, y = batch
+            logits = self.net(x)
+            self.log("val_loss", F.cross_entropy(logits, y, weight=self.class_weights))
+            return {"logits": logits, "target": y}
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+    counts = cp.class_counts(y_train)
+    imbalance = ImbalanceReportCallback(num_classes=len(counts))
+    trainer = L.Trainer(max_epochs=10, callbacks=[imbalance])
+    trainer.fit(Classifier(counts), train_loader, val_loader)
+    trainer.callback_metrics["val_balanced_accuracy"], imbalance.report.recall
+
+The logged metrics can be monitored like any other, e.g.
+``ModelCheckpoint(monitor="val_balanced_accuracy", mode="max")``. Under
+DistributedDataParallel the report covers the predictions of every process (ImbalanceMetrics
+sums its statistics over the processes), and every process logs the same numbers. (With
+``accumulate_grad_batches``, Lightning divides each micro-batch's loss by their number: a
+class-weighted loss then averages the micro-batches' weighted means, which is not the weighted
+mean of the accumulated batch unless their weights add up to the same.)
+
+Only the unified ``lightning`` package (Lightning 2.x) is supported, not the older
+``pytorch_lightning`` distribution: ``pip install "counterpoise[lightning]"``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._checks import describe_tensor, fail
+from ..functional import VectorLike, _class_vector
+from ..metrics import ImbalanceMetrics, ImbalanceReport
+
+try:
+    import lightning.pytorch as pl
+except ImportError as error:
+    raise ImportError(
+        "counterpoise.integrations.lightning needs the lightning package (2.x): "
+        'pip install "counterpoise[lightning]"'
+    ) from error
+
+__all__ = ["ImbalanceReportCallback", "register_class_weights"]
+
+
+def register_class_weights(
+    module: nn.Module,
+    weights: VectorLike,
+    *,
+    name: str = "class_weights",
+    persistent: bool = True,
+) -> torch.Tensor:
+    """Register class weights as a float32 buffer of ``module`` (or replace them).
+
+    The buffer is created on the device of the module's first parameter or buffer (the CPU
+    for a module without any), so it can be registered, or replaced (e.g. when deferred
+    re-weighting switches the weights on), at any time. A buffer follows ``module.to(...)``,
+    keeps float32 under autocast and is part of ``state_dict()`` unless ``persistent`` is
+    False (then a checkpoint neither saves nor restores it: recompute it in ``setup``).
+
+    Args:
+        module: The module, e.g. a ``LightningModule``.
+        weights: (C,) finite, non-negative class weights.
+        name: The attribute name of the buffer. Default ``"class_weights"``.
+        persistent: Whether the weights belong to the module's ``state_dict``. Default True.
+
+    Returns:
+        The registered buffer.
+
+    Raises:
+        ValueError: Weights that are not a non-empty 1-D vector of finite, non-negative
+            numbers.
+        KeyError: ``name`` is already an attribute of ``module`` that is not a buffer (from
+            ``register_buffer``).
+
+    Example:
+        >>> import torch
+        >>> net = torch.nn.Linear(4, 3)
+        >>> register_class_weights(net, [1.0, 2.0, 5.0])
+        tensor([1., 2., 5.])
+        >>> sorted(net.state_dict())
+        ['bias', 'class_weights', 'weight']
+        >>> with torch.autocast("cpu", dtype=torch.bfloat16):
+        ...     net(torch.randn(2, 4)).dtype, net.class_weights.dtype
+        (torch.bfloat16, torch.float32)
+    """
+    value = _class_vector("weights", weights).to(torch.float32)
+    anchor = next(itertools.chain(module.parameters(), module.buffers()), None)
+    device = anchor.device if anchor is not None else torch.device("cpu")
+    module.register_buffer(name, value.to(device), persistent=persistent)
+    buffer: torch.Tensor = getattr(module, name)
+    return buffer
+
+
+class ImbalanceReportCallback(pl.Callback):
+    """Logs the imbalance report of every validation epoch.
+
+    ``validation_step`` returns a dictionary holding the batch's logits and targets. Logits
+    of shape (N, C) or (N, C, d1, ..., dK) (the class dimension second, as for PyTorch's
+    losses; each position is a sample, e.g. a token or a pixel) are turned into probabilities
+    by a softmax over dimension 1 in float32; logits of the target's shape are binary logits
+    (the probability of class 1 is their sigmoid; ``num_classes=2``). Targets equal to
+    ``ignore_index`` are left out. At the end of the epoch (not after the sanity check) the
+    summary of the :class:`counterpoise.ImbalanceReport` is logged, each metric's name
+    prefixed by ``prefix`` (``val_balanced_accuracy``, ``val_macro_f1``,
+    ``val_worst_class_recall``, ``val_gmean_recall``, ``val_accuracy``, ``val_mcc``,
+    ``val_ece``), and the report is kept as :attr:`report`.
+
+    Args:
+        num_classes: C, at least 2.
+        classes: Class names for the report (default 0..C-1).
+        n_bins: Bins of the calibration error. Default 15.
+        prefix: Put before each metric's name. Default ``"val_"``.
+        logits_key: Key of the logits in the dictionary ``validation_step`` returns.
+            Default ``"logits"``.
+        target_key: Key of the targets (class indices). Default ``"target"``.
+        ignore_index: Target value that is not a sample. Default -100.
+
+    Attributes:
+        report: The :class:`counterpoise.ImbalanceReport` of the last validation epoch, or
+            None before the first.
+        metrics: The :class:`counterpoise.ImbalanceMetrics` accumulating the current one.
+
+    Raises:
+        ValueError: ``validation_step`` does not return such a dictionary, or logits and
+            targets that do not fit together (and as :class:`counterpoise.ImbalanceMetrics`).
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        *,
+        classes: Sequence[Hashable] | None = None,
+        n_bins: int = 15,
+        prefix: str = "val_",
+        logits_key: str = "logits",
+        target_key: str = "target",
+        ignore_index: int = -100,
+    ) -> None:
+        super().__init__()
+        self.metrics = ImbalanceMetrics(num_classes, classes=classes, n_bins=n_bins)
+        self.prefix = prefix
+        self.logits_key = logits_key
+        self.target_key = target_key
+        self.ignore_index = ignore_index
+        self.report: ImbalanceReport | None = None
+
+    def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.metrics.reset()
+
+    def on_validation_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        target, probs = self._predictions(outputs)
+        if target.numel():
+            self.metrics.update(target, probs)
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        self.report = self.metrics.compute()
+        summary = {self.prefix + k: v for k, v in self.report.summary().items()}
+        # The numbers are already those of all processes; syncing them (a mean of equal
+        # values) only keeps Lightning from asking for it in distributed runs.
+        pl_module.log_dict(summary, sync_dist=True)
+
+    def _predictions(self, outputs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Targets (M,) and probabilities (M, C) (or (M,) of class 1) of the samples that count."""
+        keys = (self.logits_key, self.target_key)
+        if not isinstance(outputs, Mapping) or any(k not in outputs for k in keys):
+            given = f"keys {list(outputs)}" if isinstance(outputs, Mapping) else outputs
+            fail(
+                "validation_step's output",
+                f"a dictionary with {self.logits_key!r} and {self.target_key!r}",
+                given,
+            )
+        logits = outputs[self.logits_key].detach().float()
+        target = outputs[self.target_key].detach()
+        if logits.shape == target.shape:
+            probs = torch.sigmoid(logits).reshape(-1)
+        elif logits.ndim >= 2 and logits.shape[:1] + logits.shape[2:] == target.shape:
+            probs = logits.softmax(dim=1).movedim(1, -1).reshape(-1, logits.shape[1])
+        else:
+            fail(
+                self.target_key,
+                f"class indices of shape {(logits.shape[0], *logits.shape[2:])} for logits "
+                f"of shape {tuple(logits.shape)}",
+                describe_tensor(target),
+            )
+        target = target.reshape(-1)
+        keep = target != self.ignore_index
+        return target[keep].cpu(), probs[keep].cpu()

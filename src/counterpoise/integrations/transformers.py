@@ -1,0 +1,403 @@
+r"""Class-weighted losses for the Hugging Face ``Trainer``, exact under gradient accumulation.
+
+``Trainer(compute_loss_func=...)`` calls ``compute_loss_func(outputs, labels,
+num_items_in_batch=...)`` on every micro-batch. ``num_items_in_batch`` is computed once per
+optimizer step: the Trainer gathers the micro-batches of the accumulation window, counts their
+labels that are not -100 and, with ``average_tokens_across_devices`` (the default), sums the
+count over the processes. It then adds up the gradients of the micro-batch losses, multiplied
+by the number of processes (whose gradients data parallelism averages) and *not* divided by
+the number of accumulation steps. A loss that divides its sum by ``num_items_in_batch`` is
+therefore the sum over the whole accumulated, global batch divided by one number, whatever the
+micro-batch size or the number of processes.
+
+That number decides what the loss is. For a class-weighted loss, PyTorch's mean (and the mean
+of every loss of counterpoise) is the weighted mean
+
+.. math::
+
+    L = \frac{\sum_i w_{y_i} \ell_i}{\sum_i w_{y_i}},
+
+over the whole batch, and the label count :math:`N` is the wrong denominator:
+:math:`\sum_i w_{y_i} \ell_i / N` is a different objective, whose scale changes from step to
+step with the class mix. :class:`TrainerLoss` turns any counterpoise loss into a
+``compute_loss_func`` that divides by the denominator it receives;
+:class:`WeightedLossTrainer` (or :class:`WeightedLossMixin` for a ``Trainer`` subclass of your
+own) replaces the label count by the summed normalising weights of the accumulation window,
+summed over the processes in the same way. Gradient accumulation of ``K`` micro-batches and
+any number of processes then give exactly the gradient of :math:`L` over the global batch of
+the step, as one batch of that size on one device would.
+
+Which weights normalise the mean is the loss's own rule (see
+:mod:`counterpoise.functional`): the class weights of the targets for
+:class:`~counterpoise.WeightedCrossEntropyLoss`, :class:`~counterpoise.LogitAdjustedLoss`,
+:class:`~counterpoise.BalancedSoftmaxLoss` and :class:`~counterpoise.LDAMLoss` (``weight``)
+and :class:`~counterpoise.FocalLoss` (``alpha``); one per labelled element for
+:class:`~counterpoise.CostSensitiveLoss`, :class:`~counterpoise.WeightedBCEWithLogitsLoss`
+and :class:`~counterpoise.SigmoidFocalLoss`. For the latter the plain ``Trainer`` is already
+exact: its label count is their denominator.
+
+Three label layouts are understood, from the shapes:
+
+* sequence classification: logits (N, C), class indices (N,);
+* token classification: logits (N, T, C), class indices (N, T) with -100 where a token has
+  no label (padding, special tokens, continued words);
+* multilabel classification (``problem_type="multi_label_classification"``): logits (N, L),
+  float 0/1 targets (N, L), with :class:`~counterpoise.WeightedBCEWithLogitsLoss` (its
+  ``pos_weight`` from the label counts by :meth:`TrainerLoss.from_dataset`).
+
+Typical use (``train_ds`` yields dictionaries with ``"labels"``)::
+
+    import counterpoise as cp
+    from counterpoise.integrations.transformers import TrainerLoss, WeightedLossTrainer
+
+    loss = TrainerLoss.from_dataset(
+        train_ds, cp.FocalLoss, num_classes=model.config.num_labels,
+        scheme="effective", beta=0.999, gamma=2.0,
+    )
+    trainer = WeightedLossTrainer(
+        model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+        compute_loss_func=loss,
+    )
+    trainer.train()
+
+The mixin overrides ``Trainer._get_num_items_in_batch``, the one place where the ``Trainer``
+computes ``num_items_in_batch``, for training and for evaluation alike: each evaluation
+batch's loss is its weighted mean too. Not covered: ``torch.nn.DataParallel`` (several devices driven by one process; run one
+process per device, e.g. with ``torchrun``, instead), and, for an exact global mean under
+data parallelism, ``average_tokens_across_devices=False`` (each process then normalises by
+its own weights, as the ``Trainer`` does with its label counts).
+
+Requires ``transformers>=5.0`` and ``accelerate`` (``pip install "counterpoise[transformers]"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+import torch
+from torch import nn
+
+from .._checks import class_indices, describe_tensor, fail
+from ..counts import count_labels
+from ..losses import (
+    BalancedSoftmaxLoss,
+    CostSensitiveLoss,
+    FocalLoss,
+    LDAMLoss,
+    LogitAdjustedLoss,
+    SigmoidFocalLoss,
+    WeightedBCEWithLogitsLoss,
+    WeightedCrossEntropyLoss,
+)
+
+try:
+    import transformers
+except ImportError as error:
+    raise ImportError(
+        "counterpoise.integrations.transformers needs the transformers package: "
+        'pip install "counterpoise[transformers]"'
+    ) from error
+
+# The hook through which the Trainer computes `num_items_in_batch` for training and evaluation.
+if not hasattr(transformers.Trainer, "_get_num_items_in_batch"):
+    raise ImportError(
+        "counterpoise.integrations.transformers needs transformers>=5.0, found "
+        f'{transformers.__version__}: pip install -U "counterpoise[transformers]"'
+    )
+
+__all__ = ["TrainerLoss", "WeightedLossMixin", "WeightedLossTrainer"]
+
+# Losses whose mean is normalised by a per-class vector of theirs (by its attribute name), and
+# losses whose mean counts every labelled element once.
+_CLASS_NORMALISED: tuple[tuple[type[nn.Module], str], ...] = (
+    (WeightedCrossEntropyLoss, "weight"),
+    (FocalLoss, "alpha"),
+    (LogitAdjustedLoss, "weight"),
+    (BalancedSoftmaxLoss, "weight"),
+    (LDAMLoss, "weight"),
+)
+_COUNT_NORMALISED: tuple[type[nn.Module], ...] = (CostSensitiveLoss,)
+_BINARY: tuple[type[nn.Module], ...] = (WeightedBCEWithLogitsLoss, SigmoidFocalLoss)
+_SUPPORTED = tuple(t for t, _ in _CLASS_NORMALISED) + _COUNT_NORMALISED + _BINARY
+
+
+def _names(types: tuple[type, ...]) -> str:
+    return ", ".join(t.__name__ for t in types)
+
+
+class TrainerLoss:
+    r"""A counterpoise loss as the ``compute_loss_func`` of a Hugging Face ``Trainer``.
+
+    Called as ``loss(outputs, labels, num_items_in_batch=D)``, it takes the logits from the
+    model's outputs, arranges them with the labels (see the module docstring for the three
+    layouts) and returns the loss's sum divided by :math:`D`:
+
+    .. math::
+
+        L = \frac{\sum_i v_i \ell_i}{D}
+
+    with :math:`v_i` the normalising weight of element :math:`i` (its target's class weight,
+    or 1). With :class:`WeightedLossTrainer`, :math:`D` is :meth:`denominator` summed over the
+    accumulation window and the processes, so that the micro-batch losses add up to the
+    weighted mean of the whole step. With the plain ``Trainer``, :math:`D` is the number of
+    labels that are not -100: exact for losses normalised by counts, and
+    :math:`\sum_i w_{y_i} \ell_i / N` for class-weighted ones. Without ``num_items_in_batch``
+    (None), the loss is the mean of the batch alone.
+
+    Args:
+        loss: A counterpoise loss module with ``reduction="mean"``: one of
+            WeightedCrossEntropyLoss, FocalLoss, LogitAdjustedLoss, BalancedSoftmaxLoss,
+            LDAMLoss, CostSensitiveLoss, WeightedBCEWithLogitsLoss, SigmoidFocalLoss. Its
+            weights are read at every call, so a schedule that changes them (such as
+            deferred re-weighting) takes effect at once.
+
+    Raises:
+        TypeError: ``loss`` is not one of these losses.
+        ValueError: ``loss.reduction`` is not ``"mean"``.
+
+    Example:
+        >>> import torch
+        >>> import counterpoise as cp
+        >>> loss = TrainerLoss(cp.WeightedCrossEntropyLoss(torch.tensor([1.0, 2.0, 5.0])))
+        >>> labels = torch.tensor([0, 2, 2, 1])
+        >>> loss.denominator(labels)
+        tensor(13., dtype=torch.float64)
+        >>> outputs = {"logits": torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0],
+        ...                                    [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]])}
+        >>> full = loss(outputs, labels, num_items_in_batch=13)
+        >>> first = loss({"logits": outputs["logits"][:2]}, labels[:2], num_items_in_batch=13)
+        >>> second = loss({"logits": outputs["logits"][2:]}, labels[2:], num_items_in_batch=13)
+        >>> torch.allclose(first + second, full)
+        True
+        >>> torch.allclose(full, torch.nn.functional.cross_entropy(
+        ...     outputs["logits"], labels, weight=torch.tensor([1.0, 2.0, 5.0])))
+        True
+    """
+
+    def __init__(self, loss: nn.Module) -> None:
+        if not isinstance(loss, _SUPPORTED):
+            fail("loss", f"one of the losses {_names(_SUPPORTED)}", loss, error=TypeError)
+        if loss.reduction != "mean":
+            fail("loss.reduction", '"mean"', loss.reduction)
+        self.loss = loss
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.loss!r})"
+
+    @classmethod
+    def from_dataset(
+        cls,
+        dataset: Any,
+        loss: type[nn.Module] = WeightedCrossEntropyLoss,
+        *,
+        key: int | str | Callable[[Any], Any] | None = "labels",
+        num_classes: int | None = None,
+        **options: Any,
+    ) -> TrainerLoss:
+        """Build ``loss`` with class weights (or ``pos_weight``) from a data set's labels.
+
+        The labels are counted by :func:`counterpoise.count_labels` (-100, or the
+        ``ignore_index`` among ``options``, is not counted, so token-classification labels
+        count their labelled tokens), and the loss is built from the counts: by
+        ``loss.from_counts(counts, **options)`` (class weights by
+        :func:`counterpoise.class_weights` with ``scheme`` and its options, e.g.
+        ``scheme="effective", beta=0.999``; priors for LogitAdjustedLoss), by
+        ``BalancedSoftmaxLoss(counts, **options)``, or, for WeightedBCEWithLogitsLoss and
+        multilabel 0/1 targets, with ``pos_weight`` = negatives / positives per label.
+
+        Args:
+            dataset: The training data: a sequence or iterable of samples such as a
+                ``datasets.Dataset`` or a list of dictionaries, or anything else
+                :func:`counterpoise.count_labels` counts (with ``key=None`` for the labels
+                themselves).
+            loss: The loss class: WeightedCrossEntropyLoss (default), FocalLoss, LDAMLoss,
+                LogitAdjustedLoss, BalancedSoftmaxLoss or WeightedBCEWithLogitsLoss.
+            key: Picks the labels out of each sample. Default ``"labels"``.
+            num_classes: C (L for multilabel data); pass the model's ``num_labels`` so that a
+                class absent from the data is an error rather than a shorter weight vector.
+            **options: The scheme and the loss's own options, passed on.
+
+        Returns:
+            A :class:`TrainerLoss` around the new loss.
+
+        Raises:
+            TypeError: An unsupported ``loss`` class.
+            ValueError: As :func:`counterpoise.count_labels` and the loss's constructor
+                (e.g. a class without samples under a scheme that divides by the counts).
+
+        Example:
+            >>> import counterpoise as cp
+            >>> train = [{"labels": 0}, {"labels": 0}, {"labels": 0}, {"labels": 1}]
+            >>> TrainerLoss.from_dataset(train, scheme="balanced").loss.weight
+            tensor([0.6667, 2.0000])
+            >>> tags = [{"labels": [1.0, 0.0]}, {"labels": [0.0, 0.0]}, {"labels": [1.0, 1.0]}]
+            >>> TrainerLoss.from_dataset(tags, cp.WeightedBCEWithLogitsLoss).loss.pos_weight
+            tensor([0.5000, 2.0000])
+        """
+        builders: dict[type[nn.Module], Callable[..., nn.Module]] = {
+            WeightedCrossEntropyLoss: WeightedCrossEntropyLoss.from_counts,
+            FocalLoss: FocalLoss.from_counts,
+            LDAMLoss: LDAMLoss.from_counts,
+            LogitAdjustedLoss: LogitAdjustedLoss.from_counts,
+            BalancedSoftmaxLoss: lambda counts, **kw: BalancedSoftmaxLoss(counts.counts, **kw),
+            WeightedBCEWithLogitsLoss: WeightedBCEWithLogitsLoss.from_counts,
+        }
+        if loss not in builders:
+            fail("loss", f"one of the classes {_names(tuple(builders))}", loss, error=TypeError)
+        multilabel = loss is WeightedBCEWithLogitsLoss
+        counts = count_labels(
+            dataset,
+            key=key,
+            num_classes=num_classes,
+            multilabel=multilabel,
+            ignore_index=None if multilabel else options.get("ignore_index", -100),
+        )
+        return cls(builders[loss](counts, **options))
+
+    def __call__(
+        self,
+        outputs: Any,
+        labels: torch.Tensor | None,
+        num_items_in_batch: float | torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The loss of a batch: its weighted sum over ``num_items_in_batch``."""
+        if isinstance(outputs, Mapping):
+            if "logits" not in outputs:
+                fail("outputs", "model outputs with `logits`", f"keys {list(outputs)}")
+            logits = outputs["logits"]
+        else:  # a tuple, from a model called with return_dict=False
+            logits = outputs[0]
+        input, target = self._arrange(logits, self._labels(labels))
+        loss: torch.Tensor = self.loss(input, target, denominator=num_items_in_batch)
+        return loss
+
+    def denominator(self, labels: torch.Tensor) -> torch.Tensor:
+        """The summed normalising weights of a batch's labels, in float64 on their device.
+
+        For class indices: the class weight of each label that is not ``ignore_index``
+        (1 each without class weights, or for CostSensitiveLoss); for float targets: one per
+        element of the binary losses, one per row of cross-entropy's probability targets.
+        """
+        labels = self._labels(labels)
+        if labels.is_floating_point():
+            rows = labels.numel() if isinstance(self.loss, _BINARY) else labels[..., 0].numel()
+            return torch.tensor(float(rows), dtype=torch.float64, device=labels.device)
+        ignore_index = cast(int, self.loss.ignore_index)  # every softmax-family loss has one
+        labelled = labels != ignore_index
+        weight = self._class_weight()
+        if weight is None:
+            return labelled.sum().to(torch.float64)
+        index = class_indices("labels", torch.where(labelled, labels, 0), weight.numel())
+        per_label = weight.detach().to(labels.device, torch.float64)[index]
+        return torch.where(labelled, per_label, 0.0).sum()
+
+    def _class_weight(self) -> torch.Tensor | None:
+        for kind, name in _CLASS_NORMALISED:
+            if isinstance(self.loss, kind):
+                weight: torch.Tensor | None = getattr(self.loss, name)
+                return weight
+        return None
+
+    def _labels(self, labels: Any) -> torch.Tensor:
+        if labels is None:
+            fail("labels", "a tensor (the batches must hold `labels`)", None)
+        if not isinstance(labels, torch.Tensor):
+            fail("labels", "a tensor", type(labels).__name__, error=TypeError)
+        return labels
+
+    def _arrange(
+        self, logits: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and labels in the loss's layout: (M, C) and (M,), or both (N, L)."""
+        if labels.is_floating_point():
+            if logits.shape == (*labels.shape, 1):  # one logit per sample: binary
+                logits = logits.squeeze(-1)
+            if logits.shape != labels.shape:
+                fail("labels", f"targets of shape {tuple(logits.shape)}", describe_tensor(labels))
+            return logits, labels
+        if isinstance(self.loss, _BINARY):
+            fail("labels", f"float targets for {type(self.loss).__name__}", describe_tensor(labels))
+        if logits.shape[:-1] != labels.shape:
+            fail(
+                "labels",
+                f"class indices of shape {tuple(logits.shape[:-1])}",
+                describe_tensor(labels),
+            )
+        return logits.reshape(-1, logits.shape[-1]), labels.reshape(-1)
+
+
+if TYPE_CHECKING:
+    _TrainerBase = transformers.Trainer
+else:
+    _TrainerBase = object
+
+
+class WeightedLossMixin(_TrainerBase):
+    r"""Makes a ``Trainer``'s ``num_items_in_batch`` the summed weights of :class:`TrainerLoss`.
+
+    Put it before the ``Trainer`` class among the bases of your own trainer
+    (``class MyTrainer(WeightedLossMixin, Trainer)``); :class:`WeightedLossTrainer` is the
+    plain case. Where the ``Trainer`` counts the labels of the accumulation window (and sums
+    the count over the processes), this mixin sums
+    :meth:`TrainerLoss.denominator` instead, in float64, and sums it over the processes in the
+    same way. The ``compute_loss_func`` then divides every micro-batch's weighted sum by
+
+    .. math::
+
+        D = \sum_{r} \sum_{b=1}^{K} \sum_{i \in b, r} v_i,
+
+    the weights of all :math:`K` micro-batches of all processes :math:`r` of the step, and the
+    accumulated gradient is that of the weighted mean of the global batch.
+
+    Raises:
+        TypeError: ``compute_loss_func`` is not a :class:`TrainerLoss`.
+        ValueError: The ``Trainer`` drives several devices from one process
+            (``torch.nn.DataParallel``, ``args.n_gpu > 1``).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not isinstance(self.compute_loss_func, TrainerLoss):
+            fail(
+                "compute_loss_func",
+                "a counterpoise TrainerLoss",
+                type(self.compute_loss_func).__name__,
+                error=TypeError,
+            )
+        if self.args.n_gpu > 1:
+            fail(
+                "args.n_gpu",
+                "1 (one process per device, e.g. with torchrun: DataParallel is not supported)",
+                self.args.n_gpu,
+            )
+
+    def _get_num_items_in_batch(
+        self, batch_samples: list[Any], device: torch.device
+    ) -> torch.Tensor | int | None:
+        if not batch_samples or not all(
+            isinstance(b, Mapping) and "labels" in b for b in batch_samples
+        ):
+            return None
+        loss_func = cast(TrainerLoss, self.compute_loss_func)  # checked in __init__
+        total = torch.stack(
+            [loss_func.denominator(b["labels"]).to(device) for b in batch_samples]
+        ).sum()
+        if self.args.average_tokens_across_devices and self.args.world_size > 1:
+            total = self.accelerator.gather(total.reshape(1)).sum()
+        # Processes that share one batch (tensor, context or sequence parallelism) each add
+        # it once more: the Trainer divides its label count by their number, and so do we.
+        shared = 1
+        for size in ("get_tp_size", "get_cp_size", "get_sp_size"):
+            get_size = getattr(self, size, None)
+            if get_size is not None:
+                shared *= int(get_size())
+        return total / shared
+
+
+class WeightedLossTrainer(WeightedLossMixin, transformers.Trainer):
+    """A ``transformers.Trainer`` whose class-weighted loss is an exact weighted mean.
+
+    Takes the ``Trainer``'s arguments, with a :class:`TrainerLoss` as ``compute_loss_func``;
+    see :class:`WeightedLossMixin` for what changes.
+    """

@@ -1,0 +1,218 @@
+"""The documentation: every public name is in the API reference, every guide's Python runs at
+build time, and ``mkdocs build --strict`` passes with the executed outputs in the pages."""
+
+from __future__ import annotations
+
+import html
+import importlib
+import inspect
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import counterpoise as cp
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+sys.path.insert(0, str(DOCS / "_ext"))
+
+from api_table import documented_path  # noqa: E402
+
+FENCE = re.compile(r"^(`{3,})(\S*)([^\n]*)\n(.*?)^\1\s*$", re.M | re.S)
+DIRECTIVE = re.compile(r"^::: (\S+)\n((?:[ \t]+\S.*\n?)*)", re.M)
+
+
+def _directives() -> dict[str, str]:
+    """``::: identifier`` of every reference page, with its indented options block."""
+    found: dict[str, str] = {}
+    for page in sorted((DOCS / "reference").glob("*.md")):
+        for identifier, options in DIRECTIVE.findall(page.read_text()):
+            found[identifier] = options
+    return found
+
+
+def _explicit_members(options: str) -> list[str] | None:
+    match = re.search(r"^\s*members:\s*(.*)$", options, re.M)
+    if match is None:
+        return None
+    value = match.group(1).strip()
+    if value in ("false", "False"):
+        return []
+    return [m.strip().strip("'\"") for m in value.strip("[]").split(",") if m.strip()]
+
+
+def test_every_public_name_is_documented_in_the_reference():
+    directives = _directives()
+    missing = []
+    for name in cp.__all__:
+        path = documented_path(name)
+        if path in directives and _explicit_members(directives[path]) != []:
+            continue  # a module page
+        parent, _, member = path.rpartition(".")
+        options = directives.get(parent)
+        if options is None:
+            missing.append(path)
+            continue
+        members = _explicit_members(options)
+        public = getattr(importlib.import_module(parent), "__all__", ())
+        if member not in (public if members is None else members):
+            missing.append(path)
+    assert not missing, f"public names without a reference page: {missing}"
+
+
+def test_the_reference_index_links_every_public_name():
+    import api_table
+
+    table = api_table.table()
+    for name in cp.__all__:
+        assert f"[`{documented_path(name)}`][{documented_path(name)}]" in table
+
+
+def test_every_python_block_of_the_docs_is_executed_at_build_time():
+    pages = sorted(DOCS.rglob("*.md"))
+    assert len(pages) > 10
+    not_executed = []
+    for page in pages:
+        for _, language, info, _ in FENCE.findall(page.read_text()):
+            if language in ("python", "py", "pycon") and 'exec="on"' not in info:
+                not_executed.append(f"{page.relative_to(ROOT)}: ```{language}{info}")
+    assert not not_executed, f"Python blocks that are not run: {not_executed}"
+
+
+def test_every_guide_has_executed_code_or_links_to_it():
+    for guide in sorted((DOCS / "guides").glob("*.md")):
+        text = guide.read_text()
+        assert 'exec="on"' in text or guide.name == "questions.md", guide.name
+
+
+def test_every_guide_is_in_the_navigation():
+    config = (ROOT / "mkdocs.yml").read_text()
+    for page in sorted(DOCS.rglob("*.md")):
+        relative = page.relative_to(DOCS).as_posix()
+        assert relative in config, f"{relative} is not in the nav of mkdocs.yml"
+
+
+# --------------------------------------------------------------------------- the strict build
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    for module in ("mkdocs", "material", "mkdocstrings_handlers.python", "markdown_exec"):
+        pytest.importorskip(module)
+    out = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    start = time.perf_counter()
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", "mkdocs.yml", "-d", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    seconds = time.perf_counter() - start
+    assert build.returncode == 0, f"mkdocs build --strict failed:\n{build.stderr[-6000:]}"
+    print(f"mkdocs build --strict: {seconds:.1f} s")
+    return out
+
+
+def _page(site: Path, name: str) -> str:
+    """The text of a built page, without its HTML tags."""
+    return html.unescape(re.sub(r"<[^>]+>", "", (site / name / "index.html").read_text()))
+
+
+def test_every_public_name_has_an_anchor_in_the_built_reference(site: Path):
+    pages = "".join(p.read_text() for p in (site / "reference").rglob("index.html"))
+    ids = set(re.findall(r'id="(counterpoise[^"]*)"', pages))
+    missing = [documented_path(n) for n in cp.__all__ if documented_path(n) not in ids]
+    assert not missing, f"public names without an anchor in the built reference: {missing}"
+
+
+def test_inspect_output_of_the_built_in_data_is_on_the_page(site: Path):
+    page = _page(site, "guides/choosing-a-scheme")
+    d = cp.describe(cp.count_labels(cp.load_digits_lt().y_train, num_classes=10))
+    assert f"effective number of classes {d.effective_num_classes:.2f}" in page
+    balanced = next(s for s in d.schemes if s.scheme == "balanced")
+    for weight in balanced.weights:
+        assert f"{weight:.4g}" in page
+
+
+def test_the_comparison_ran_on_the_page(site: Path):
+    page = _page(site, "guides/choosing-a-scheme")
+    assert "$ counterpoise compare --quick" in page and "Finished in" in page
+    for name in ("ce", "ce_balanced", "sampler_balanced", "focal", "logit_adjusted", "ldam_drw"):
+        assert f" {name} " in page
+
+
+def test_the_weighted_mean_numbers_are_the_ones_pytorch_computes(site: Path):
+    page = _page(site, "guides/class-weights")
+    x, y = torch.tensor([[0.3, -1.2, 0.8]]), torch.tensor([2])  # the batch-size-1 example
+    plain = F.cross_entropy(x, y).item()
+    assert page.count(f"loss {plain:.4f}") >= 3  # unweighted, weighted, unweighted / denominator
+    weighted = cp.functional.cross_entropy(x, y, [1.0, 4.0, 20.0], denominator=1).item()
+    assert f"loss {weighted:.4f}" in page
+
+
+def test_the_first_example_shows_the_counts(site: Path):
+    counts = cp.class_counts(cp.load_digits_lt().y_train).tolist()
+    assert str(counts) in _page(site, "")
+
+
+def test_no_unrendered_markup_is_left(site: Path):
+    restructured_text = re.compile(r":(?:func|class|meth|attr|mod|data|math):`|``|\.\. math::")
+    for page in (site / "reference").rglob("*.html"):
+        found = restructured_text.search(page.read_text())
+        assert found is None, f"{page.relative_to(site)}: {found}"
+    for page in site.rglob("*.html"):
+        assert 'exec="on"' not in page.read_text(), f"{page.relative_to(site)}: a block did not run"
+
+
+# --------------------------------------------------------------------------- the docstring rewriting
+
+
+def test_restructured_text_becomes_markdown():
+    griffe = pytest.importorskip("griffe")
+    import griffe_rst
+
+    docstring = inspect.cleandoc("""Summary with ``code`` and :math:`x^2`, see :func:`~numpy.median`.
+
+    .. math::
+
+        a = b
+
+        c = d
+
+    ==========  ========
+    scheme      weight
+    ==========  ========
+    ``none``    1
+    ``cost``    per class,
+                or a matrix
+    ==========  ========
+
+    >>> 1 + 1
+    2
+
+    Args:
+        a, b: two numbers.
+
+    Example:
+        >>> 2 + 2
+        4
+    """)
+    module = griffe.Module("m")
+    text = griffe_rst.convert(docstring, module)
+    assert "`code`" in text and "``code``" not in text and "\\(x^2\\)" in text
+    assert "see <code>median</code>." in text  # outside the package: code, not a link
+    assert "$$\na = b\n$$" in text and "$$\nc = d\n$$" in text
+    assert "| `none` | 1 |" in text and "| `cost` | per class, or a matrix |" in text
+    assert "```pycon\n>>> 1 + 1\n2\n```" in text
+    assert "    a: two numbers.\n    b: two numbers." in text
+    assert "Examples:\n    >>> 2 + 2" in text  # parsed by griffe, not fenced
