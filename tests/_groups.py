@@ -15,14 +15,22 @@ WORLD_SIZE = 2
 
 
 def run_group(
-    worker: Callable[[int], None], tmp_path, timeout: float = 60.0, world_size: int = WORLD_SIZE
+    worker: Callable[[int], None],
+    tmp_path,
+    timeout: float = 60.0,
+    world_size: int = WORLD_SIZE,
+    group_timeout: float | None = None,
 ) -> None:
-    """Run ``worker(rank)`` in a gloo group of ``world_size`` forked processes; a hang fails."""
+    """Run ``worker(rank)`` in a gloo group of ``world_size`` forked processes; a hang fails.
+
+    ``group_timeout`` (default ``timeout``) bounds the group's own operations, its set-up
+    included; a test of the harness's deadline sets it longer, so that a set-up slowed by a
+    loaded machine cannot time out inside a rank first."""
     # fork keeps the test fast: the children need not import torch again
     init_method = f"file://{tmp_path / 'rendezvous'}"
     context = mp.start_processes(
         _grouped,
-        args=(worker, init_method, timeout, world_size),
+        args=(worker, init_method, timeout if group_timeout is None else group_timeout, world_size),
         nprocs=world_size,
         start_method="fork",
         join=False,

@@ -124,5 +124,5 @@ def _sleep_forever(rank: int) -> None:
 
 def test_the_harness_fails_a_hang_instead_of_waiting(tmp_path):
     with pytest.raises(pytest.fail.Exception, match="did not finish within"):
-        run_group(_sleep_forever, tmp_path, timeout=5)
+        run_group(_sleep_forever, tmp_path, timeout=5, group_timeout=120)
     assert not multiprocessing.active_children()
