@@ -1,8 +1,10 @@
-"""The documentation: every public name is in the API reference, every guide's Python runs at
-build time, and ``mkdocs build --strict`` passes with the executed outputs in the pages."""
+"""The documentation: every public name is in the API reference, every guide's Python runs (at
+build time, or here for the framework examples), and ``mkdocs build --strict`` passes with the
+executed outputs in the pages."""
 
 from __future__ import annotations
 
+import ast
 import html
 import importlib
 import inspect
@@ -27,6 +29,19 @@ from api_table import documented_path  # noqa: E402
 
 FENCE = re.compile(r"^(`{3,})(\S*)([^\n]*)\n(.*?)^\1\s*$", re.M | re.S)
 DIRECTIVE = re.compile(r"^::: (\S+)\n((?:[ \t]+\S.*\n?)*)", re.M)
+SECTION = re.compile(r"^## (.+)$", re.M)
+PYTHON = ("python", "py", "pycon")
+
+#: Modules that ``import counterpoise`` does not import (each needs an optional framework): the
+#: reference documents every name of their ``__all__``, read from the source.
+OPTIONAL_MODULES = ("counterpoise.integrations.transformers", "counterpoise.integrations.lightning")
+
+#: Sections whose Python blocks the build does not run (the frameworks are optional dependencies,
+#: and slow to import) and :func:`test_the_framework_examples_run` runs instead: page, then
+#: section title, then the package the section needs.
+RUN_BY_TESTS = {
+    "guides/integrations.md": {"Hugging Face Trainer": "transformers", "Lightning": "lightning"}
+}
 
 
 def _directives() -> dict[str, str]:
@@ -67,6 +82,30 @@ def test_every_public_name_is_documented_in_the_reference():
     assert not missing, f"public names without a reference page: {missing}"
 
 
+def _public_names(module: str) -> list[str]:
+    """The ``__all__`` of a module of the package, read from its source without importing it."""
+    path = ROOT / "src" / Path(*module.split(".")).with_suffix(".py")
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            return list(ast.literal_eval(node.value))
+    raise AssertionError(f"{module} has no __all__")
+
+
+def _optional_names() -> list[str]:
+    return [f"{module}.{name}" for module in OPTIONAL_MODULES for name in _public_names(module)]
+
+
+def test_every_public_name_of_the_integrations_is_documented_in_the_reference():
+    directives = _directives()
+    for module in OPTIONAL_MODULES:
+        assert module in directives, f"{module} has no reference page"
+        members = _explicit_members(directives[module])
+        assert members is None, f"the page of {module} must document its whole __all__"
+        assert _public_names(module), module
+
+
 def test_the_reference_index_links_every_public_name():
     import api_table
 
@@ -75,15 +114,53 @@ def test_the_reference_index_links_every_public_name():
         assert f"[`{documented_path(name)}`][{documented_path(name)}]" in table
 
 
+def _sections(text: str) -> dict[str, str]:
+    """The text under each second-level heading, by title (the text above the first: "")."""
+    titles = ["", *SECTION.findall(text)]
+    return dict(zip(titles, SECTION.split(text)[::2]))
+
+
+def _blocks_not_run_at_build_time(text: str) -> list[str]:
+    return [
+        code
+        for _, language, info, code in FENCE.findall(text)
+        if language in PYTHON and 'exec="on"' not in info
+    ]
+
+
 def test_every_python_block_of_the_docs_is_executed_at_build_time():
     pages = sorted(DOCS.rglob("*.md"))
     assert len(pages) > 10
     not_executed = []
     for page in pages:
-        for _, language, info, _ in FENCE.findall(page.read_text()):
-            if language in ("python", "py", "pycon") and 'exec="on"' not in info:
-                not_executed.append(f"{page.relative_to(ROOT)}: ```{language}{info}")
+        tested = RUN_BY_TESTS.get(page.relative_to(DOCS).as_posix(), {})
+        for title, text in _sections(page.read_text()).items():
+            if title in tested:
+                continue
+            for _, language, info, _ in FENCE.findall(text):
+                if language in PYTHON and 'exec="on"' not in info:
+                    not_executed.append(f"{page.relative_to(ROOT)}: ```{language}{info}")
     assert not not_executed, f"Python blocks that are not run: {not_executed}"
+
+
+@pytest.mark.parametrize(
+    ("page", "title"), [(page, title) for page, titles in RUN_BY_TESTS.items() for title in titles]
+)
+def test_the_framework_examples_run(
+    page: str, title: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Each section's blocks run in order in one namespace, as a reader would run them, in an
+    # empty folder (the frameworks write checkpoints and logs) and without any download.
+    sections = _sections((DOCS / page).read_text())
+    assert title in sections, f"{page} has no section {title!r}"
+    blocks = _blocks_not_run_at_build_time(sections[title])
+    assert blocks, f"{page}, {title}: no example to run"
+    pytest.importorskip(RUN_BY_TESTS[page][title])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    namespace: dict[str, object] = {"__name__": "__main__"}
+    for number, code in enumerate(blocks, 1):
+        exec(compile(code, f"{page}, {title}, block {number}", "exec"), namespace)
 
 
 def test_every_guide_has_executed_code_or_links_to_it():
@@ -131,7 +208,8 @@ def _page(site: Path, name: str) -> str:
 def test_every_public_name_has_an_anchor_in_the_built_reference(site: Path):
     pages = "".join(p.read_text() for p in (site / "reference").rglob("index.html"))
     ids = set(re.findall(r'id="(counterpoise[^"]*)"', pages))
-    missing = [documented_path(n) for n in cp.__all__ if documented_path(n) not in ids]
+    names = [documented_path(n) for n in cp.__all__] + _optional_names()
+    missing = [name for name in names if name not in ids]
     assert not missing, f"public names without an anchor in the built reference: {missing}"
 
 
@@ -165,8 +243,45 @@ def test_the_first_example_shows_the_counts(site: Path):
     assert str(counts) in _page(site, "")
 
 
+def test_the_multilabel_comparison_ran_on_the_page(site: Path):
+    page = _page(site, "guides/binary-and-multilabel")
+    assert "$ counterpoise compare tags.csv --labels 'tag_*' --quick" in page
+    assert "Finished in" in page and "8 labels" in page
+    for name in ("bce", "bce_pos_weight", "sigmoid_focal_alpha", "cb_sigmoid_focal", "asl", "db"):
+        assert f" {name} " in page
+
+
+def test_the_long_tail_examples_show_what_they_claim(site: Path):
+    page = _page(site, "guides/binary-and-multilabel")
+    rows = int(re.search(r"training positives per label \[[\d, ]+\] of (\d+) rows", page)[1])
+    table = re.findall(r"^\s*(\d+)\s+(\d+)\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+[\d.]+$", page, re.M)
+    assert len(table) == 8
+    for _, positives, alpha in table:  # "balanced" label alpha is (N - P) / N
+        assert float(alpha) == pytest.approx((rows - int(positives)) / rows, abs=5.01e-4)
+    assert "from_counts uses label_alpha: True" in page
+    assert "positives: the asymmetric loss equals cross-entropy: True" in page
+    found = re.search(r"with ignore_value ([\d.]+)\s+on the known entries ([\d.]+)", page)
+    assert found is not None and found[1] == found[2]
+    assert "largest gradient of an unknown entry: 0.0" in page
+    for rule in ("more than 100", "20 to 100", "fewer than 20"):  # the report's groups
+        assert f"{rule} training positives" in page
+
+
+def test_the_trainer_table_shows_the_weighted_mean(site: Path):
+    page = _page(site, "guides/integrations")
+    number = r"\s+([\d.]+)"
+    steps = re.findall(r"^\s*\d+\s+\d+" + number * 4 + "$", page, re.M)
+    assert len(steps) == 6
+    for factor, per_count, per_weight, reference in (map(float, row) for row in steps):
+        assert per_weight == reference  # dividing by the summed weights: the weighted mean
+        assert per_count == pytest.approx(factor * reference, rel=2e-3, abs=2e-4)
+    assert len({factor for factor, *_ in steps}) > 1  # the factor changes with the class mix
+
+
 def test_no_unrendered_markup_is_left(site: Path):
-    restructured_text = re.compile(r":(?:func|class|meth|attr|mod|data|math):`|``|\.\. math::")
+    restructured_text = re.compile(
+        r":(?:func|class|meth|attr|mod|data|math):`|``|\.\. math::|::</p>"
+    )
     for page in (site / "reference").rglob("*.html"):
         found = restructured_text.search(page.read_text())
         assert found is None, f"{page.relative_to(site)}: {found}"
@@ -206,6 +321,20 @@ def test_restructured_text_becomes_markdown():
     Example:
         >>> 2 + 2
         4
+
+    Typical use::
+
+        loss = f(
+            x, y,
+        )
+
+        loss.backward()
+
+    A template ::
+
+        `name` must be {expected}
+
+    After.
     """)
     module = griffe.Module("m")
     text = griffe_rst.convert(docstring, module)
@@ -216,3 +345,5 @@ def test_restructured_text_becomes_markdown():
     assert "```pycon\n>>> 1 + 1\n2\n```" in text
     assert "    a: two numbers.\n    b: two numbers." in text
     assert "Examples:\n    >>> 2 + 2" in text  # parsed by griffe, not fenced
+    assert "Typical use:\n\n```python\nloss = f(\n    x, y,\n)\n\nloss.backward()\n```\n" in text
+    assert "A template\n\n```text\n`name` must be {expected}\n```\n\nAfter." in text

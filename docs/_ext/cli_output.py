@@ -3,8 +3,10 @@
 A command runs in-process (the package is already imported, so this costs no start-up time)
 with a fixed terminal width and no colours, so that the page is plain text of a fixed width.
 It runs in a temporary folder, so that ``compare`` writes its report there; the report's
-``results.json`` is kept. Each distinct command runs once per build: pages that show the same
-run, or numbers from it, share it.
+``results.json`` is kept. Input files that a page generates (a small table for ``compare``) are
+written into that folder first, so that the command names them by a relative path. Each distinct
+command (with its files) runs once per build: pages that show the same run, or numbers from it,
+share it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import os
 import shlex
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +30,25 @@ _ENV = {"COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
 QUICK_COMPARE = "counterpoise compare --quick"
 
 
+#: Input files of a command: their names (relative to its folder) and text.
+Files = Mapping[str, str]
+
+
+def _key(files: Files | None) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((files or {}).items()))
+
+
 @functools.cache
-def _run(command: str) -> tuple[str, dict[str, Any] | None]:
+def _run(
+    command: str, files: tuple[tuple[str, str], ...] = ()
+) -> tuple[str, dict[str, Any] | None]:
     words = shlex.split(command)
     if words[0] != "counterpoise":
         raise ValueError(f"`command` must start with 'counterpoise', got {command!r}")
     here = os.getcwd()
     with tempfile.TemporaryDirectory() as folder:
+        for name, text in files:
+            Path(folder, name).write_text(text)
         os.chdir(folder)
         try:
             result = CliRunner().invoke(app, words[1:], env=_ENV, catch_exceptions=False)
@@ -47,15 +62,18 @@ def _run(command: str) -> tuple[str, dict[str, Any] | None]:
     return output, results
 
 
-def console(command: str) -> str:
-    """Markdown for a console block: ``$ command`` and its output (stdout and stderr)."""
-    output, _ = _run(command)
+def console(command: str, files: Files | None = None) -> str:
+    """Markdown for a console block: ``$ command`` and its output (stdout and stderr).
+
+    ``files`` maps file names to their text, written into the command's folder before it runs.
+    """
+    output, _ = _run(command, _key(files))
     return f"```console\n$ {command}\n{output}\n```\n"
 
 
-def compare_results(command: str = QUICK_COMPARE) -> dict[str, Any]:
+def compare_results(command: str = QUICK_COMPARE, files: Files | None = None) -> dict[str, Any]:
     """The ``results.json`` written by a ``counterpoise compare`` command."""
-    _, results = _run(command)
+    _, results = _run(command, _key(files))
     if results is None:
         raise RuntimeError(f"{command} wrote no results.json")
     return results

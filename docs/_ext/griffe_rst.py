@@ -10,6 +10,8 @@ table. This griffe extension rewrites those before mkdocstrings parses the secti
   scope of the docstring's object (``~`` shows the last component only); a target outside the
   package (``torch``, NumPy, ...) stays plain code, and so does one that is not rendered;
 * ``literal`` in double backticks becomes Markdown code;
+* a literal block (a paragraph ending in ``::`` and the indented lines after it) becomes a
+  fenced code block, Python when it parses as Python;
 * a simple table (``===  ===`` borders) becomes a Markdown table;
 * ``Example:`` sections become ``Examples:`` (which griffe parses into code blocks), and
   doctest paragraphs outside them fenced ``pycon`` blocks;
@@ -19,8 +21,10 @@ table. This griffe extension rewrites those before mkdocstrings parses the secti
 
 from __future__ import annotations
 
+import ast
 import html
 import re
+import textwrap
 from typing import Any
 
 import griffe
@@ -33,6 +37,7 @@ _EXAMPLE_SECTION = re.compile(r"^\s*Examples?:\s*$")
 _ARGS_SECTION = re.compile(r"^\s*(?:Args|Arguments|Parameters|Attributes):\s*$")
 _PARAMETER_GROUP = re.compile(r"^(\s*)(\w+(?:, *\w+)+):(.*)$")
 _TABLE_BORDER = re.compile(r"^\s*=+(?: +=+)+\s*$")
+_LITERAL_MARKER = re.compile(r"(\s?)::\s*$")
 
 
 class ReStructuredTextToMarkdown(griffe.Extension):
@@ -75,7 +80,9 @@ def convert(text: str, obj: griffe.Object) -> str:
     text = _MATH_ROLE.sub(lambda m: "\\(" + m.group(1) + "\\)", text)
     text = _ROLE.sub(lambda m: _reference(m.group(2), obj), text)
     text = _LITERAL.sub(lambda m: f"`{m.group(1)}`", text)
-    text = _doctests(text)  # after the literals: its fences are made of backticks
+    # after the literals: the fences are made of backticks
+    text = _literal_blocks(text)
+    text = _doctests(text)
     return _parameter_groups(text)
 
 
@@ -111,6 +118,49 @@ def _math_blocks(text: str) -> str:
                 out.extend(
                     [f"{indent}$$", *(indent + line for line in paragraph), f"{indent}$$", ""]
                 )
+    return "\n".join(out)
+
+
+def _literal_blocks(text: str) -> str:
+    """Fence the literal blocks: ``Use it::`` becomes ``Use it:``, ``Use it ::`` (or a line
+    of its own ``::``) loses the marker, and the block that follows is fenced."""
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        marker = _LITERAL_MARKER.search(line)
+        if marker is None or line.lstrip().startswith(".."):
+            out.append(line)
+            i += 1
+            continue
+        indent = len(line) - len(line.lstrip())
+        j = i + 1
+        while j < len(lines) and (
+            not lines[j].strip() or len(lines[j]) - len(lines[j].lstrip()) > indent
+        ):
+            j += 1
+        body = lines[i + 1 : j]
+        blank = len(body) - len("\n".join(body).rstrip().split("\n"))
+        code = textwrap.dedent("\n".join(body)).strip("\n")
+        if not code:
+            out.append(line)
+            i += 1
+            continue
+        try:
+            ast.parse(code)
+            language = "python"
+        except SyntaxError:
+            language = "text"
+        intro = line[: marker.start()] + ("" if marker.group(1) else ":")
+        prefix = line[:indent]
+        if intro.strip():
+            out.extend([intro, ""])
+        out.append(f"{prefix}```{language}")
+        out.extend(prefix + code_line if code_line else "" for code_line in code.split("\n"))
+        out.append(f"{prefix}```")
+        out.extend([""] * blank)
+        i = j
     return "\n".join(out)
 
 

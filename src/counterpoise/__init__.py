@@ -27,7 +27,13 @@ from .losses import (
     WeightedBCEWithLogitsLoss,
     WeightedCrossEntropyLoss,
 )
-from .metrics import ImbalanceMetrics, ImbalanceReport, imbalance_report
+from .metrics import (
+    ImbalanceMetrics,
+    ImbalanceReport,
+    MultilabelReport,
+    imbalance_report,
+    multilabel_report,
+)
 from .posthoc import (
     TemperatureScaling,
     adjust_logits,
@@ -85,6 +91,7 @@ __all__ = [
     "LabelCounts",
     "LogitAdjustedLoss",
     "MaskStatistics",
+    "MultilabelReport",
     "OnlinePriors",
     "ProgressivelyBalancedSampler",
     "RepeatFactorSampler",
@@ -108,6 +115,7 @@ __all__ = [
     "load_digits_lt",
     "mask_class_weights",
     "mask_statistics",
+    "multilabel_report",
     "pos_weight",
     "prior_correction",
     "prior_shift",
