@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -210,3 +211,144 @@ def test_adjusted_loss_modules_pass_label_smoothing_through():
         torch.testing.assert_close(module(x, t), expected)
     with pytest.raises(ValueError, match="label_smoothing"):
         LDAMLoss(counts, label_smoothing=1.5)
+
+
+# --------------------------------------------------------- dtype conversions of the modules
+
+BIG_COUNTS = [120000.0, 7001.0, 301.0, 3.0]  # beyond float16's range, rounded by bfloat16
+ODD_WEIGHT = torch.tensor([0.2, 0.7, 1.3, 3.1])  # none of them exact in half precision
+ALPHA = torch.tensor([0.1, 0.3, 0.7, 0.9])
+
+
+def _index_batch(dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(4)
+    return torch.randn(6, 4, generator=g).to(dtype), torch.randint(0, 4, (6,), generator=g)
+
+
+def _multilabel_batch(dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(6, 4, generator=g) * 3
+    return x.to(dtype), (torch.rand(6, 4, generator=g) < 0.4).to(dtype)
+
+
+def _anchor_batch(dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(6)
+    return torch.randn(2, 5, 4, generator=g).to(dtype), torch.randint(0, 5, (2, 5), generator=g)
+
+
+# (build the module, the same loss as a function call, a batch of the given dtype)
+EVERY_MODULE: dict[str, tuple[Callable[[], torch.nn.Module], Callable[..., torch.Tensor], Any]] = {
+    "cross_entropy": (
+        lambda: losses.WeightedCrossEntropyLoss(ODD_WEIGHT),
+        lambda x, y: cf.cross_entropy(x, y, ODD_WEIGHT),
+        _index_batch,
+    ),
+    "focal": (
+        lambda: losses.FocalLoss(ODD_WEIGHT),
+        lambda x, y: cf.focal_loss(x, y, alpha=ODD_WEIGHT),
+        _index_batch,
+    ),
+    "logit_adjusted": (
+        lambda: losses.LogitAdjustedLoss(BIG_COUNTS, weight=ODD_WEIGHT),
+        lambda x, y: cf.logit_adjusted_loss(x, y, BIG_COUNTS, weight=ODD_WEIGHT),
+        _index_batch,
+    ),
+    "balanced_softmax": (
+        lambda: losses.BalancedSoftmaxLoss(BIG_COUNTS, weight=ODD_WEIGHT),
+        lambda x, y: cf.balanced_softmax_loss(x, y, BIG_COUNTS, weight=ODD_WEIGHT),
+        _index_batch,
+    ),
+    "ldam": (
+        lambda: losses.LDAMLoss(BIG_COUNTS, scale=5.0, weight=ODD_WEIGHT),
+        lambda x, y: cf.ldam_loss(x, y, BIG_COUNTS, scale=5.0, weight=ODD_WEIGHT),
+        _index_batch,
+    ),
+    "cost_sensitive": (
+        lambda: losses.CostSensitiveLoss(ODD_WEIGHT, cross_entropy_weight=0.3),
+        lambda x, y: cf.cost_sensitive_loss(x, y, ODD_WEIGHT, cross_entropy_weight=0.3),
+        _index_batch,
+    ),
+    "weighted_bce": (
+        lambda: losses.WeightedBCEWithLogitsLoss(ODD_WEIGHT, ODD_WEIGHT.flip(0)),
+        lambda x, y: cf.binary_cross_entropy_with_logits(
+            x, y, pos_weight=ODD_WEIGHT, neg_weight=ODD_WEIGHT.flip(0)
+        ),
+        _multilabel_batch,
+    ),
+    "sigmoid_focal": (
+        lambda: losses.SigmoidFocalLoss(alpha=ALPHA, weight=ODD_WEIGHT, reduction="sum"),
+        lambda x, y: cf.sigmoid_focal_loss(x, y, alpha=ALPHA, weight=ODD_WEIGHT, reduction="sum"),
+        _multilabel_batch,
+    ),
+    "asymmetric": (
+        lambda: losses.AsymmetricLoss(),
+        lambda x, y: cf.asymmetric_loss(x, y),
+        _multilabel_batch,
+    ),
+    "distribution_balanced": (
+        lambda: losses.DistributionBalancedLoss(BIG_COUNTS, 200000, gamma=2.0),
+        lambda x, y: cf.distribution_balanced_loss(x, y, BIG_COUNTS, 200000, gamma=2.0),
+        _multilabel_batch,
+    ),
+    "anchor_focal": (
+        lambda: losses.AnchorFocalLoss(ALPHA, weight=ODD_WEIGHT),
+        lambda x, y: cf.anchor_focal_loss(x, y, alpha=ALPHA, weight=ODD_WEIGHT),
+        _anchor_batch,
+    ),
+}
+
+
+def test_every_module_is_covered() -> None:
+    assert {type(build()).__name__ for build, _, _ in EVERY_MODULE.values()} == set(losses.__all__)
+
+
+def _reloaded(module: torch.nn.Module, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
+    buffer = io.BytesIO()
+    torch.save(module.state_dict(), buffer)
+    buffer.seek(0)
+    fresh = build()
+    fresh.load_state_dict(torch.load(buffer))
+    return fresh
+
+
+@pytest.mark.parametrize("name", EVERY_MODULE)
+@pytest.mark.parametrize(
+    ("convert", "dtype"),
+    [
+        (lambda m: m.half(), torch.float16),
+        (lambda m: m.bfloat16(), torch.bfloat16),
+        (lambda m: m.double(), torch.float64),
+        (lambda m: m.float(), torch.float32),
+        (lambda m: m.to(torch.float16), torch.float16),
+        (lambda m: m.to("cpu", torch.bfloat16), torch.bfloat16),
+        (lambda m: m.to(torch.device("cpu")), torch.float32),
+        (
+            lambda m: torch.nn.ModuleDict({"head": torch.nn.Linear(2, 2), "loss": m}).half().loss,
+            torch.float16,
+        ),
+    ],
+    ids=["half", "bfloat16", "double", "float", "to_half", "to_cpu_bfloat16", "to_cpu", "parent"],
+)
+def test_dtype_conversions_keep_the_buffers_exact(
+    name: str, convert: Callable[[torch.nn.Module], torch.nn.Module], dtype: torch.dtype
+) -> None:
+    # Counts above 65504 would be infinite in float16 and weights rounded: the buffers keep
+    # float32, so the converted module, and one reloaded from its state_dict, compute exactly
+    # the function of the original arguments, on inputs of the new dtype.
+    build, function, batch = EVERY_MODULE[name]
+    original = {k: v.clone() for k, v in build().state_dict().items()}
+    module = convert(build())
+    assert all(b.dtype == torch.float32 for b in module.buffers())
+    for key, value in module.state_dict().items():
+        assert torch.equal(value, original[key]), key
+    x, y = batch(dtype)
+    expected = function(x, y)
+    for candidate in (module, _reloaded(module, build)):
+        torch.testing.assert_close(candidate(x, y), expected, rtol=0, atol=0)
+
+
+def test_device_moves_still_apply_with_a_dtype() -> None:
+    module = losses.DistributionBalancedLoss(BIG_COUNTS, 200000).to("meta", torch.float16)
+    assert module.counts.device.type == "meta" and module.counts.dtype == torch.float32
+    focal = losses.AnchorFocalLoss(ALPHA, weight=ODD_WEIGHT).to("meta", torch.bfloat16)
+    assert all(b.device.type == "meta" and b.dtype == torch.float32 for b in focal.buffers())

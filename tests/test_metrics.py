@@ -249,6 +249,14 @@ def _accumulate_on_ranks(rank: int) -> None:
     assert np.array_equal(got.confusion, want.confusion)
     assert abs(got.ece - want.ece) < 1e-12
     assert abs(got.balanced_accuracy - want.balanced_accuracy) < 1e-12
+    # a rank that saw no sample still takes part in every sum
+    acc = ImbalanceMetrics(3)
+    if rank == 1:
+        acc.update(y, probs)
+    got = acc.compute()
+    assert np.array_equal(got.confusion, want.confusion)
+    assert abs(got.ece - want.ece) < 1e-12
+    assert abs(got.balanced_accuracy - want.balanced_accuracy) < 1e-12
 
 
 def test_accumulator_sums_over_a_gloo_group(tmp_path):

@@ -264,6 +264,50 @@ def test_bad_input(y, s, kwargs, match, error):
         multilabel_report(np.asarray(y), np.asarray(s), **kwargs)
 
 
+@settings(max_examples=30, deadline=None)
+@given(multilabel_problem())
+def test_nan_marks_unknown_entries_as_minus_one_does(problem):
+    y, s, counts, thresholds = problem
+    marked = multilabel_report(y, s, counts=counts, thresholds=thresholds, ignore_value=-1)
+    y_nan = np.where(y == -1, np.nan, y.astype(np.float64))
+    for targets in (y_nan, torch.from_numpy(y_nan), torch.from_numpy(y_nan).float()):
+        nan = multilabel_report(
+            targets, s, counts=counts, thresholds=thresholds, ignore_value=float("nan")
+        )
+        assert nan.to_dict() == marked.to_dict()
+        np.testing.assert_array_equal(nan.annotated, marked.annotated)
+
+
+def test_ignore_value_follows_the_rule_of_the_losses():
+    from counterpoise import functional as cf
+
+    y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    s = np.array([[0.9, 0.2], [0.1, 0.8]])
+    x, target = torch.zeros(2, 2), torch.from_numpy(y).float()
+    for value in (-1, -1.0, 2, 255, np.int64(-1), float("nan"), float("-inf"), None):
+        multilabel_report(y, s, ignore_value=value)
+        cf.asymmetric_loss(x, target, ignore_value=value)
+    for value in (0, 1, 0.5, 1e-9, np.float64(0.25)):
+        for call in (
+            lambda v=value: multilabel_report(y, s, ignore_value=v),
+            lambda v=value: cf.asymmetric_loss(x, target, ignore_value=v),
+        ):
+            with pytest.raises(
+                ValueError, match=r"`ignore_value` must be a number outside \[0, 1\]"
+            ):
+                call()
+    for value in (True, "-1", [-1]):
+        for call in (
+            lambda v=value: multilabel_report(y, s, ignore_value=v),
+            lambda v=value: cf.asymmetric_loss(x, target, ignore_value=v),
+        ):
+            with pytest.raises(TypeError, match="`ignore_value` must be a number or None"):
+                call()
+    # NaN targets are an error unless NaN is the ignore value
+    with pytest.raises(ValueError, match="`y_true` must be 0 or 1"):
+        multilabel_report([[1.0, np.nan], [0.0, 1.0]], s, ignore_value=-1)
+
+
 def test_error_messages_say_where_and_what():
     with pytest.raises(ValueError, match=r"`y_true` must be 0 or 1, got '2 at index \(1, 0\)'"):
         multilabel_report([[1, 0], [2, 0]], [[0.5, 0.5], [0.5, 0.5]])

@@ -99,7 +99,7 @@ def test_module_buffers_move_and_are_saved() -> None:
     assert db.num_samples == 3
     torch.testing.assert_close(db.counts, torch.tensor([2.0, 2.0]))
     assert set(db.state_dict()) == {"counts"}
-    assert db.double().counts.dtype == torch.float64
+    assert db.double().counts.dtype == torch.float32  # buffers keep their dtype
     focal = cp.SigmoidFocalLoss(alpha=torch.tensor([0.2, 0.7]), weight=[1.0, 2.0])
     assert set(focal.state_dict()) == {"alpha", "weight"}
     assert cp.SigmoidFocalLoss(alpha=torch.tensor(0.3)).alpha == pytest.approx(0.3)
@@ -143,6 +143,60 @@ def test_gradcheck(name: str, reduction: str) -> None:
         )
 
 
+# Every exponent path: 0 (no factor), 1 (``_power`` returns its argument), 2 and 4 (squares),
+# 3 (pow); with and without the asymmetric loss's margin, for 0/1 and soft targets.
+EXPONENTS = [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def _gradcheck_targets(seed: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.randn(6, 4, generator=g, dtype=torch.float64) * 2.5).requires_grad_()
+    soft = torch.rand(6, 4, generator=g, dtype=torch.float64)
+    return x, [(soft < 0.4).double(), soft]
+
+
+@pytest.mark.parametrize("clip", [0.0, 0.05])
+@pytest.mark.parametrize("gamma_neg", EXPONENTS)
+@pytest.mark.parametrize("gamma_pos", EXPONENTS)
+def test_asymmetric_gradcheck_over_integer_exponents(
+    gamma_pos: float, gamma_neg: float, clip: float
+) -> None:
+    x, targets = _gradcheck_targets(20)
+    for y in targets:
+        assert torch.autograd.gradcheck(
+            lambda t, y=y: cf.asymmetric_loss(
+                t, y, gamma_pos=gamma_pos, gamma_neg=gamma_neg, clip=clip, reduction="sum"
+            ),
+            (x,),
+        )
+
+
+@pytest.mark.parametrize("neg_scale", [1.0, 2.0])
+@pytest.mark.parametrize("gamma", EXPONENTS)
+def test_distribution_balanced_gradcheck_over_integer_exponents(
+    gamma: float, neg_scale: float
+) -> None:
+    x, targets = _gradcheck_targets(21)
+    for y in targets:
+        assert torch.autograd.gradcheck(
+            lambda t, y=y: cf.distribution_balanced_loss(
+                t, y, COUNTS, N_TRAIN, gamma=gamma, neg_scale=neg_scale, reduction="sum"
+            ),
+            (x,),
+        )
+
+
+@pytest.mark.parametrize("alpha", [0.25, None])
+@pytest.mark.parametrize("gamma", EXPONENTS)
+def test_sigmoid_focal_gradcheck_over_integer_exponents(gamma: float, alpha: float | None) -> None:
+    x, targets = _gradcheck_targets(22)
+    for y in targets:
+        assert torch.autograd.gradcheck(
+            lambda t, y=y: cf.sigmoid_focal_loss(t, y, gamma=gamma, alpha=alpha, reduction="sum"),
+            (x,),
+        )
+
+
 def test_gradient_is_kept_for_a_second_backward() -> None:
     x, y = _inputs(5)
     x.requires_grad_()
@@ -157,7 +211,24 @@ def test_values_without_autograd() -> None:
     x, y = _inputs(6)
     with torch.no_grad():
         detached = cf.asymmetric_loss(x.clone().requires_grad_(), y)
+    assert not detached.requires_grad
     torch.testing.assert_close(detached, cf.asymmetric_loss(x.requires_grad_(), y).detach())
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_double_backward_raises(name: str) -> None:
+    # The gradient is computed outside autograd: with create_graph=True it would come back
+    # without its second-order terms (a gradient penalty or a Hessian-vector product through
+    # the loss would silently miss them).
+    x, y = _inputs(14)
+    x.requires_grad_()
+    for reduction in ("sum", "mean"):
+        loss = LOSSES[name](x, y, reduction=reduction)
+        with pytest.raises(RuntimeError, match="`create_graph` must be False"):
+            torch.autograd.grad(loss, x, create_graph=True)
+        # a first-order backward of the same graph still works
+        (grad,) = torch.autograd.grad(loss, x)
+        assert not grad.requires_grad and torch.isfinite(grad).all()
 
 
 # ----------------------------------------------------------------- numerics
@@ -194,19 +265,51 @@ def test_extreme_logits_give_the_exact_loss() -> None:
     torch.testing.assert_close(db, weight * torch.tensor([[100.0, 100.0]]))
 
 
+@pytest.mark.parametrize("clip", [0.0, 0.05])
+@pytest.mark.parametrize("gamma_neg", [0.0, 4.0])
+@pytest.mark.parametrize("gamma_pos", [*EXPONENTS, 0.5])
+def test_well_classified_positives_keep_their_precision(
+    gamma_pos: float, gamma_neg: float, clip: float
+) -> None:
+    # A positive's term sigmoid(-x)^g softplus(-x) is tiny for a large logit. Computed from
+    # sigmoid(-x) (not 1 - sigmoid(x)) and never mixed with the negative term (whose rounding
+    # error would swamp it), it keeps float32's relative precision wherever it is a normal
+    # number, and so does its gradient (to a few more units in the last place where the
+    # positive is badly classified and the one-term path forms 1 - sigmoid(-x) near 1).
+    x = torch.linspace(-20.0, 40.0, 121, requires_grad=True)
+    ours = cf.asymmetric_loss(
+        x, torch.ones(121), gamma_pos=gamma_pos, gamma_neg=gamma_neg, clip=clip, reduction="none"
+    )
+    ours.sum().backward()
+    x64 = x.detach().double().requires_grad_()
+    ref = torch.sigmoid(-x64) ** gamma_pos * F.softplus(-x64)
+    ref.sum().backward()
+    assert x.grad is not None and x64.grad is not None
+    tiny = torch.finfo(torch.float32).tiny
+    normal = ref > tiny
+    torch.testing.assert_close(ours.double()[normal], ref.detach()[normal], rtol=2e-6, atol=0)
+    normal = x64.grad.abs() > tiny
+    torch.testing.assert_close(x.grad.double()[normal], x64.grad[normal], rtol=1e-5, atol=0)
+
+
 @pytest.mark.parametrize("name", LOSSES)
+@pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_half_inputs_are_computed_in_float32(name: str, dtype: torch.dtype) -> None:
-    x, y = _inputs(7, (8, 4), torch.float32)
+def test_half_inputs_are_computed_in_float32(name: str, reduction: str, dtype: torch.dtype) -> None:
+    # Computed in float32 and rounded once: exactly the float32 result of the same (rounded)
+    # logits, cast to the half dtype; any accumulation in half precision would differ.
+    x, y = _inputs(7, (64, 4), torch.float32)
+    upstream = torch.rand(64, 4, generator=torch.Generator().manual_seed(15)).to(dtype)
     x16 = x.to(dtype).requires_grad_()
-    out = LOSSES[name](x16, y.to(dtype), reduction="sum")
-    out.backward()
+    out = LOSSES[name](x16, y.to(dtype), reduction=reduction)
+    (out * upstream if reduction == "none" else out).sum().backward()
     x32 = x16.detach().float().requires_grad_()
-    ref = LOSSES[name](x32, y, reduction="sum")
-    ref.backward()
+    ref = LOSSES[name](x32, y, reduction=reduction)
+    (ref * upstream.float() if reduction == "none" else ref).sum().backward()
     assert out.dtype == dtype and x16.grad is not None and x16.grad.dtype == dtype
-    torch.testing.assert_close(out.float(), ref, rtol=1e-2, atol=1e-2)
-    torch.testing.assert_close(x16.grad.float(), x32.grad, rtol=2e-2, atol=2e-3)
+    assert x32.grad is not None
+    torch.testing.assert_close(out, ref.to(dtype), rtol=0, atol=0)
+    torch.testing.assert_close(x16.grad, x32.grad.to(dtype), rtol=0, atol=0)
 
 
 # ----------------------------------------------------------------- unknown labels
@@ -292,6 +395,32 @@ def test_distribution_balanced_accepts_label_counts_and_spatial_inputs() -> None
     torch.testing.assert_close(spatial.movedim(1, -1).reshape(-1, 4), flat)
 
 
+def test_distribution_balanced_counts_may_reach_num_samples_without_the_prior_bias() -> None:
+    # num_samples only enters the prior bias: with kappa = 0 a label in every sample is fine,
+    # for the function and the module alike, and the loss does not depend on num_samples.
+    x, y = _inputs(16, (6, 3))
+    out = cf.distribution_balanced_loss(x, y, [6, 2, 1], 6, kappa=0.0)
+    torch.testing.assert_close(out, cf.distribution_balanced_loss(x, y, [6, 2, 1], kappa=0.0))
+    module = losses.DistributionBalancedLoss([6, 2, 1], 6, kappa=0.0)
+    torch.testing.assert_close(module(x.float(), y.float()), out.float())
+
+
+def test_distribution_balanced_module_checks_its_counts_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Checked when the module is built; its forward neither checks them again nor copies
+    # them to the CPU (which on an accelerator would wait for the device at every call).
+    module = cp.DistributionBalancedLoss(COUNTS, N_TRAIN, gamma=2.0)
+    x, y = _inputs(17, (6, 4), torch.float32)
+    expected = cf.distribution_balanced_loss(x, y, COUNTS, N_TRAIN, gamma=2.0)
+
+    def checked_again(*args: Any) -> Any:
+        raise AssertionError("the counts were checked again")
+
+    monkeypatch.setattr(cf, "_label_counts", checked_again)
+    torch.testing.assert_close(module(x, y), expected, rtol=0, atol=0)
+
+
 def test_distribution_balanced_defaults_and_prior_bias() -> None:
     # Without re-balancing differences (equal counts, every label positive) and kappa = 0,
     # lambda = 1, the loss is (alpha + sigmoid(beta (1 / L - mu))) times BCE.
@@ -340,7 +469,8 @@ def test_label_alpha_zero_count_policies() -> None:
 
 
 def test_class_balanced_focal_is_a_per_label_weight() -> None:
-    # Cui et al.: the effective-number weight of each label times the focal loss.
+    # The per-label adaptation of Cui et al.'s class-balanced focal loss: the effective-number
+    # weight of each label's positives times that label's focal terms.
     x, y = _inputs(13)
     w = cp.class_weights(torch.tensor([400.0, 60.0, 9.0, 2.0]), "effective", beta=0.999)
     weighted = cf.sigmoid_focal_loss(x, y, alpha=None, weight=w, reduction="none")
@@ -470,12 +600,27 @@ Y = torch.tensor([[1.0, 0.0, 0.0, 1.0]] * 3)
         (
             lambda: cf.sigmoid_focal_loss(X, Y, alpha=[0.5, 1.5, 0.5, 0.5]),
             ValueError,
-            "`alpha` must be values in [0, 1], got 'maximum 1.5'",
+            "`alpha` must be values in [0, 1], got '1.5 at index 1'",
         ),
         (
             lambda: cf.sigmoid_focal_loss(X, Y, alpha=[0.5, 0.5]),
             ValueError,
             "`alpha` must be a 1-D tensor of length 4 (the number of labels) or 1",
+        ),
+        (
+            lambda: cf.sigmoid_focal_loss(X[:, 0], Y[:, 0], alpha=[0.5, 0.5]),
+            ValueError,
+            "`alpha` must be a 1-D tensor of length 1 (a 1-D input has one label), got",
+        ),
+        (
+            lambda: cf.sigmoid_focal_loss(X[:, 0], Y[:, 0], alpha=[1.5]),
+            ValueError,
+            "`alpha` must be values in [0, 1], got '1.5 at index 0'",
+        ),
+        (
+            lambda: cf.binary_cross_entropy_with_logits(X[:, 0], Y[:, 0], pos_weight=[1, 2]),
+            ValueError,
+            "`pos_weight` must be a 1-D tensor of length 1 (a 1-D input has one label), got",
         ),
         (
             lambda: cf.sigmoid_focal_loss(X, Y, weight=[1.0, -1.0, 1.0, 1.0]),
@@ -513,6 +658,21 @@ Y = torch.tensor([[1.0, 0.0, 0.0, 1.0]] * 3)
             lambda: losses.DistributionBalancedLoss([1, 0], 5),
             ValueError,
             "`counts` must be positive",
+        ),
+        (  # checked when the module is built, not at its first call
+            lambda: losses.DistributionBalancedLoss([1, 5, 2], 5),
+            ValueError,
+            "`counts` must be below num_samples=5 for every label, got 'no negatives at 1 label: [1]'",
+        ),
+        (
+            lambda: losses.DistributionBalancedLoss([1, 5, 2]),
+            ValueError,
+            "`num_samples` must be the number of training samples when kappa > 0",
+        ),
+        (
+            lambda: losses.DistributionBalancedLoss([1, 6, 2], 5, kappa=0.0),
+            ValueError,
+            "`counts` must be at most num_samples=5",
         ),
         (
             lambda: losses.SigmoidFocalLoss(ignore_value=0.5),

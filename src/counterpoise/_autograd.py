@@ -63,18 +63,22 @@ the focal and distribution-balanced losses.
 
 Everything is computed in float32 (float64 for float64 inputs); gradients come back in the
 input's dtype. The class dimension is dimension 1 of an (N, C, d1, ..., dK) input, so
-segmentation inputs need no transposed copy.
+segmentation inputs need no transposed copy. Both functions are differentiable once: their
+backward passes raise under ``create_graph=True`` (see ``_differentiable_once``).
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch.autograd.function import once_differentiable
+
+from ._checks import fail
 
 __all__ = [
     "Rebalance",
@@ -120,6 +124,32 @@ class SoftmaxTerms:
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:
     """The dtype losses accumulate in: float64 stays, everything else becomes float32."""
     return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def _differentiable_once(backward: Callable[..., Any]) -> Callable[..., Any]:
+    """A backward pass that refuses to build a graph for a second derivative.
+
+    The backward passes compute the gradient outside autograd from what the forward pass
+    saved, so the gradient they return has no graph of its own. PyTorch runs a backward
+    function with grad mode on only for ``create_graph=True`` (second derivatives, gradient
+    penalties, meta-learning): raise then, rather than return a gradient whose second-order
+    terms are silently missing. (PyTorch's ``once_differentiable`` raises only at the second
+    differentiation, and only when the incoming gradient requires grad: after a sum or a mean
+    it does not, and the missing terms would go unnoticed.)
+    """
+
+    @functools.wraps(backward)
+    def checked(ctx: Any, *grads: torch.Tensor) -> Any:
+        if torch.is_grad_enabled():
+            fail(
+                "create_graph",
+                "False: the losses are differentiable once (no double backward)",
+                True,
+                error=RuntimeError,
+            )
+        return backward(ctx, *grads)
+
+    return checked
 
 
 def softmax_family_loss(
@@ -318,7 +348,7 @@ class _SoftmaxFamily(torch.autograd.Function):
         return loss
 
     @staticmethod
-    @once_differentiable
+    @_differentiable_once
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None, None]:
         input, target, lse, saved_a, expected = ctx.saved_tensors
         terms: SoftmaxTerms = ctx.terms
@@ -645,14 +675,25 @@ def _joint_terms(
 
 
 def _positive_side(
-    log_s: torch.Tensor, s: torch.Tensor, gamma: float, with_grad: bool
+    z: torch.Tensor,
+    log_s: torch.Tensor,
+    s: torch.Tensor,
+    u: torch.Tensor | None,
+    gamma: float,
+    with_grad: bool,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """-f and df/dz for f = u^g softplus(-z) with u = sigmoid(-z) = 1 - s:
-    -f = u^g log s and df/dz = u^g (g s log s - u). Consumes ``log_s`` (log sigmoid(z)) and,
-    for the gradient, ``s``."""
+    """-f and df/dz for f = u^g softplus(-z): -f = u^g log s and df/dz = u^g (g s log s - u).
+
+    ``log_s`` is log sigmoid(z), ``s`` sigmoid(z) and ``u`` sigmoid(-z), or None to compute it
+    here if needed: not 1 - s, which is 0 or a multiple of the dtype's resolution where s
+    rounds near 1 (a well-classified positive). Consumes ``log_s`` and, for the gradient,
+    ``s``; only reads ``u``."""
+    if gamma == 0 and not with_grad:
+        return log_s, None
+    if u is None:
+        u = torch.neg(z).sigmoid_()
     if gamma == 0:
-        return log_s, (s.sub_(1.0) if with_grad else None)
-    u = torch.rsub(s, 1.0)
+        return log_s, torch.neg(u)
     factor = _power(u, gamma)
     grad = None
     if with_grad:
@@ -661,12 +702,13 @@ def _positive_side(
 
 
 def _negative_side(
-    z: torch.Tensor, s: torch.Tensor, terms: SplitTerms, with_grad: bool
+    z: torch.Tensor, s: torch.Tensor, u: torch.Tensor | None, terms: SplitTerms, with_grad: bool
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The negative term at t = lambda z and its derivative with respect to z (lambda cancels
-    there); ``s`` is sigmoid(z)."""
+    there); ``s`` is sigmoid(z) and ``u`` sigmoid(-z) or None (computed here if needed)."""
     lam, margin, gamma = terms.neg_scale, terms.clip, terms.gamma_neg
-    s_t = s if lam == 1 else torch.sigmoid(z * lam)
+    t = z if lam == 1 else z * lam
+    s_t = s if lam == 1 else torch.sigmoid(t)
     if margin == 0:
         # f = s_t^g softplus(t) / lambda, df/dz = s_t^g (g u_t softplus(t) + s_t)
         scaled = _logsigmoid(z, lam)  # softplus(lambda z) / lambda
@@ -677,48 +719,54 @@ def _negative_side(
         if with_grad:
             grad = torch.rsub(s_t, 1.0).mul_(scaled).mul_(gamma * lam).add_(s_t).mul_(factor)
         return scaled.mul_(factor), grad
-    return _clipped_negative(s_t, margin, gamma, lam, with_grad)
+    u_t = u if lam == 1 and u is not None else torch.neg(t).sigmoid_()
+    return _clipped_negative(s_t, u_t, margin, gamma, lam, with_grad)
 
 
 def _clipped_negative(
-    s_t: torch.Tensor, margin: float, gamma: float, lam: float, with_grad: bool
+    s_t: torch.Tensor, u_t: torch.Tensor, margin: float, gamma: float, lam: float, with_grad: bool
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The negative term with a probability margin m > 0 and its derivative.
 
-    p_m = max(s_t - m, 0) and c = -log(1 - p_m), with 1 - p_m >= m: no division by 0, no
-    log 0. f = p_m^g c / lambda and, where p_m > 0,
-    df/dz = s_t u_t [g p_m^(g - 1) c + p_m^g / (1 - p_m)].
+    With s_t = sigmoid(t) and u_t = sigmoid(-t): p_m = max(s_t - m, 0), 1 - p_m = u_t + m >= m
+    where p_m > 0, c = -log(1 - p_m) = log1p(p_m / (1 - p_m)), f = p_m^g c / lambda and, where
+    p_m > 0, df/dz = s_t u_t [g p_m^(g - 1) c + p_m^g / (1 - p_m)].
+
+    Each quantity comes from the operands that give it to full relative precision: 1 - p_m
+    from u_t, not as 1 - (s_t - m), which is 1 - (1 - m) where s_t rounds to 1 (t above about
+    17 in float32) and log 0 for a margin below the dtype's resolution; p_m from s_t; c from
+    their ratio, accurate for small p_m (where log(1 - p_m) would lose digits) and for p_m
+    near 1 alike; the sigmoid's derivative as s_t u_t, not s_t (1 - s_t). u_t + m needs no
+    clamp at 1: it exceeds 1 only where p_m = 0, which zeroes every term that uses it.
+    ``_power`` may return its argument, and ``u_t`` may be shared with the positive term:
+    neither is written.
     """
+    rest = torch.add(u_t, margin)  # 1 - p_m where p_m > 0
     p_m = torch.sub(s_t, margin).clamp_min_(0.0)
-    inv_rest = torch.rsub(p_m, 1.0).reciprocal_()  # 1 / (1 - p_m), in [1, 1 / m]
-    c = torch.log(inv_rest)
+    ratio = torch.div(p_m, rest)  # p_m / (1 - p_m)
+    c = torch.log1p(ratio)
     if not with_grad:
         if gamma > 0:
             c.mul_(_power(p_m, gamma))
         return (c if lam == 1 else c.div_(lam)), None
+    # grad = the bracket, times s_t u_t below
     if gamma == 0:
-        grad = inv_rest
+        grad = rest.reciprocal_().mul_(p_m > 0)  # the clamp's derivative: 0 where p_m = 0
+    elif gamma == 1:
+        grad = ratio.add_(c)
+        c.mul_(p_m)
     else:
-        # p_m^(g - 1), its base raised to the smallest normal number for g < 1 so that it stays
-        # finite where p_m = 0 (where c = 0 and p_m^g = p_m^(g - 1) p_m = 0)
-        low = None
-        if gamma != 1:
-            base = p_m if gamma > 1 else p_m.clamp_min(torch.finfo(p_m.dtype).tiny)
-            low = _power(base, gamma - 1)
-        if low is None:
-            factor = p_m
-        else:  # p_m itself is kept for the mask below when gamma < 1
-            factor = low.mul(p_m) if gamma < 1 else p_m.mul_(low)
-        grad = inv_rest.mul_(factor)  # p_m^g / (1 - p_m)
-        if low is None:
-            grad.add_(c)
-        else:
-            grad.addcmul_(low, c, value=gamma)
-        del low
-        c.mul_(factor)
-    grad.mul_(s_t).addcmul_(grad, s_t, value=-1.0)  # times s_t (1 - s_t)
-    if gamma < 1:
-        grad.mul_(p_m > 0)  # the clamp's derivative; for gamma >= 1 the bracket is 0 there
+        # p_m^(g - 1), its base raised to the smallest normal number for g < 1 so that it
+        # stays finite where p_m = 0 (and masked there); for g > 1 it is 0 there, and so is
+        # the bracket
+        base = p_m if gamma > 1 else p_m.clamp_min(torch.finfo(p_m.dtype).tiny)
+        low = _power(base, gamma - 1)
+        grad = ratio.mul_(low).addcmul_(low, c, value=gamma)
+        c.mul_(low).mul_(p_m)  # p_m^g c
+        if gamma < 1:
+            grad.mul_(p_m > 0)
+        del low, base
+    grad.mul_(s_t).mul_(u_t)
     return (c if lam == 1 else c.div_(lam)), grad
 
 
@@ -751,18 +799,23 @@ def _both_terms(
     """y f+ + (1 - y) f- and its gradient, computing both terms for every element."""
     s = torch.sigmoid(z)
     with_grad = grad is not None
-    neg_loss, neg_grad = _negative_side(z, s, terms, with_grad)
+    # sigmoid(-z) once, when both terms may need it: the margin (1 - p_m) and the positive term
+    u = torch.neg(z).sigmoid_() if terms.clip > 0 and terms.neg_scale == 1 else None
+    neg_loss, neg_grad = _negative_side(z, s, u, terms, with_grad)
     if grad is not None and neg_grad is s:
         if terms.gamma_pos == 0:  # plain cross-entropy: the gradient is s - y
             torch.sub(s, y, out=grad)
             with_grad = False
         else:  # the positive side consumes s
             neg_grad = s.clone()
-    minus_pos, pos_grad = _positive_side(_logsigmoid(z), s, terms.gamma_pos, with_grad)
-    # y f+ + (1 - y) f- = f- - y (-f+ + f-): in place then one pass (faster than torch.lerp)
-    torch.addcmul(neg_loss, y, minus_pos.add_(neg_loss), value=-1.0, out=loss)
-    if pos_grad is not None:
-        torch.addcmul(neg_grad, y, pos_grad.sub_(neg_grad), out=grad)  # type: ignore[arg-type]
+    minus_pos, pos_grad = _positive_side(z, _logsigmoid(z), s, u, terms.gamma_pos, with_grad)
+    del u
+    # y f+ + (1 - y) f- as (f- - y f-) + y f+: two passes (faster than torch.lerp), and for a
+    # 0/1 target exactly the one term, where f- - y (f- - f+) would leave a small f+ (a
+    # well-classified positive) with the rounding error of a large f-
+    torch.addcmul(neg_loss, neg_loss, y, value=-1.0, out=loss).addcmul_(y, minus_pos, value=-1.0)
+    if grad is not None and pos_grad is not None and neg_grad is not None:
+        torch.addcmul(neg_grad, neg_grad, y, value=-1.0, out=grad).addcmul_(y, pos_grad)
 
 
 class _SigmoidFamily(torch.autograd.Function):
@@ -794,7 +847,7 @@ class _SigmoidFamily(torch.autograd.Function):
         return loss
 
     @staticmethod
-    @once_differentiable
+    @_differentiable_once
     def backward(ctx: Any, upstream: torch.Tensor) -> tuple[torch.Tensor | None, None, None, None]:
         (grad,) = ctx.saved_tensors
         return torch.mul(grad, upstream).to(ctx.input_dtype), None, None, None

@@ -198,14 +198,14 @@ def inspect_cmd(
             _stdout().print(f"Class distribution drawn to {plot}")
 
 
-def _parse_clip(text: str | None) -> tuple[float, float] | None:
+def _parse_pair(option: str, text: str | None, form: str) -> tuple[float, float] | None:
+    """Two comma-separated numbers, e.g. ``--clip 0.1,10``, or None when not given."""
     if text is None:
         return None
-    parts = text.split(",")
     try:
-        lo, hi = (float(p) for p in parts)
+        lo, hi = (float(p) for p in text.split(","))
     except ValueError:
-        raise ValueError(f"`--clip` must be two numbers 'LO,HI', got {text!r}") from None
+        raise ValueError(f"`{option}` must be two numbers '{form}', got {text!r}") from None
     return lo, hi
 
 
@@ -334,7 +334,7 @@ def weights_cmd(
                 c=c,
                 cost=_parse_cost(cost),
                 normalize=None if normalize == "none" else normalize,  # type: ignore[arg-type]
-                clip=_parse_clip(clip),
+                clip=_parse_pair("--clip", clip, "LO,HI"),
                 max_ratio=max_ratio,
                 zero_counts=zero_counts,  # type: ignore[arg-type]
             )
@@ -384,6 +384,15 @@ def compare_cmd(
             "--metric",
             help="Metric that ranks strategies and selects checkpoints (default "
             "balanced_accuracy; map, the mean average precision, for multilabel data).",
+            show_default=False,
+        ),
+    ] = None,
+    label_groups: Annotated[
+        str | None,
+        typer.Option(
+            "--label-groups",
+            help="Multilabel: the boundaries 'LOW,HIGH' of the label groups by training "
+            "positives: tail below LOW, head above HIGH (default 20,100).",
             show_default=False,
         ),
     ] = None,
@@ -454,7 +463,11 @@ def compare_cmd(
             device=device,
         )
         config = CompareConfig(
-            seeds=seeds or (1 if quick else 3), metric=metric, strategies=names, train=train
+            seeds=seeds or (1 if quick else 3),
+            metric=metric,
+            strategies=names,
+            train=train,
+            boundaries=_parse_pair("--label-groups", label_groups, "LOW,HIGH"),
         )
         _check_device(device)
         splits = (
@@ -462,6 +475,11 @@ def compare_cmd(
             if path is None
             else load_user_data(path, label=label, labels=labels)
         )
+        if label_groups is not None and not splits.multilabel:
+            raise ValueError(
+                "`--label-groups` applies to multilabel data (--labels, or a 2-D y), got "
+                f"{label_groups!r} for {splits.num_classes} classes"
+            )
         config = resolve_config(config, splits)  # bad names or metrics fail before training
         _check_out_dir(out_dir)
 
@@ -471,6 +489,7 @@ def compare_cmd(
     )
     for note in splits.notes:
         _stdout().print(note)
+    _stdout().print(f"Features: {splits.feature_summary()}.")
     with Progress(
         TextColumn("{task.description:<32}"),
         BarColumn(),
@@ -486,7 +505,8 @@ def compare_cmd(
     metric = result.metric
     spread = " ± std" if config.seeds > 1 else ""
     table = Table(
-        title=f"Test {metric_title(result, metric)}, mean{spread} over {config.seeds} seed(s), best first",
+        title=f"Test {metric_title(result, metric)}, mean{spread} over {config.seeds} seed(s), "
+        "best first",
         title_justify="left",
     )
     if splits.multilabel:
@@ -494,9 +514,11 @@ def compare_cmd(
         shown = [m for m in table_metrics(result) if m in wanted]
     else:
         shown = list(dict.fromkeys((metric, "worst_class_recall", "accuracy")))
-    delta_title = f"Δ {metric_title(result, metric)} vs {baseline_of(result)}"
-    for col in ("rank", "strategy", *(metric_title(result, m) for m in shown), delta_title):
-        table.add_column(col, justify="left" if col == "strategy" else "right")
+    delta_title = f"Δ vs {baseline_of(result)}"  # of the ranking metric, named in the title
+    table.add_column("rank", justify="right")
+    table.add_column("strategy", overflow="fold")  # a narrow terminal folds names, never cuts
+    for col in (*(metric_title(result, m) for m in shown), delta_title):
+        table.add_column(col, justify="right")
     for row in rows:
         cells = [format_stats(row["stats"][m], config.seeds) for m in shown]
         delta = "" if row["delta"] is None else f"{row['delta']:+.3f}"
@@ -509,7 +531,8 @@ def compare_cmd(
     if metric in LOWER_IS_BETTER:
         _stdout().print(f"Lower {metric} is better: a negative Δ is an improvement.")
     _stdout().print(
-        f"Report: {files['markdown']}  (results.json, plots{', report.html' if html_page else ''} beside it)"
+        f"Report: {files['markdown']}  "
+        f"(results.json, plots{', report.html' if html_page else ''} beside it)"
     )
     _stdout().print(f"Finished in {result.seconds:.1f} s.")
 

@@ -20,7 +20,13 @@ Conventions shared by all of them:
 
 The softmax-family losses share one autograd function (see ``counterpoise._autograd``), which
 saves one number per element between the forward and backward passes; the sigmoid family
-shares another, which computes the gradient with the loss and keeps only it.
+shares another, which computes the gradient with the loss and keeps only it. So a
+sigmoid-family loss (binary cross-entropy, the sigmoid and anchor focal losses, the asymmetric
+and distribution-balanced losses) costs the gradient's work whenever ``input`` requires grad
+and grad mode is on: evaluate it under ``torch.no_grad()`` when no gradient is needed
+(validation). Every loss is differentiable once: a backward pass with ``create_graph=True``
+(second derivatives, gradient penalties) through one raises a ``RuntimeError`` rather than
+return a gradient without its second-order terms.
 """
 
 from __future__ import annotations
@@ -695,10 +701,12 @@ def sigmoid_focal_loss(
 
     For multilabel data, ``alpha`` may be one number per label (:func:`label_alpha` derives it
     from the positives and negatives of each label), and ``weight`` :math:`w` scales every term
-    of a label: the class-balanced focal loss of Cui et al. (CVPR 2019) is
-    ``weight=counterpoise.class_weights(positives, "effective", beta=0.999)`` with
-    ``alpha=None``. Neither enters the mean's normaliser. Elements whose target equals
-    ``ignore_value`` contribute neither loss nor gradient and are left out of the mean.
+    of a label. ``weight=counterpoise.class_weights(positives, "effective", beta=0.999)`` with
+    ``alpha=None`` adapts the class-balanced focal loss of Cui et al. (CVPR 2019) to labels:
+    each label's terms weighted by the effective number of its positives (Cui et al. weight
+    each sample, all of its sigmoid terms, by its ground-truth class). Neither enters the
+    mean's normaliser. Elements whose target equals ``ignore_value`` contribute neither loss
+    nor gradient and are left out of the mean.
 
     Args:
         input: Logits of any shape; labels along dimension 1 ((N, L) or (N, L, d1, ..., dK))
@@ -884,6 +892,12 @@ def asymmetric_loss(
             loss and the mean's normaliser.
         denominator: With ``"mean"``: divide by this instead of the element count.
 
+    Shape:
+        - Input: (N,), (N, L) or (N, L, d1, ..., dK).
+        - Target, ``sample_weight``: the shape of the input.
+        - Output: the shape of the input for ``"none"`` (unknown labels are 0), otherwise a
+          scalar.
+
     Returns:
         The loss, in the dtype of ``input`` (computed in float32 for half inputs).
 
@@ -990,8 +1004,9 @@ def distribution_balanced_loss(
         counts: Training positives per label, shape (L,), all positive (a label without
             positives has no finite weight or prior), or a multilabel
             :class:`counterpoise.counts.LabelCounts`, which also gives :math:`N`.
-        num_samples: :math:`N`, the number of training samples; required for ``kappa > 0``
-            unless ``counts`` carries it; every count must be below it.
+        num_samples: :math:`N`, the number of training samples, at least every count;
+            required for ``kappa > 0`` (unless ``counts`` carries it), and then every count
+            must be below it (a label in every sample has no finite prior logit).
         alpha: :math:`\alpha \ge 0`, the lift of the smoothed weight. Default 0.1.
         beta: :math:`\beta > 0`, its steepness. Default 10.
         mu: :math:`\mu \ge 0`, the ratio at which it is half-way. Default 0.2.
@@ -1006,15 +1021,23 @@ def distribution_balanced_loss(
             loss and the mean's normaliser.
         denominator: With ``"mean"``: divide by this instead of the element count.
 
+    Shape:
+        - Input: (N, L) or (N, L, d1, ..., dK).
+        - Target, ``sample_weight``: the shape of the input.
+        - ``counts``: (L,).
+        - Output: the shape of the input for ``"none"`` (unknown labels are 0), otherwise a
+          scalar.
+
     Returns:
         The loss, in the dtype of ``input`` (computed in float32 for half inputs).
 
     Raises:
         ValueError: ``input`` with fewer than two dimensions; ``target`` of another shape or
             outside [0, 1] (other than ``ignore_value``); ``counts`` of another length than
-            L, non-finite, or with labels without positives (named) or not below
-            ``num_samples``; a missing ``num_samples``; negative hyper-parameters, or
-            ``beta`` or ``neg_scale`` of 0; an unknown ``reduction``.
+            L, non-finite, with labels without positives (named) or above ``num_samples``;
+            with ``kappa > 0``, a missing ``num_samples`` or labels in every sample (named);
+            negative hyper-parameters, or ``beta`` or ``neg_scale`` of 0; an unknown
+            ``reduction``.
         TypeError: A non-floating ``input``, a ``target`` that is not a tensor, or a
             ``num_samples`` that is not an integer.
 
@@ -1034,34 +1057,82 @@ def distribution_balanced_loss(
     neg_scale = check_number("neg_scale", neg_scale, low=0.0, low_open=True)
     kappa = check_number("kappa", kappa, low=0.0)
     gamma = check_number("gamma", gamma, low=0.0)
-    dtype = _check_input(input, min_ndim=2)
-    target, known = _binary_target(target, input, ignore_value)
+    n, total = _balanced_counts(counts, num_samples, kappa)
+    return _distribution_balanced(
+        input,
+        target,
+        n,
+        total,
+        alpha=alpha,
+        beta=beta,
+        mu=mu,
+        neg_scale=neg_scale,
+        kappa=kappa,
+        gamma=gamma,
+        ignore_value=ignore_value,
+        reduction=reduction,
+        sample_weight=sample_weight,
+        denominator=denominator,
+    )
+
+
+def _balanced_counts(
+    counts: Any, num_samples: int | None, kappa: float
+) -> tuple[torch.Tensor, float | None]:
+    """The checked counts of :func:`distribution_balanced_loss` (a float64 CPU vector, all
+    positive) and N (None when not given; required, and above every count, for kappa > 0)."""
     n, total = _label_counts(counts, num_samples)
-    _check_length("counts", n, input.shape[1], what="labels")
     _check_labels("counts", n > 0, "positive for every label", "no positives")
-    inverse = 1.0 / n
-    per_label = [inverse, beta * inverse]  # 1 / n_l for the rate, beta / n_l for the weight
     if kappa > 0:
         if total is None:
             fail("num_samples", "the number of training samples when kappa > 0", None)
         _check_labels(
             "counts", n < total, f"below num_samples={total:g} for every label", "no negatives"
         )
-        per_label.append(kappa / neg_scale * torch.log(n / (total - n)))  # the prior bias
-    # computed in float64 on the CPU, moved to the input's device and dtype in one copy
-    moved = torch.stack(per_label).to(dtype=dtype, device=input.device)
+    return n, total
+
+
+def _distribution_balanced(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    counts: torch.Tensor,
+    num_samples: float | None,
+    *,
+    alpha: float,
+    beta: float,
+    mu: float,
+    neg_scale: float,
+    kappa: float,
+    gamma: float,
+    ignore_value: float | None,
+    reduction: Reduction,
+    sample_weight: torch.Tensor | None,
+    denominator: float | torch.Tensor | None,
+) -> torch.Tensor:
+    """:func:`distribution_balanced_loss` for options and counts checked by the caller (the
+    module checks them once); ``counts`` may be on any device, in any floating dtype."""
+    dtype = _check_input(input, min_ndim=2)
+    target, known = _binary_target(target, input, ignore_value)
+    _check_length("counts", counts, input.shape[1], what="labels")
+    # The per-label terms, in the compute dtype on the input's device: a few operations on
+    # (L,) vectors, and no copy between devices for counts held there (a module's buffer).
+    n = counts.to(dtype=dtype, device=input.device)
+    inverse = n.reciprocal()  # 1 / n_l for the rate
     along = (1, -1) + (1,) * (input.ndim - 2)
     # R_k = sum_j y_kj / n_j over dimension 1, as a matrix product (no (N, L) temporary);
     # for (N, L) a matrix-vector product, some ten times faster than N batched products
     y = target.to(dtype)
-    rate = (y @ moved[0] if y.ndim == 2 else weighted_sum(y, moved[0])).unsqueeze(1)
+    rate = (y @ inverse if y.ndim == 2 else weighted_sum(y, inverse)).unsqueeze(1)
     rebalance = Rebalance(
         inv_rate=rate.reciprocal_(),
-        scaled=moved[1].view(along),
+        scaled=inverse.mul(beta).view(along),  # beta / n_l for the weight
         alpha=alpha,
         offset=beta * mu,
     )
-    bias = moved[2].view(along) if kappa > 0 else None
+    bias = None
+    if kappa > 0:  # the prior bias kappa / lambda log(n / (N - n))
+        assert num_samples is not None  # the callers require it for kappa > 0
+        bias = torch.div(n, torch.rsub(n, num_samples)).log_().mul_(kappa / neg_scale).view(along)
     terms = SplitTerms(
         gamma_pos=gamma,
         gamma_neg=gamma,
@@ -1619,7 +1690,8 @@ def _focal_alpha(alpha: Any, x: torch.Tensor) -> float | torch.Tensor | None:
         return check_number("alpha", alpha, low=0.0, high=1.0)
     v = _label_vector("alpha", alpha, x)
     if bool((v > 1).any()):
-        fail("alpha", "values in [0, 1]", f"maximum {v.max().item()}")
+        # v is viewed along dimension 1 only: its flat index is the label's
+        fail("alpha", "values in [0, 1]", f"{v.max().item()} at index {int(v.argmax())}")
     return v
 
 
@@ -1701,9 +1773,12 @@ def _label_vector(name: str, value: Any, x: torch.Tensor) -> torch.Tensor:
     labels = 1 if x.ndim <= 1 else x.shape[1]
     v = _class_vector(name, value)
     if v.shape[0] not in (1, labels):
-        fail(
-            name, f"a 1-D tensor of length {labels} (the number of labels) or 1", describe_tensor(v)
+        expected = (
+            f"a 1-D tensor of length {labels} (the number of labels) or 1"
+            if x.ndim >= 2
+            else f"a 1-D tensor of length 1 (a {x.ndim}-D input has one label)"
         )
+        fail(name, expected, describe_tensor(v))
     v = v.to(dtype=compute_dtype(x.dtype), device=x.device)
     if x.ndim == 0:
         return v.view(())

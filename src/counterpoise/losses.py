@@ -1,10 +1,13 @@
 """The losses as :class:`torch.nn.Module` s.
 
 Each module holds its configuration and its tensors (class weights, priors, counts, costs) as
-registered buffers, so ``.to(device)`` moves them and autocast never turns them into half
-precision; ``forward`` is one call of the function of the same name in
-:mod:`counterpoise.functional`, whose docstring gives the formula. Arguments are checked when the
-module is built; tensors when it is called.
+registered float32 buffers, so ``.to(device)`` moves them and ``state_dict`` saves them. They
+keep float32 through every dtype conversion of the module (``.half()``, ``.bfloat16()``,
+``.double()``, ``.to(dtype)``, also of a model that holds the loss): half precision would
+overflow counts above 65504 and round weights, and the losses compute in float32 (float64 for
+float64 inputs) whatever the buffers' dtype. Neither does autocast change them. ``forward`` is
+one call of the function of the same name in :mod:`counterpoise.functional`, whose docstring
+gives the formula. Arguments are checked when the module is built; tensors when it is called.
 
 ``forward(input, target, *, sample_weight=None, denominator=None)`` takes the per-element
 weights and the externally computed denominator of a weighted mean (gradient accumulation,
@@ -13,6 +16,7 @@ data parallelism) as call arguments, as they change from batch to batch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -20,7 +24,7 @@ from torch import nn
 
 from . import functional as cf
 from ._checks import check_choice, check_number
-from .functional import VectorLike, _anchor_alpha, _class_vector, _ignore_value, _label_counts
+from .functional import VectorLike, _anchor_alpha, _class_vector, _ignore_value
 from .reduction import REDUCTIONS, Reduction
 
 __all__ = [
@@ -59,7 +63,22 @@ def _weights_from_counts(counts: Any, scheme: str, options: dict[str, Any]) -> t
     return class_weights(counts, scheme, **options)  # type: ignore[arg-type]
 
 
-class _Loss(nn.Module):
+class _Buffers(nn.Module):
+    """A module whose buffers follow its device but keep their dtype (float32)."""
+
+    def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> Any:
+        # Every conversion of a module (.to, .cuda, .half, .double, ...) goes through _apply;
+        # a converted buffer whose dtype changed is replaced by the original on the new device.
+        before = dict(self._buffers)
+        super()._apply(fn, recurse)
+        for name, old in before.items():
+            new = self._buffers[name]
+            if old is not None and new is not None and new.dtype != old.dtype:
+                self._buffers[name] = old.to(device=new.device)
+        return self
+
+
+class _Loss(_Buffers):
     def __init__(self, reduction: Reduction) -> None:
         super().__init__()
         check_choice("reduction", reduction, REDUCTIONS)
@@ -632,7 +651,7 @@ class SigmoidFocalLoss(_Loss):
     ) -> SigmoidFocalLoss:
         """Per-label alpha from the positives per label (and the number of samples) by
         :func:`counterpoise.functional.label_alpha`: ``scheme="effective"`` with ``beta``
-        gives the class-balanced (effective-number) variant."""
+        damps it with effective numbers of samples."""
         alpha = cf.label_alpha(counts, num_samples, scheme, **scheme_options)
         return cls(
             alpha=alpha,
@@ -725,9 +744,9 @@ class DistributionBalancedLoss(_Loss):
     Args:
         counts: Training positives per label (L,), all positive, or a multilabel
             :class:`counterpoise.counts.LabelCounts` (which also gives ``num_samples``); kept
-            as a float32 buffer.
-        num_samples: The number of training samples; required for ``kappa > 0`` unless
-            ``counts`` carries it.
+            as a float32 buffer (exact up to 2**24).
+        num_samples: The number of training samples, at least every count; required for
+            ``kappa > 0`` (unless ``counts`` carries it), and then above every count.
         alpha: Lift of the smoothed re-balancing weight, >= 0. Default 0.1.
         beta: Its steepness, > 0. Default 10.
         mu: Its midpoint, >= 0. Default 0.2.
@@ -761,9 +780,6 @@ class DistributionBalancedLoss(_Loss):
         reduction: Reduction = "mean",
     ) -> None:
         super().__init__(reduction)
-        n, total = _label_counts(counts, num_samples)
-        self.register_buffer("counts", _buffer("counts", n, positive=True))
-        self.num_samples = None if total is None else int(total)
         self.alpha = check_number("alpha", alpha, low=0.0)
         self.beta = check_number("beta", beta, low=0.0, low_open=True)
         self.mu = check_number("mu", mu, low=0.0)
@@ -771,6 +787,10 @@ class DistributionBalancedLoss(_Loss):
         self.kappa = check_number("kappa", kappa, low=0.0)
         self.gamma = check_number("gamma", gamma, low=0.0)
         self.ignore_value = _ignore_value(ignore_value)
+        # checked here once (forward does not check them again)
+        n, total = cf._balanced_counts(counts, num_samples, self.kappa)
+        self.register_buffer("counts", n.to(torch.float32))
+        self.num_samples = None if total is None else int(total)
 
     def forward(
         self,
@@ -780,7 +800,7 @@ class DistributionBalancedLoss(_Loss):
         sample_weight: torch.Tensor | None = None,
         denominator: Denominator = None,
     ) -> torch.Tensor:
-        return cf.distribution_balanced_loss(
+        return cf._distribution_balanced(
             input,
             target,
             self.counts,
@@ -798,7 +818,7 @@ class DistributionBalancedLoss(_Loss):
         )
 
 
-class AnchorFocalLoss(nn.Module):
+class AnchorFocalLoss(_Buffers):
     """Sigmoid focal loss on (N, A, C) anchor logits with class-index targets, normalised by
     the number of positive anchors: :func:`counterpoise.functional.anchor_focal_loss`.
 

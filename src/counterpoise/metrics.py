@@ -16,6 +16,7 @@ grouped by training frequency, so that the rare labels are seen apart from the f
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import numpy as np
 import torch
 
 from ._checks import check_choice, check_number, check_positive_int, fail
+from .functional import _ignore_value
 from .posthoc import Thresholds
 
 __all__ = [
@@ -523,7 +525,11 @@ class ImbalanceMetrics:
         confusion, bins = self.confusion, self.calibration
         if distributed.is_initialized():
             confusion = distributed.all_reduce_sum(torch.from_numpy(confusion)).numpy()
-            if bins is not None:
+            # every rank takes part in the same sums, also one that saw no sample
+            if distributed.all_reduce_max(int(bins is not None)):
+                if bins is None:
+                    empty = np.empty((0, self.num_classes))
+                    bins = CalibrationBins.of(empty, np.empty(0, np.int64), self.n_bins)
                 stacked = np.stack([bins.count.astype(np.float64), bins.confidence, bins.correct])
                 summed = distributed.all_reduce_sum(torch.from_numpy(stacked)).numpy()
                 bins = CalibrationBins(summed[0].round().astype(np.int64), summed[1], summed[2])
@@ -860,18 +866,19 @@ def multilabel_report(
         boundaries: ``(b1, b2)`` with :math:`0 \\le b_1 \\le b_2`, finite. Default (20, 100)
             with ``counts``, the tertiles of the positives in ``y_true`` without.
         label_names: a name per label (default: those of ``counts``, else 0..L-1).
-        ignore_value: the value of ``y_true`` that marks an entry as not annotated (e.g. -1);
-            such entries are left out of every metric of their label. Default: none.
+        ignore_value: the value of ``y_true`` that marks an entry as not annotated: a number
+            outside [0, 1] (e.g. -1) or ``float("nan")``, as for the losses; such entries are
+            left out of every metric of their label. Default: none.
 
     Returns:
         A :class:`MultilabelReport`.
 
     Raises:
         ValueError: for arrays that are empty, not 2-D or of different shapes, targets other
-            than 0, 1 and ``ignore_value``, scores that are not finite or outside [0, 1],
-            counts, thresholds or names of the wrong length or with invalid values, bad
-            ``boundaries``, or targets without any positive at all.
-        TypeError: for inputs that are not real numbers.
+            than 0, 1 and ``ignore_value``, an ``ignore_value`` inside [0, 1], scores that are
+            not finite or outside [0, 1], counts, thresholds or names of the wrong length or
+            with invalid values, bad ``boundaries``, or targets without any positive at all.
+        TypeError: for inputs (``ignore_value`` included) that are not real numbers.
 
     Example:
         >>> y = [[1, 0, 0], [1, 1, 0], [0, 1, 0], [1, 0, 1], [0, 0, 0]]
@@ -978,12 +985,12 @@ def _multilabel_targets(y_true: Any, ignore_value: float | None) -> tuple[np.nda
         fail("y_true", "a non-empty array of shape (N, L)", y.shape)
     if y.dtype.kind not in "biuf":
         fail("y_true", "real numbers", f"an array of dtype {y.dtype}", error=TypeError)
+    ignore_value = _ignore_value(ignore_value)  # the losses' rule: NaN or outside [0, 1]
     if ignore_value is None:
         valid = np.ones(y.shape, dtype=bool)
+    elif math.isnan(ignore_value):
+        valid = ~np.isnan(y)
     else:
-        ignore_value = check_number("ignore_value", ignore_value)
-        if ignore_value in (0.0, 1.0):
-            fail("ignore_value", "a value other than 0 and 1", ignore_value)
         valid = y != ignore_value
     bad = valid & (y != 0) & (y != 1)
     if bad.any():

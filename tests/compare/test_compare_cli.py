@@ -97,7 +97,10 @@ def test_user_csv_with_seeds_and_strategy_subset(tmp_path):
     sizes = payload["dataset"]["split_sizes"]
     assert sum(sizes.values()) == 172
     assert payload["dataset"]["test_balanced"] is False  # 12 * 0.2 < 5 per class
-    assert "Stratified test split" in (out / "report.md").read_text()
+    assert payload["dataset"]["features"] == ["f1", "f2", "f3"]
+    md = (out / "report.md").read_text()
+    assert "Stratified test split" in md and "Features: 3 columns: f1, f2, f3." in md
+    assert "Features: 3 columns: f1, f2, f3." in res.stdout
 
 
 def test_same_command_same_numbers(tmp_path):

@@ -63,6 +63,7 @@ def test_parquet_with_split_column_and_string_labels(tmp_path):
     assert s.num_features == 2 and s.X_train.dtype == np.float32
     assert s.test_balanced
     assert s.notes == ("Splits given by the `split` column.",)
+    assert s.features == ("x1", "x2") and s.feature_summary() == "2 columns: x1, x2"
 
 
 def test_npz_x_y_and_given_splits(tmp_path):
@@ -83,6 +84,53 @@ def test_npz_x_y_and_given_splits(tmp_path):
     )
     s = load_user_data(tmp_path / "f.npz")
     assert s.sizes() == {"train": 20, "val": 6, "test": 8}
+    assert s.notes == (
+        "Splits given by the arrays X_train / y_train, X_val / y_val, X_test / y_test.",
+    )
+    assert s.features == () and s.feature_summary() == "2 array columns"
+    # the rows of each split are checked against its labels before anything is joined
+    np.savez(
+        tmp_path / "m.npz",
+        X_train=rng.normal(size=(24, 2)),
+        y_train=np.arange(20) % 2,
+        X_val=rng.normal(size=(6, 2)),
+        y_val=np.arange(6) % 2,
+        X_test=rng.normal(size=(8, 2)),
+        y_test=np.arange(8) % 2,
+    )
+    with pytest.raises(ValueError, match=r"^`X_train` must be 20 rows, one for each row of y_tr"):
+        load_user_data(tmp_path / "m.npz")
+
+
+def test_features_are_listed_and_label_like_ones_noted(tmp_path):
+    rng = np.random.default_rng(2)
+    columns = {
+        "f": rng.random(60),
+        "label": np.repeat([0, 1, 2], 20),
+        "Target": rng.integers(0, 2, 60),  # a second label-like column: read as a feature
+    }
+    pq.write_table(pa.table(columns), tmp_path / "t.parquet")
+    s = load_user_data(tmp_path / "t.parquet")
+    assert s.features == ("f", "Target") and s.num_features == 2
+    assert [n for n in s.notes if "'Target' is used as a feature" in n]
+    assert not [n for n in s.notes if "'f'" in n]
+    names = {f"x{i}": rng.random(60) for i in range(25)}
+    pq.write_table(pa.table({**names, "y": np.repeat([0, 1, 2], 20)}), tmp_path / "w.parquet")
+    summary = load_user_data(tmp_path / "w.parquet").feature_summary()
+    assert summary.startswith("25 columns: x0, x1,") and summary.endswith("x19 and 5 more")
+
+
+def test_empty_and_unknown_split_cells_are_told_apart(tmp_path):
+    split = ["train", "val", "test", None, "tarin", None] * 10
+    table = {"x": np.arange(60.0), "y": [0, 1] * 30, "split": pa.array(split, pa.string())}
+    pq.write_table(pa.table(table), tmp_path / "s.parquet")
+    message = (
+        "`split` must be train, val or test in every row, got "
+        "\"20 empty cell(s) and the value(s) ['tarin']\""
+    )
+    with pytest.raises(ValueError) as caught:
+        load_user_data(tmp_path / "s.parquet")
+    assert str(caught.value) == message
 
 
 @pytest.mark.parametrize(

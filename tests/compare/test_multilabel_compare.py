@@ -17,6 +17,7 @@ from counterpoise.compare import (
     CompareConfig,
     TrainConfig,
     get_strategies,
+    load_builtin,
     load_user_data,
     run_compare,
 )
@@ -190,8 +191,59 @@ def test_npz_with_a_two_dimensional_y_is_multilabel(tmp_path):
     g = load_user_data(tmp_path / "g.npz")
     assert g.sizes() == {"train": 200, "val": 50, "test": 50} and g.multilabel
     np.savez(tmp_path / "bad.npz", X=X, y=np.where(y == 1, 2, 0))
-    with pytest.raises(ValueError, match=r"column 0 of y.*\[2\]"):
+    # the user passed no --labels: the error names the array
+    with pytest.raises(ValueError, match=r"^`y` must be 0/1 .* in column 0, got \[2\]"):
         load_user_data(tmp_path / "bad.npz")
+
+
+def _given_npz(path, X, y, **replaced):
+    arrays = {
+        "X_train": X[:200],
+        "y_train": y[:200],
+        "X_val": X[200:250],
+        "y_val": y[200:250],
+        "X_test": X[250:],
+        "y_test": y[250:],
+    }
+    np.savez(path, **{**arrays, **replaced})
+    return path
+
+
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_npz_arrays_that_do_not_fit_together_are_named(tmp_path, multilabel):
+    X, y = long_tailed(n=300)
+    if not multilabel:
+        y = y[:, 0]
+    path = tmp_path / "g.npz"
+    # more feature rows than labels: read as is, the rows would be misaligned
+    with pytest.raises(
+        ValueError, match=r"^`X_train` must be 200 rows, one for each row of y_train"
+    ):
+        load_user_data(_given_npz(path, X, y, X_train=X[:210]))
+    with pytest.raises(ValueError, match=r"^`X_test` must be 50 rows.*got '40 rows'"):
+        load_user_data(_given_npz(path, X, y, X_test=X[250:290]))
+    # another number of labels, or multilabel targets among class labels
+    other = y[200:250, :3] if multilabel else np.stack([y[200:250]] * 2, axis=-1)
+    layout = r"\(N, 10\), got \(50, 3\)" if multilabel else r"\(N,\), got \(50, 2\)"
+    with pytest.raises(ValueError, match=rf"^`y_val` must be shaped like y_train, {layout}"):
+        load_user_data(_given_npz(path, X, y, y_val=other))
+    with pytest.raises(ValueError, match=r"^`X_val` must be shaped like X_train, \(N, 12\)"):
+        load_user_data(_given_npz(path, X, y, X_val=X[200:250, :5]))
+    with pytest.raises(ValueError, match=r"^`y_test` must be labels of shape \(N,\) or"):
+        load_user_data(_given_npz(path, X, y, y_test=np.zeros((50, 2, 2))))
+    with pytest.raises(ValueError, match=r"^`y_val` must be present"):
+        np.savez(path, X_train=X, y_train=y, X_test=X, y_test=y, X_val=X)
+        load_user_data(path)
+    # one X and y
+    np.savez(path, X=X[:290], y=y)
+    with pytest.raises(ValueError, match=r"^`X` must be 300 rows, one for each row of y"):
+        load_user_data(path)
+
+
+def test_npz_with_three_dimensional_y_names_y(tmp_path):
+    np.savez(tmp_path / "y3.npz", X=np.zeros((30, 2)), y=np.zeros((30, 2, 2)))
+    with pytest.raises(ValueError, match=r"^`y` must be labels of shape \(N,\) or multilabel"):
+        load_user_data(tmp_path / "y3.npz")
 
 
 @pytest.mark.parametrize(
@@ -201,6 +253,8 @@ def test_npz_with_a_two_dimensional_y_is_multilabel(tmp_path):
         ({"labels": "zz_*"}, r"patterns that match.*got 'zz_\*'"),
         ({"labels": "f0,tag_1"}, r"0/1 or true/false values in column 'f0'"),
         ({"labels": ","}, "at least one column"),
+        ({"labels": "tag_3,tag_3"}, r"once, got \"'tag_3' chosen by 'tag_3' and by 'tag_3'\""),
+        ({"labels": "tag_*,tag_1"}, r"'tag_1' chosen by 'tag_\*' and by 'tag_1'"),
         ({"labels": "tag_0", "label": "tag_1"}, "None when `label` is given"),
     ],
 )
@@ -235,6 +289,30 @@ def test_a_label_without_positive_in_training_is_named(tmp_path):
         ValueError, match=r"no positive for 'tag_7' \(positives in all rows: \[0\]\)"
     ):
         load_user_data(path, labels="tag_*")
+
+
+@pytest.mark.parametrize(("split", "rows"), [("validation", "val"), ("test", "test")])
+def test_a_split_without_any_positive_is_named(tmp_path, split, rows):
+    X, y = long_tailed(n=300)
+    column = np.array(["train"] * 200 + ["val"] * 50 + ["test"] * 50)
+    y[column == rows] = 0
+    path = write_csv(tmp_path / "s.csv", X, y, split=column)
+    message = (
+        f"`positives in the {split} split` must be at least 1 (average precision, which ranks "
+        f'the strategies, needs a positive of some label), got "0 in its 50 rows whose '
+        f"`split` is '{rows}'\""
+    )
+    with pytest.raises(ValueError) as caught:
+        load_user_data(path, labels="tag_*")
+    assert str(caught.value) == message
+    res = invoke("compare", path, "--labels", "tag_*", "--out", tmp_path / "never")
+    assert res.exit_code == 2 and f"positives in the {split} split" in res.output
+    assert not (tmp_path / "never").exists()
+    # the same with the arrays of an .npz file, and with entries that are not annotated
+    y = y.astype(np.float64)
+    y[column == rows] = np.nan
+    with pytest.raises(ValueError, match=f"got '0 in its 50 rows of y_{rows}'"):
+        load_user_data(_given_npz(tmp_path / "g.npz", X, y))
 
 
 def test_given_splits_note_labels_without_test_positives(tmp_path):
@@ -462,8 +540,12 @@ def test_cli_end_to_end_reports_head_and_tail_average_precision(table, tmp_path)
         for metric in ("map", "head_map", "medium_map", "tail_map", "macro_f1", "macro_f1_tuned"):
             assert 0.0 <= stats[metric]["mean"] <= 1.0
         assert stats["tail_map"]["mean"] == pytest.approx(np.mean([ap[i] for i in tail]))
+    assert dataset["features"] == [f"f{j}" for j in range(12)]
+    assert dataset["label_groups"]["boundaries"] == [20.0, 100.0]
     md = (out / "report.md").read_text()
     assert "(multilabel)" in md and "| tail mAP |" in md and "Δ vs bce" in md
+    assert "Features: 12 columns: f0, f1," in md and "Features: 12 columns" in res.stdout
+    assert "boundaries (20, 100) (of Liu et al., 2019)" in md and "group is empty" not in md
     assert "## Average precision per label" in md
     rarest, commonest = f"tag_{NUM_LABELS - 1}", "tag_0"
     assert f"| {rarest} | tail | {counts[-1]} |" in md
@@ -559,3 +641,101 @@ def test_report_shows_the_commonest_and_rarest_labels_of_many(tmp_path):
     ]
     assert len(rows) == 11 and rows[5].startswith("| … |")
     assert rows[0].startswith("| tag_0 |") and rows[-1].startswith("| tag_13 |")
+
+
+def test_same_seed_same_numbers(table, tmp_path):
+    def run(out):
+        res = invoke(
+            "compare", table, "--labels", "tag_*", "--quick", "--epochs", "4", "--hidden", "16",
+            "--seeds", "2", "--strategies", "bce,asl,db", "--out", out,
+        )  # fmt: skip
+        assert res.exit_code == 0, res.output
+        payload = json.loads((out / "results.json").read_text())
+        timings = payload.pop("timings")
+        assert timings["total_seconds"] > 0
+        report = (out / "report.md").read_text().split("Total time")[0]
+        return payload, report
+
+    first, again = run(tmp_path / "a"), run(tmp_path / "b")
+    assert first == again  # every number but the timings, to the bit
+    assert len(first[0]["strategies"]["db"]["map"]["values"]) == 2
+
+
+def test_every_rankable_metric_has_a_title():
+    from counterpoise.compare.report import METRIC_TITLES
+    from counterpoise.metrics import MULTILABEL_SUMMARY_METRICS
+
+    assert set(METRIC_TITLES) == set(MULTILABEL_SUMMARY_METRICS)
+    assert METRIC_TITLES["tail_macro_f1_tuned"] == "tail macro F1@tuned"
+    assert not any("_" in title for title in METRIC_TITLES.values())
+
+
+def test_label_groups_option_sets_the_boundaries_everywhere(table, splits, tmp_path):
+    out = tmp_path / "r"
+    res = invoke(
+        "compare", table, "--labels", "tag_*", *QUICK, "--strategies", "bce",
+        "--label-groups", "1,1000", "--metric", "medium_map", "--out", out,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    payload = json.loads((out / "results.json").read_text())
+    groups = payload["dataset"]["label_groups"]
+    assert groups["boundaries"] == [1.0, 1000.0] and set(groups["group"]) == {"medium"}
+    stats = payload["strategies"]["bce"]
+    assert stats["medium_map"] == stats["map"]  # every label is a medium one
+    assert "head_map" not in stats and "tail_map" not in stats
+    md = (out / "report.md").read_text()
+    low, high = splits.class_counts("train").min(), splits.class_counts("train").max()
+    assert "boundaries (1, 1000) (given)" in md
+    assert (
+        f"The head and tail groups are empty at the boundaries (1, 1000): the labels have {low} "
+        f"to {high} training positives. Other boundaries: `--label-groups LOW,HIGH`"
+    ) in md
+    # the checkpoints are chosen on the same groups
+    logits = torch.from_numpy(np.random.default_rng(0).normal(size=splits.y_val.shape))
+    counts = splits.class_counts("train")
+    by_default = multilabel_score(splits.y_val, logits, "medium_map", counts)
+    wide = multilabel_score(splits.y_val, logits, "medium_map", counts, (1, 1000))
+    assert wide == multilabel_score(splits.y_val, logits, "map", counts) != by_default
+    # a group the boundaries leave empty cannot rank
+    res = invoke(
+        "compare", table, "--labels", "tag_*", "--label-groups", "1,1000", "--metric",
+        "tail_map", "--out", tmp_path / "never",
+    )  # fmt: skip
+    assert res.exit_code == 2 and "got 'tail_map'" in res.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--label-groups", "20"], "`--label-groups` must be two numbers 'LOW,HIGH', got '20'"),
+        (["--label-groups", "100,20"], "`boundaries` must be (low, high) with low <= high"),
+        (["--label-groups", "-1,20"], "`boundaries[0]` must be in [0.0, inf]"),
+    ],
+)
+def test_bad_label_groups_exit_2(table, tmp_path, args, message):
+    res = invoke("compare", table, "--labels", "tag_*", *args, "--out", tmp_path / "never")
+    assert res.exit_code == 2 and message in res.output, res.output
+    assert not (tmp_path / "never").exists()
+
+
+def test_label_groups_are_for_multilabel_data(tmp_path):
+    res = invoke("compare", "--label-groups", "20,100", "--out", tmp_path / "never")
+    assert res.exit_code == 2 and "`--label-groups` applies to multilabel data" in res.output
+    builtin = load_builtin()
+    with pytest.raises(ValueError, match="`boundaries` must be None for multiclass data"):
+        resolve_config(CompareConfig(boundaries=(20, 100)), builtin)
+
+
+def test_group_legend_covers_no_bar(result):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from counterpoise.compare.report import _multilabel_figures, ranking_rows
+
+    fig = _multilabel_figures(result, ranking_rows(result))["mAP by label group and strategy"]
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    assert ax.get_legend() is None and len(fig.legends) == 1
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert texts == result.ranking()
+    legend = fig.legends[0].get_window_extent()
+    assert not legend.overlaps(ax.get_window_extent())

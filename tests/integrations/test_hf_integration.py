@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -225,12 +224,63 @@ def test_evaluation_loss_is_the_weighted_mean(hf: Any, kind: str, tmp_path: Path
     assert metrics["eval_loss"] == pytest.approx(expected.item(), rel=1e-9)
 
 
-def _args_for_eval(tmp_path: Path) -> Any:
+@pytest.mark.parametrize("kind", KINDS)
+def test_evaluation_loss_over_several_batches_averages_their_weighted_means(
+    hf: Any, kind: str, tmp_path: Path
+) -> None:
+    # Documented: the Trainer averages the batches' losses weighted by their numbers of
+    # samples. Batches of 3, 3 and 2 samples; each batch's loss is its own weighted mean.
+    model = _model(kind)
+    evaluation = _data(kind, seed=1)
+    trainer = hf.WeightedLossTrainer(
+        model=model,
+        args=_args_for_eval(tmp_path, batch_size=3),
+        eval_dataset=evaluation,
+        compute_loss_func=_loss(hf, kind),
+    )
+    metrics = trainer.evaluate()
+    ids = torch.stack([d["input_ids"] for d in evaluation])
+    labels = torch.stack([d["labels"] for d in evaluation])
+    with torch.no_grad():
+        logits = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits
+    bounds = [(0, 3), (3, 6), (6, 8)]
+    batch_means = [_reference(kind, logits[a:b], labels[a:b]).item() for a, b in bounds]
+    expected = sum((b - a) * m for (a, b), m in zip(bounds, batch_means)) / N
+    assert metrics["eval_loss"] == pytest.approx(expected, rel=1e-9)
+    whole = _reference(kind, logits, labels).item()
+    if kind == "multilabel":  # a mean over elements: the samples' average is the whole mean
+        assert metrics["eval_loss"] == pytest.approx(whole, rel=1e-9)
+    else:  # class weights: not the weighted mean of the whole evaluation set
+        assert abs(metrics["eval_loss"] - whole) > 1e-4
+
+
+def test_label_smoothing_factor_is_refused(hf: Any, tmp_path: Path) -> None:
+    # The Trainer skips its label smoother when a compute_loss_func is given: silently
+    # ignored, the factor is an error; the loss's own label smoothing is the way.
+    from transformers import TrainingArguments
+
+    args = TrainingArguments(
+        output_dir=str(tmp_path), label_smoothing_factor=0.1, use_cpu=True, report_to=[]
+    )
+    with pytest.raises(
+        ValueError, match=r"`args\.label_smoothing_factor` must be 0 .*pass `label_smoothing`"
+    ):
+        hf.WeightedLossTrainer(
+            model=_model("sequence"), args=args, compute_loss_func=_loss(hf, "sequence")
+        )
+    smoothed = hf.TrainerLoss(cp.WeightedCrossEntropyLoss(WEIGHT, label_smoothing=0.1))
+    trainer = hf.WeightedLossTrainer(
+        model=_model("sequence"), args=_args_for_eval(tmp_path), compute_loss_func=smoothed
+    )
+    assert trainer.label_smoother is None and trainer.loss_is_scaled_for_ga is True
+
+
+def _args_for_eval(tmp_path: Path, batch_size: int = N) -> Any:
     from transformers import TrainingArguments
 
     return TrainingArguments(
         output_dir=str(tmp_path),
-        per_device_eval_batch_size=N,
+        per_device_eval_batch_size=batch_size,
         use_cpu=True,
         report_to=[],
         disable_tqdm=True,
@@ -296,7 +346,7 @@ def test_micro_batch_losses_add_up_to_the_mean_of_the_batch(
         expected = F.cross_entropy(
             logits.reshape(-1, num_classes),
             labels.reshape(-1),
-            weight=loss.weight,  # the buffer: the weights rounded to float32
+            weight=loss.weight.double(),  # the float32 buffer: the weights rounded to it
             label_smoothing=0.1,
         )
         torch.testing.assert_close(whole, expected, rtol=1e-10, atol=1e-12)
@@ -386,57 +436,39 @@ def test_errors(hf: Any, tmp_path: Path) -> None:
         hf.WeightedLossTrainer(model=_model("sequence"), args=args, compute_loss_func=F.mse_loss)
 
 
-_DDP_WORKER = """
-import os, sys
-from pathlib import Path
-import torch
-import test_hf_integration as t
-from counterpoise.integrations import transformers as hf
-from transformers import Trainer
-out = {}
-for name, trainer in (("weighted", hf.WeightedLossTrainer), ("plain", Trainer)):
-    model = t._train(trainer, t._model("sequence"), t._data("sequence"),
-                     t._loss(hf, "sequence"), Path(sys.argv[1]), 2, 2)
-    out[name] = {k: v.detach().clone() for k, v in model.state_dict().items()}
-if os.environ["RANK"] == "0":
-    torch.save(out, Path(sys.argv[1]) / "result.pt")
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_data_parallel_step_is_the_weighted_mean_of_the_global_batch(
     hf: Any, tmp_path: Path
 ) -> None:
-    # Two processes (gloo, CPU) with two micro-batches of 2 each: one step over 8 samples.
-    # The ranks hold different class mixes, so only global weights give the global mean.
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([SRC, str(Path(__file__).parent)]),
-        "MASTER_ADDR": "127.0.0.1",
-        "MASTER_PORT": str(_free_port()),
-        "WORLD_SIZE": "2",
-        "LOCAL_WORLD_SIZE": "2",
-        "OMP_NUM_THREADS": "1",
-    }
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", _DDP_WORKER, str(tmp_path)],
-            env={**env, "RANK": str(rank), "LOCAL_RANK": str(rank)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+    # A gloo group of two processes, each with two micro-batches of 2: one step over 8
+    # samples. The ranks hold different class mixes, so only global weights give the global
+    # mean. The processes are forked from this one, which has imported everything already.
+    from accelerate.state import AcceleratorState, PartialState
+    from transformers import Trainer
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from _groups import WORLD_SIZE, run_group
+
+    def worker(rank: int) -> None:
+        # the Trainer finds the group through these, and must not reuse the single-process
+        # state that earlier tests left in this (forked) process
+        size = str(WORLD_SIZE)
+        os.environ.update(
+            {"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": size}
+            | {"LOCAL_WORLD_SIZE": size, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "0"}
         )
-        for rank in range(2)
-    ]
-    for worker in workers:
-        output, _ = worker.communicate(timeout=300)
-        assert worker.returncode == 0, output
-    result = torch.load(tmp_path / "result.pt")
+        AcceleratorState._reset_state(reset_partial_state=True)
+        trained = {}
+        for name, trainer in (("weighted", hf.WeightedLossTrainer), ("plain", Trainer)):
+            model = _train(
+                trainer, _model("sequence"), _data("sequence"), _loss(hf, "sequence"),
+                tmp_path, 2, 2,
+            )  # fmt: skip
+            assert PartialState().num_processes == WORLD_SIZE
+            trained[name] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        torch.save(trained, tmp_path / f"rank{rank}.pt")
+
+    run_group(worker, tmp_path, timeout=120)
+    result = torch.load(tmp_path / "rank0.pt")
     data, model = _data("sequence"), _model("sequence")
     weighted_mean = _step_by_hand(
         copy.deepcopy(model), data, lambda x, y: _reference("sequence", x, y)
@@ -450,6 +482,8 @@ def test_data_parallel_step_is_the_weighted_mean_of_the_global_batch(
     assert difference(result["weighted"], weighted_mean) < 1e-10
     assert difference(result["plain"], per_count) < 1e-10
     assert difference(result["weighted"], per_count) > 1e-4
+    other = torch.load(tmp_path / "rank1.pt")  # the replicas stay equal
+    assert all(torch.equal(other["weighted"][k], v) for k, v in result["weighted"].items())
 
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:
@@ -474,7 +508,10 @@ def test_core_never_imports_the_frameworks() -> None:
 
 
 def test_missing_extra_names_it() -> None:
-    code = "import sys; sys.modules['transformers'] = None\nimport counterpoise.integrations.transformers\n"
+    code = (
+        "import sys; sys.modules['transformers'] = None\n"
+        "import counterpoise.integrations.transformers\n"
+    )
     result = _run(code)
     assert result.returncode != 0 and "ImportError" in result.stderr
     assert 'pip install "counterpoise[transformers]"' in result.stderr

@@ -186,6 +186,7 @@ def test_buffer_errors(pl_cb: Any) -> None:
 
 
 def _feed(callback: Any, outputs: list[dict[str, torch.Tensor]]) -> Any:
+    """One validation epoch of one dataloader, outside Lightning; returns what was logged."""
     callback.on_validation_epoch_start(None, None)
     for i, out in enumerate(outputs):
         callback.on_validation_batch_end(None, None, out, None, i)
@@ -200,9 +201,97 @@ def _feed(callback: Any, outputs: list[dict[str, torch.Tensor]]) -> Any:
     class Trainer:
         sanity_checking = False
 
+        def __init__(self) -> None:
+            self.num_val_batches = [len(outputs)]
+
     module = Module()
     callback.on_validation_epoch_end(Trainer(), module)
     return module.logged
+
+
+def _validate(model: Any, loaders: Any, callback: Any, **options: Any) -> list[dict[str, float]]:
+    """``trainer.validate`` without a logger; the results of each dataloader."""
+    import lightning as L
+
+    settings: dict[str, Any] = {
+        "accelerator": "cpu",
+        "devices": 1,
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "callbacks": [callback],
+        **options,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*(num_workers|bottleneck).*")
+        results: list[dict[str, float]] = L.Trainer(**settings).validate(
+            model, loaders, verbose=False
+        )
+    return results
+
+
+def _by_hand(model: Any, data: TensorDataset, batch_size: int) -> Any:
+    """The report of the model's predictions on ``data``, in batches of ``batch_size`` (so
+    that the float32 logits are those of the validation loop to the bit)."""
+    with torch.no_grad():
+        logits = torch.cat([model.net(x) for x in data.tensors[0].split(batch_size)])
+    return cp.imbalance_report(data.tensors[1], logits.softmax(dim=1), num_classes=C)
+
+
+def test_each_validation_dataloader_gets_its_own_report(pl_cb: Any) -> None:
+    first, second = _data(40, 1), _data(30, 2)
+
+    class TwoLoaders(_classifier(pl_cb)):  # type: ignore[misc]
+        def validation_step(
+            self, batch: Any, batch_idx: int, dataloader_idx: int = 0
+        ) -> dict[str, torch.Tensor]:
+            x, y = batch
+            return {"logits": self.net(x), "target": y}
+
+    model = TwoLoaders(cp.class_counts(_data(64, 0).tensors[1], num_classes=C))
+    callback = pl_cb.ImbalanceReportCallback(num_classes=C)
+    loaders = [DataLoader(first, batch_size=7), DataLoader(second, batch_size=8)]
+    results = _validate(model, loaders, callback)
+
+    assert sorted(callback.reports) == [0, 1] and callback.report is callback.reports[0]
+    for idx, (data, batch_size) in enumerate(((first, 7), (second, 8))):
+        expected = _by_hand(model, data, batch_size)
+        report = callback.reports[idx]
+        np.testing.assert_array_equal(report.confusion, expected.confusion)
+        assert report.confusion.sum() == len(data)
+        for name, value in report.summary().items():
+            key = f"val_{name}/dataloader_idx_{idx}"
+            # Lightning puts what is logged at the end of the epoch in every loader's results
+            assert all(r[key] == pytest.approx(value, rel=1e-6, abs=1e-7) for r in results)
+            assert f"val_{name}" not in results[0]
+    assert callback.reports[0].summary() != callback.reports[1].summary()
+
+
+def test_no_validation_batches_no_report(pl_cb: Any, tmp_path: Path) -> None:
+    train, val = _data(32, 0), _data(16, 1)
+    model = _classifier(pl_cb)(cp.class_counts(train.tensors[1], num_classes=C))
+    callback = pl_cb.ImbalanceReportCallback(num_classes=C)
+    trainer = _trainer(tmp_path, callback, max_epochs=1, limit_val_batches=0)
+    _fit(trainer, model, train, val)
+    assert callback.report is None and callback.reports == {}
+    assert not any(k.startswith("val_") for k in trainer.callback_metrics)
+
+
+def test_an_epoch_without_samples_logs_nothing_and_keeps_the_report(pl_cb: Any) -> None:
+    val = _data(21, 1)
+    model = _classifier(pl_cb)(cp.class_counts(_data(64, 0).tensors[1], num_classes=C))
+    callback = pl_cb.ImbalanceReportCallback(num_classes=C)
+    _validate(model, DataLoader(val, batch_size=7), callback)
+    before = callback.report
+    assert before is not None and before.confusion.sum() == 21
+
+    everything_ignored = TensorDataset(val.tensors[0], torch.full_like(val.tensors[1], -100))
+    with pytest.warns(UserWarning, match="no target other than ignore_index=-100"):
+        results = _validate(model, DataLoader(everything_ignored, batch_size=7), callback)
+    assert callback.report is before
+    assert not {f"val_{name}" for name in before.summary()} & set(results[0])
 
 
 def test_dense_predictions_skip_ignored_targets(pl_cb: Any) -> None:
@@ -228,12 +317,38 @@ def test_dense_predictions_skip_ignored_targets(pl_cb: Any) -> None:
 def test_binary_logits(pl_cb: Any) -> None:
     logits = torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0])
     target = torch.tensor([1, 0, 0, 0, 1])
-    callback = pl_cb.ImbalanceReportCallback(num_classes=2)
-    _feed(callback, [{"logits": logits, "target": target}])
     expected = cp.imbalance_report(target, torch.sigmoid(logits))
-    assert callback.report.summary() == pytest.approx(
-        {k: v for k, v in expected.summary().items() if k != "macro_average_precision"}
-    )
+    expected_summary = {
+        k: v for k, v in expected.summary().items() if k != "macro_average_precision"
+    }
+    # one logit per sample, as a vector or as a single class column; dense ones too
+    for shaped, targets in (
+        (logits, target),
+        (logits[:, None], target),
+        (logits.reshape(5, 1, 1), target.reshape(5, 1)),
+    ):
+        callback = pl_cb.ImbalanceReportCallback(num_classes=2)
+        _feed(callback, [{"logits": shaped, "target": targets}])
+        assert callback.report.summary() == pytest.approx(expected_summary)
+
+
+def test_targets_of_the_logits_shape_are_binary_only_when_unambiguous(pl_cb: Any) -> None:
+    g = torch.Generator().manual_seed(0)
+    for num_classes in (2, 3):
+        logits = torch.randn(6, num_classes, generator=g)
+        one_hot = F.one_hot(torch.arange(6) % num_classes, num_classes)
+        callback = pl_cb.ImbalanceReportCallback(num_classes=num_classes)
+        with pytest.raises(
+            ValueError, match=r"`target` must be class indices of shape \(6,\) for logits"
+        ):
+            callback.on_validation_batch_end(
+                None, None, {"logits": logits, "target": one_hot}, None, 0
+            )
+    callback = pl_cb.ImbalanceReportCallback(num_classes=3)
+    with pytest.raises(ValueError, match=r"`logits` must be logits of shape \(N, 3, \.\.\.\)"):
+        callback.on_validation_batch_end(
+            None, None, {"logits": torch.randn(4), "target": torch.tensor([0, 1, 2, 1])}, None, 0
+        )
 
 
 def test_sanity_check_is_not_reported(pl_cb: Any) -> None:
@@ -261,7 +376,7 @@ def test_callback_errors(pl_cb: Any) -> None:
         callback.on_validation_batch_end(
             None, None, {"logits": torch.randn(2, C), "target": torch.zeros(3)}, None, 0
         )
-    with pytest.raises(ValueError, match="probabilities of shape"):
+    with pytest.raises(ValueError, match="`logits` must be logits with 3 classes in dimension 1"):
         callback.on_validation_batch_end(
             None,
             None,
@@ -271,6 +386,60 @@ def test_callback_errors(pl_cb: Any) -> None:
         )
     with pytest.raises(ValueError, match="num_classes"):
         pl_cb.ImbalanceReportCallback(num_classes=1)
+
+
+def _rank_predictions(rank: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(rank)
+    return torch.randn(6, C, generator=g), torch.randint(0, C, (6,), generator=g)
+
+
+def test_every_process_reports_the_samples_of_all(pl_cb: Any, tmp_path: Path) -> None:
+    # A gloo group of two processes: each report sums both ranks' predictions, on both ranks,
+    # also for a dataloader of which one rank saw no sample (it must still take part in the
+    # sums), and a dataloader without samples anywhere is skipped on both, not waited for.
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from _groups import run_group
+
+    def worker(rank: int) -> None:
+        logits, target = _rank_predictions(rank)
+        callback = pl_cb.ImbalanceReportCallback(num_classes=C)
+        callback.on_validation_epoch_start(None, None)
+        batch = {"logits": logits, "target": target}
+        callback.on_validation_batch_end(None, None, batch, None, 0)
+        if rank == 0:
+            callback.on_validation_batch_end(None, None, batch, None, 0, dataloader_idx=1)
+        ignored = {"logits": logits, "target": torch.full_like(target, -100)}
+        callback.on_validation_batch_end(None, None, ignored, None, 0, dataloader_idx=1 + rank)
+        callback.on_validation_batch_end(None, None, ignored, None, 1, dataloader_idx=2)
+
+        class Module:
+            def __init__(self) -> None:
+                self.logged: dict[str, float] = {}
+
+            def log_dict(self, values: dict[str, float], **kwargs: Any) -> None:
+                self.logged.update(values)
+
+        class Trainer:
+            sanity_checking = False
+            num_val_batches = (1, 1, 1)
+
+        module = Module()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the warning about dataloader 2
+            callback.on_validation_epoch_end(Trainer(), module)
+        reports = {k: r.confusion.tolist() for k, r in callback.reports.items()}
+        torch.save((reports, sorted(module.logged)), tmp_path / f"rank{rank}.pt")
+
+    run_group(worker, tmp_path)
+    results = [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(2)]
+    assert results[0] == results[1]
+    reports, logged = results[0]
+    (l0, t0), (l1, t1) = _rank_predictions(0), _rank_predictions(1)
+    both = cp.imbalance_report(torch.cat([t0, t1]), torch.cat([l0, l1]).softmax(dim=1))
+    first = cp.imbalance_report(t0, l0.softmax(dim=1), num_classes=C)
+    assert reports == {0: both.confusion.tolist(), 1: first.confusion.tolist()}
+    assert "val_ece/dataloader_idx_1" in logged
+    assert not any(name.endswith("dataloader_idx_2") for name in logged)
 
 
 def test_missing_extra_names_it() -> None:

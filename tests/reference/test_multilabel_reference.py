@@ -83,8 +83,8 @@ def _safe(case: Case) -> torch.Tensor:
 @SETTINGS
 @given(
     cases(),
-    st.sampled_from([0.0, 1.0, 2.0, 0.5]),
-    st.sampled_from([4.0, 0.0, 1.0, 2.5, 0.3]),
+    st.sampled_from([0.0, 1.0, 2.0, 0.5, 4.0]),
+    st.sampled_from([4.0, 0.0, 1.0, 2.0, 3.0, 2.5, 0.3]),
     st.sampled_from([0.05, 0.0, None, 0.2]),
 )
 def test_asymmetric_loss_matches_the_paper(
@@ -117,6 +117,30 @@ def test_asymmetric_loss_matches_the_paper(
         )
 
     _check(ours, formula, case)
+
+
+@pytest.mark.parametrize("gamma_neg", [0.0, 1.0, 2.0, 4.0, 0.5])
+@pytest.mark.parametrize("clip", [1e-8, 1e-7, 1e-6, 1e-3, 0.05])
+def test_asymmetric_loss_with_a_small_margin_in_float32(clip: float, gamma_neg: float) -> None:
+    # A margin below float32's resolution near 1: sigmoid(x) rounds to 1 for x above ~17, and
+    # 1 - (p - m) to 0 or to a multiple of 2**-24. The reference is the paper's formula in
+    # float64, accurate here to ~1e-8 relative (1 - p >= 1e-17 at x <= 40 and m >= 1e-8).
+    x64 = torch.cat([torch.linspace(-20.0, 40.0, 61), torch.tensor([1e-3, 13.8, 16.1, 18.4])])
+    x64 = x64.double().view(-1, 1).repeat(1, 2)
+    y = torch.zeros_like(x64)
+    y[::3, 1] = 1.0  # some positives, which the margin leaves alone
+    x64.requires_grad_()
+    p = torch.sigmoid(x64)
+    p_m = (p - clip).clamp(min=0)
+    ref = -(y * F.logsigmoid(x64) + (1 - y) * p_m**gamma_neg * torch.log(1 - p_m))
+    ref.sum().backward()
+    x32 = x64.detach().float().requires_grad_()
+    ours = cf.asymmetric_loss(x32, y.float(), gamma_neg=gamma_neg, clip=clip, reduction="none")
+    ours.sum().backward()
+    assert torch.isfinite(ours).all() and x32.grad is not None and torch.isfinite(x32.grad).all()
+    torch.testing.assert_close(ours.double(), ref.detach(), rtol=2e-6, atol=1e-6)
+    assert x64.grad is not None
+    torch.testing.assert_close(x32.grad.double(), x64.grad, rtol=2e-5, atol=1e-6)
 
 
 # ------------------------------------------------------ distribution-balanced loss

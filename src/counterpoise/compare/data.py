@@ -19,7 +19,7 @@ those entries are masked out of the losses and the metrics, never read as negati
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -46,6 +46,11 @@ _LABEL_NAMES = ("label", "labels", "target", "y", "class")
 _SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 #: The value of a multilabel target that is not annotated (a missing value in a label column).
 UNKNOWN = -1.0
+# The note on splits that the data gives, by where they come from.
+_GIVEN_BY = {
+    "column": "Splits given by the `split` column.",
+    "arrays": "Splits given by the arrays X_train / y_train, X_val / y_val, X_test / y_test.",
+}
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,9 @@ class Splits:
             0 (negative) or :data:`UNKNOWN` (not annotated).
         test_balanced: whether the test split has the same number of samples in every class
             (always False for multilabel data).
-        notes: how the data was split, for the report.
+        notes: how the data was split (and anything else the report should say about it).
+        features: the names of the feature columns of a table, in the order of the columns
+            of ``X_*``; empty for arrays (an ``.npz`` file, the built-in data set).
     """
 
     name: str
@@ -74,6 +81,7 @@ class Splits:
     y_test: np.ndarray
     test_balanced: bool
     notes: tuple[str, ...] = field(default=())
+    features: tuple[str, ...] = field(default=())
 
     @property
     def num_classes(self) -> int:
@@ -89,6 +97,15 @@ class Splits:
     def num_features(self) -> int:
         """D, the number of input features."""
         return int(self.X_train.shape[1])
+
+    def feature_summary(self, shown: int = 20) -> str:
+        """The features in words, naming the first ``shown`` columns of a table."""
+        d = self.num_features
+        if not self.features:
+            return f"{d} array column{'s' if d != 1 else ''}"
+        names = ", ".join(self.features[:shown])
+        more = f" and {d - shown} more" if d > shown else ""
+        return f"{d} column{'s' if d != 1 else ''}: {names}{more}"
 
     def sizes(self) -> dict[str, int]:
         """Samples per split."""
@@ -364,13 +381,17 @@ def load_user_data(
       (``label``, or the first of ``label``, ``labels``, ``target``, ``y``, ``class``), or with
       ``labels`` several 0/1 label columns (multilabel). An optional column ``split`` with
       values ``train`` / ``val`` / ``test`` gives the splits.
-    - ``.npz`` with arrays ``X`` (N, D) and ``y`` (N,) (features or precomputed embeddings),
-      or with ``X_train``, ``y_train``, ``X_test``, ``y_test`` and optionally ``X_val``, ``y_val``.
-      A 2-D ``y`` (N, L) of 0/1 is multilabel (NaN: not annotated), its labels named 0..L-1.
+    - ``.npz`` with arrays ``X`` (N, D) and ``y`` (N,) (features or precomputed embeddings;
+      an ``X`` of more dimensions is flattened to (N, D)), or with the given splits
+      ``X_train``, ``y_train``, ``X_val``, ``y_val``, ``X_test`` and ``y_test``, each ``X_*``
+      with a row for each of its ``y_*``. A 2-D ``y`` (N, L) of 0/1 is multilabel (NaN: not
+      annotated), its labels named 0..L-1.
 
     Multilabel label columns hold 0/1 or true/false; an empty value (NaN in an ``.npz``) is a
     label that is not annotated for that row (:data:`UNKNOWN`), masked out of the losses and
-    the metrics. Every other column (but ``split``) is a numeric feature.
+    the metrics. Every other column (but ``split``) is a numeric feature; their names are
+    kept in :attr:`Splits.features`, and a feature column named like a label column (such as
+    ``label`` or ``target``, which may leak the answer) is named in the notes.
 
     Args:
         path: the file.
@@ -390,9 +411,13 @@ def load_user_data(
     Raises:
         FileNotFoundError: when the file does not exist.
         ValueError: for a missing label column, non-numeric or missing features, missing labels,
-            a single class, or a class with fewer than three samples; for multilabel data, a
-            label column that does not exist, values other than 0/1, or a label without a
-            positive (or a negative) in the training split.
+            a single class, or a class with fewer than three samples; for an ``.npz`` file,
+            arrays whose rows do not match (``X_train`` and ``y_train``, ...), splits whose
+            arrays differ in shape, or a ``y`` that is neither 1-D nor 2-D; for a ``split``
+            column, empty or unknown values; for multilabel data, a label column that does
+            not exist or is chosen twice, values other than 0/1, a label without a positive
+            (or a negative) in the training split, or a validation or test split without any
+            positive.
     """
     path = Path(path)
     if not path.exists():
@@ -411,13 +436,13 @@ def load_user_data(
         split_col = table.pop("split", None)
         X = _table_features(table, columns, path.name)
         if split_col is not None:
-            return _multilabel_splits(
-                path.name, X, y_multi, names, _given_parts(split_col), "given"
+            parts, how = _given_parts(split_col), "column"
+        else:
+            parts = split_multilabel(
+                y_multi, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
             )
-        parts = split_multilabel(
-            y_multi, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
-        )
-        return _multilabel_splits(path.name, X, y_multi, names, parts, "stratified")
+            how = "stratified"
+        return _with_features(_multilabel_splits(path.name, X, y_multi, names, parts, how), table)
     if label is None:
         label = next((c for c in _LABEL_NAMES if c in table), None)
         if label is None:
@@ -428,8 +453,23 @@ def load_user_data(
     y, classes = _encode(table.pop(label), "label")
     X = _table_features(table, columns, path.name)
     if split_col is not None:
-        return _given_splits(path.name, X, y, classes, split_col)
-    return _split(path.name, X, y, classes, val_fraction, test_fraction, seed)
+        return _with_features(_given_splits(path.name, X, y, classes, split_col, "column"), table)
+    return _with_features(
+        _split(path.name, X, y, classes, val_fraction, test_fraction, seed), table
+    )
+
+
+def _with_features(splits: Splits, table: dict[str, np.ndarray]) -> Splits:
+    """``splits`` with the names of its feature columns (the columns left in ``table``), and a
+    note for each one named like a label column: a label read as a feature leaks the answer."""
+    names = tuple(table)
+    notes = [
+        f"The column {n!r} is used as a feature, though it is named like a label column: if it "
+        "holds labels (or anything derived from them), drop it or choose it as a label column."
+        for n in names
+        if n.strip().lower() in _LABEL_NAMES
+    ]
+    return replace(splits, features=names, notes=(*splits.notes, *notes))
 
 
 def _table_features(table: dict[str, np.ndarray], columns: list[str], source: str) -> np.ndarray:
@@ -448,42 +488,53 @@ def _table_features(table: dict[str, np.ndarray], columns: list[str], source: st
 
 def _label_columns(labels: str | Sequence[str], columns: list[str], source: str) -> list[str]:
     """The label columns that ``labels`` names, in its order (a pattern's matches in the
-    table's order), each once."""
+    table's order); a column chosen twice is an error."""
     specs = labels.split(",") if isinstance(labels, str) else list(labels)
-    chosen: list[str] = []
+    chosen: dict[str, str] = {}  # column -> the name or pattern that chose it
     for spec in (str(x).strip() for x in specs):
         if spec == "split":
             fail("labels", "0/1 label columns, not the `split` column", spec)
         if spec in columns:  # a name first, even if it holds pattern characters
-            chosen.append(spec)
+            matched = [spec]
         elif any(ch in spec for ch in "*?["):
             matched = [c for c in columns if c != "split" and fnmatchcase(c, spec)]
             if not matched:
                 fail("labels", f"patterns that match columns of {source}: {columns}", spec)
-            chosen += matched
         elif spec:
             fail("labels", f"columns of {source}: one of {columns}", spec)
+        else:
+            continue
+        for column in matched:
+            if column in chosen:
+                fail(
+                    "labels",
+                    "names and patterns that choose each column once",
+                    f"{column!r} chosen by {chosen[column]!r} and by {spec!r}",
+                )
+            chosen[column] = spec
     if not chosen:
         fail("labels", "at least one column name", labels)
-    return list(dict.fromkeys(chosen))
+    return list(chosen)
 
 
-def _indicator(values: np.ndarray, column: str) -> np.ndarray:
-    """A label column as float32 1 / 0, with :data:`UNKNOWN` for missing values."""
+def _indicator(values: np.ndarray, column: str, name: str = "labels") -> np.ndarray:
+    """A label column as float32 1 / 0, with :data:`UNKNOWN` for missing values; errors name
+    the argument ``name`` (``labels`` for a table's columns, ``y`` for an array)."""
+    expected = f"0/1 or true/false values in column {column}"
     if values.dtype == object:  # booleans (or numbers) with missing values, or text
         numbers = (bool, int, float, np.number, np.bool_)
         text = sorted({v for v in values if v is not None and not isinstance(v, numbers)}, key=str)
         if text:
-            fail("labels", f"0/1 or true/false values in column {column}", text[:5])
+            fail(name, expected, text[:5])
         values = np.array([np.nan if v is None else float(v) for v in values])
     elif values.dtype.kind not in "biuf":
-        fail("labels", f"0/1 or true/false values in column {column}", f"dtype {values.dtype}")
+        fail(name, expected, f"dtype {values.dtype}")
     v = values.astype(np.float64)
     missing = np.isnan(v)
     bad = np.unique(v[~missing & (v != 0) & (v != 1)])
     if bad.size:
         shown = [int(b) if b == int(b) else float(b) for b in bad[:5]]
-        fail("labels", f"0/1 or true/false values in column {column}", shown)
+        fail(name, expected, shown)
     return np.where(missing, UNKNOWN, v).astype(np.float32)
 
 
@@ -496,7 +547,9 @@ def _multilabel_splits(
     how: str,
 ) -> Splits:
     """Multilabel :class:`Splits` of ``parts`` (train, val, test), after checking that every
-    label can be trained; ``how`` is ``"given"`` or ``"stratified"``, for the notes."""
+    label can be trained and every split evaluated; ``how`` says where the splits come from:
+    ``"column"`` (a table's ``split`` column), ``"arrays"`` (``X_train``, ``X_val`` and
+    ``X_test`` of an ``.npz`` file) or ``"stratified"``."""
     tr, va, te = parts
 
     def listed(mask: np.ndarray) -> str:
@@ -515,12 +568,21 @@ def _multilabel_splits(
                 f"no {kind} for {listed(missing)} ({kind}s in all rows: {everywhere})",
             )
     notes = [
-        "Splits given by the `split` column."
-        if how == "given"
+        _GIVEN_BY[how]
+        if how in _GIVEN_BY
         else "Iterative stratification (Sechidis et al., 2011): the positives of every label, "
         "rarest first, spread over train / validation / test in the requested shares."
     ]
     for part, split in ((va, "validation"), (te, "test")):
+        if not (y[part] == 1).any():
+            key = "val" if split == "validation" else split
+            where = {"column": f"rows whose `split` is {key!r}", "arrays": f"rows of y_{key}"}
+            fail(
+                f"positives in the {split} split",
+                "at least 1 (average precision, which ranks the strategies, needs a positive "
+                "of some label)",
+                f"0 in its {len(part)} {where.get(how, 'rows')}",
+            )
         absent = (y[part] == 1).sum(axis=0) == 0
         if absent.any():
             notes.append(
@@ -567,10 +629,14 @@ def _split(
 
 def _given_parts(split: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The train, val and test rows of a ``split`` column, each checked to be non-empty."""
+    empty = np.array([s is None or (isinstance(s, float) and s != s) for s in split], dtype=bool)
     values = np.array([_SPLIT_NAMES.get(str(s).strip().lower(), "?") for s in split])
-    unknown = sorted({str(s) for s, v in zip(split, values) if v == "?"})
-    if unknown:
-        fail("split", "train, val or test in every row", unknown[:5])
+    values[empty] = "?"
+    unknown = sorted({str(s) for s, v, e in zip(split, values, empty) if v == "?" and not e})
+    if unknown or empty.any():
+        shown = [f"{int(empty.sum())} empty cell(s)"] if empty.any() else []
+        shown += [f"the value(s) {unknown[:5]}"] if unknown else []
+        fail("split", "train, val or test in every row", " and ".join(shown))
     tr, va, te = (np.flatnonzero(values == k) for k in ("train", "val", "test"))
     for k, rows in (("train", tr), ("test", te)):
         if rows.size == 0:
@@ -581,14 +647,21 @@ def _given_parts(split: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _given_splits(
-    name: str, X: np.ndarray, y: np.ndarray, classes: tuple[Hashable, ...], split: np.ndarray
+    name: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    classes: tuple[Hashable, ...],
+    split: np.ndarray,
+    how: str,
 ) -> Splits:
+    """:class:`Splits` of the rows a ``split`` column (or, ``how="arrays"``, the arrays of an
+    ``.npz`` file) assigns, after checking that training and validation hold every class."""
     tr, va, te = _given_parts(split)
     for k, rows in (("train", tr), ("val", va)):
         missing = np.flatnonzero(np.bincount(y[rows], minlength=len(classes)) == 0)
         if missing.size:
             fail(
-                "split",
+                "split" if how == "column" else f"y_{k}",
                 f"every class in the {k!r} rows",
                 f"no {k!r} rows of class(es) {[classes[c] for c in missing[:10]]}",
             )
@@ -604,7 +677,7 @@ def _given_splits(
         X[te],
         y[te],
         test_balanced=balanced,
-        notes=("Splits given by the `split` column.",),
+        notes=(_GIVEN_BY[how],),
     )
 
 
@@ -612,40 +685,68 @@ def _load_npz(path: Path, val_fraction: float, test_fraction: float, seed: int) 
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     if {"X_train", "y_train", "X_test", "y_test"} <= set(arrays):
-        if "X_val" not in arrays or "y_val" not in arrays:
-            fail("X_val", f"present in {path.name} (early stopping needs a validation split)", None)
-        keys = ["train", "val", "test"]
-        y_all = np.concatenate([arrays[f"y_{k}"] for k in keys])
-        X_all = _features(np.concatenate([arrays[f"X_{k}"] for k in keys]), None, path.name)
-        split = np.concatenate([np.full(len(arrays[f"y_{k}"]), k) for k in keys])
+        keys = ("train", "val", "test")
+        for key in ("X_val", "y_val"):
+            if key not in arrays:
+                fail(key, f"present in {path.name} (early stopping needs a validation split)", None)
+        pairs = {k: _npz_pair(arrays, f"X_{k}", f"y_{k}") for k in keys}
+        for k in keys[1:]:
+            for a in ("X", "y"):
+                given, first = arrays[f"{a}_{k}"], arrays[f"{a}_train"]
+                if given.shape[1:] != first.shape[1:]:
+                    fail(f"{a}_{k}", f"shaped like {a}_train, {_layout(first)}", given.shape)
+        y_all = np.concatenate([pairs[k][1] for k in keys])
+        X_all = _features(np.concatenate([pairs[k][0] for k in keys]), None, path.name)
+        split = np.concatenate([np.full(len(pairs[k][1]), k) for k in keys])
         if y_all.ndim == 2:
             y_multi, names = _npz_indicators(y_all)
             parts = _given_parts(split)
-            return _multilabel_splits(path.name, X_all, y_multi, names, parts, "given")
+            return _multilabel_splits(path.name, X_all, y_multi, names, parts, "arrays")
         y_enc, classes = _encode(y_all, "y")
-        return _given_splits(path.name, X_all, y_enc, classes, split)
+        return _given_splits(path.name, X_all, y_enc, classes, split, "arrays")
     if "X" not in arrays or "y" not in arrays:
         fail(
             "npz",
             "arrays named X and y (or X_train, y_train, X_val, y_val, X_test, y_test)",
             sorted(arrays),
         )
-    X = _features(arrays["X"].reshape(len(arrays["X"]), -1), None, path.name)
-    if len(X) != len(arrays["y"]):
-        fail("X", f"{len(arrays['y'])} rows like y", len(X))
-    if arrays["y"].ndim == 2:
-        y_multi, names = _npz_indicators(arrays["y"])
+    X, y = _npz_pair(arrays, "X", "y")
+    X = _features(X, None, path.name)
+    if y.ndim == 2:
+        y_multi, names = _npz_indicators(y)
         parts = split_multilabel(
             y_multi, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
         )
         return _multilabel_splits(path.name, X, y_multi, names, parts, "stratified")
-    y, classes = _encode(arrays["y"], "y")
-    return _split(path.name, X, y, classes, val_fraction, test_fraction, seed)
+    y_enc, classes = _encode(y, "y")
+    return _split(path.name, X, y_enc, classes, val_fraction, test_fraction, seed)
+
+
+def _layout(a: np.ndarray) -> str:
+    """An array's shape with its rows as N, e.g. ``(N,)`` or ``(N, 10)``."""
+    return "(N" + "".join(f", {d}" for d in a.shape[1:]) + (",)" if a.ndim == 1 else ")")
+
+
+def _npz_pair(arrays: dict[str, np.ndarray], x_key: str, y_key: str) -> tuple[np.ndarray, ...]:
+    """Features ``x_key`` flattened to (N, D) and labels ``y_key``, (N,) or (N, L), of an
+    ``.npz`` file, checked to have a row each for the same samples."""
+    X, y = arrays[x_key], arrays[y_key]
+    if y.ndim not in (1, 2):
+        fail(
+            y_key,
+            "labels of shape (N,) or multilabel 0/1 targets of shape (N, L)",
+            f"an array of shape {y.shape}",
+        )
+    if X.ndim == 0:
+        fail(x_key, "an array with one row per sample", f"an array of shape {X.shape}")
+    if len(X) != len(y):
+        fail(x_key, f"{len(y)} rows, one for each row of {y_key}", f"{len(X)} rows")
+    return X.reshape(len(X), -1), y
 
 
 def _npz_indicators(y: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
     """A 2-D ``y`` of an ``.npz`` file as multilabel targets, its labels named 0..L-1."""
     if y.shape[1] == 0:
         fail("y", "at least one label column", y.shape)
-    columns = [_indicator(y[:, j], f"{j} of y") for j in range(y.shape[1])]
+    columns = [_indicator(y[:, j], str(j), "y") for j in range(y.shape[1])]
     return np.column_stack(columns), tuple(range(y.shape[1]))

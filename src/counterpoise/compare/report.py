@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from ..metrics import ImbalanceReport, MultilabelReport
+from ..metrics import LABEL_GROUPS, ImbalanceReport, MultilabelReport
 from ..plots import (
     plot_class_distribution,
     plot_confusion_matrix,
@@ -41,14 +41,12 @@ MULTILABEL_TABLE_METRICS = (
     "macro_f1",
     "macro_f1_tuned",
 )
-#: Column titles of the multilabel metrics (the multiclass ones are shown by name).
+_TITLES = {"map": "mAP", "macro_f1": "macro F1@0.5", "macro_f1_tuned": "macro F1@tuned"}
+#: Column titles of the multilabel metrics, every one a comparison can rank by (the multiclass
+#: ones are shown by name).
 METRIC_TITLES = {
-    "map": "mAP",
-    "head_map": "head mAP",
-    "medium_map": "medium mAP",
-    "tail_map": "tail mAP",
-    "macro_f1": "macro F1@0.5",
-    "macro_f1_tuned": "macro F1@tuned",
+    **_TITLES,
+    **{f"{g}_{m}": f"{g} {title}" for m, title in _TITLES.items() for g in LABEL_GROUPS},
 }
 
 
@@ -114,8 +112,10 @@ def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str
         f"{s.num_classes} classes; train / validation / test: {len(s.y_train)} / {len(s.y_val)} / "
         f"{len(s.y_test)} samples; training class counts {s.class_counts('train').tolist()}.",
         *[f"{note}" for note in s.notes],
+        f"Features: {s.feature_summary()}.",
         "",
-        f"Ranked by test {metric} ({'lower' if metric in LOWER_IS_BETTER else 'higher'} is better), "
+        f"Ranked by test {metric} "
+        f"({'lower' if metric in LOWER_IS_BETTER else 'higher'} is better), "
         f"mean ± standard deviation over {cfg.seeds} seed(s). Δ is the change against plain "
         f"cross-entropy (`{BASELINE}`).",
         "",
@@ -141,7 +141,9 @@ def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str
     if tied:
         lines.append(
             "Within the spread of the best (≈: the difference of the means is smaller than their "
-            f"combined standard deviation), so not reliably worse: {', '.join(f'`{t}`' for t in tied)}."
+            "combined standard deviation), so not reliably worse: "
+            + ", ".join(f"`{t}`" for t in tied)
+            + "."
         )
     elif cfg.seeds == 1:
         lines.append(
@@ -160,7 +162,8 @@ def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str
         f"{cfg.train.lr:g}, weight decay {cfg.train.weight_decay:g}), batch size "
         f"{cfg.train.batch_size}, at most {cfg.train.epochs} epochs, early stopping on validation "
         f"{metric} with patience {cfg.train.patience}. Every strategy starts from the same weights "
-        f"for a seed and sees the same data order unless it samples. Total time {result.seconds:.1f} s.",
+        "for a seed and sees the same data order unless it samples. "
+        f"Total time {result.seconds:.1f} s.",
         "",
     ]
     return "\n".join(lines)
@@ -264,7 +267,6 @@ def _multilabel_markdown(
     cfg, s = result.config, result.splits
     metric, baseline = result.metric, baseline_of(result)
     metrics = table_metrics(result)
-    report = _first_report(result)
     counts = s.class_counts("train")
     lines = [
         f"# Imbalance strategies compared on {s.name} (multilabel)",
@@ -273,12 +275,12 @@ def _multilabel_markdown(
         f"{len(s.y_test)} rows; training positives per label from {counts.max()} to "
         f"{counts.min()} (imbalance ratio {counts.max() / counts.min():.1f}:1).",
         *s.notes,
+        f"Features: {s.feature_summary()}.",
         "",
-        "Labels grouped by training positives (the boundaries of Liu et al., 2019): "
-        + "; ".join(f"{g.name}: {g.rule} ({len(g.indices)} labels)" for g in report.groups)
-        + ".",
+        *_group_lines(result),
         "",
-        f"Ranked by test {metric_title(result, metric)} (higher is better), mean ± standard deviation "
+        f"Ranked by test {metric_title(result, metric)} (higher is better), "
+        "mean ± standard deviation "
         f"over {cfg.seeds} seed(s). mAP is the mean over labels of the average precision (the "
         "labels without a test positive left out). Macro F1 is at the threshold 0.5 and at "
         "per-label thresholds tuned for F1 on the validation split; thresholds do not change "
@@ -301,7 +303,9 @@ def _multilabel_markdown(
     if tied:
         lines.append(
             "Within the spread of the best (≈: the difference of the means is smaller than their "
-            f"combined standard deviation), so not reliably worse: {', '.join(f'`{t}`' for t in tied)}."
+            "combined standard deviation), so not reliably worse: "
+            + ", ".join(f"`{t}`" for t in tied)
+            + "."
         )
     elif cfg.seeds == 1:
         lines.append(
@@ -319,12 +323,35 @@ def _multilabel_markdown(
         f"MLP with {cfg.train.depth} hidden layer(s) of {cfg.train.hidden} units and one sigmoid "
         f"output per label, Adam (lr {cfg.train.lr:g}, weight decay {cfg.train.weight_decay:g}), "
         f"batch size {cfg.train.batch_size}, at most {cfg.train.epochs} epochs, early stopping on "
-        f"validation {metric_title(result, metric)} with patience {cfg.train.patience}. Every strategy "
+        f"validation {metric_title(result, metric)} with patience {cfg.train.patience}. "
+        "Every strategy "
         "starts from the same weights for a seed and sees the same data order. Total time "
         f"{result.seconds:.1f} s.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _group_lines(result: CompareResult) -> list[str]:
+    """How the labels are grouped, and which groups are empty at these boundaries."""
+    report = _first_report(result)
+    low, high = report.boundaries
+    given = "given" if result.config.boundaries is not None else "of Liu et al., 2019"
+    lines = [
+        f"Labels grouped by training positives at the boundaries ({low:g}, {high:g}) ({given}): "
+        + "; ".join(f"{g.name}: {g.rule} ({len(g.indices)} labels)" for g in report.groups)
+        + "."
+    ]
+    empty = [g.name for g in report.groups if not g.indices]
+    if empty:
+        counts = result.splits.class_counts("train")
+        lines.append(
+            f"The {' and '.join(empty)} group{'s are' if len(empty) > 1 else ' is'} empty at "
+            f"the boundaries ({low:g}, {high:g}): the labels have {counts.min()} to "
+            f"{counts.max()} training positives. Other boundaries: `--label-groups LOW,HIGH` "
+            "(`CompareConfig.boundaries`)."
+        )
+    return lines
 
 
 def _first_report(result: CompareResult) -> MultilabelReport:
@@ -384,13 +411,15 @@ def _multilabel_figures(result: CompareResult, rows: list[dict[str, Any]]) -> di
         "Training positives per label": plot_class_distribution(
             counts, s.classes, title="Training positives per label"
         ),
-        "mAP by label group and strategy": plot_group_scores(
-            {
-                n: {f"{g.name} ({len(g.indices)})": group_map(n, g.name) for g in report.groups}
-                for n in names
-            },
-            ylabel="test mAP (mean over seeds)",
-            title="Test mAP of the head, medium and tail labels, best strategy first",
+        "mAP by label group and strategy": _legend_outside(
+            plot_group_scores(
+                {
+                    n: {f"{g.name} ({len(g.indices)})": group_map(n, g.name) for g in report.groups}
+                    for n in names
+                },
+                ylabel="test mAP (mean over seeds)",
+                title="Test mAP of the head, medium and tail labels, best strategy first",
+            )
         ),
     }
     for name, label in ((best, "best"), (baseline, "baseline")):
@@ -407,6 +436,16 @@ def _multilabel_figures(result: CompareResult, rows: list[dict[str, Any]]) -> di
         ylabel=f"validation {metric_title(result, result.metric)}",
     )
     return figs
+
+
+def _legend_outside(fig: Any) -> Any:
+    """``fig`` with the legend of its axes moved to the right of them, where it covers no bar
+    (one bar per strategy fills the axes up to the top)."""
+    ax = fig.axes[0]
+    handles, labels = ax.get_legend_handles_labels()
+    ax.get_legend().remove()
+    fig.legend(handles, labels, loc="outside right upper", fontsize=8)
+    return fig
 
 
 def _slug(title: str) -> str:
@@ -492,7 +531,8 @@ def _html(markdown: str, folder: Path) -> str:
     flush_table()
     style = (
         "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+        "table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
         "td:nth-child(2),th:nth-child(2){text-align:left}img{max-width:100%}figure{margin:1em 0}"
     )
     return (

@@ -15,6 +15,7 @@ from ..metrics import (
     SUMMARY_METRICS,
     ImbalanceReport,
     MultilabelReport,
+    _check_boundaries,
     imbalance_report,
     multilabel_report,
 )
@@ -59,12 +60,18 @@ class CompareConfig:
             classes, ``map`` for multilabel data).
         strategies: strategy names (default: all that apply to the data).
         train: model and optimisation settings.
+        boundaries: ``(low, high)``, the label groups of multilabel data by training
+            positives: tail below ``low``, medium from ``low`` to ``high``, head above
+            ``high``; None for (20, 100) (see :func:`~counterpoise.metrics.multilabel_report`).
+            They decide the ``head_*``, ``medium_*`` and ``tail_*`` metrics, in the report and
+            on validation. None for multiclass data.
     """
 
     seeds: int = 3
     metric: str | None = None
     strategies: tuple[str, ...] | None = None
     train: TrainConfig = field(default_factory=TrainConfig)
+    boundaries: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         check_positive_int("seeds", self.seeds)
@@ -72,6 +79,8 @@ class CompareConfig:
             check_choice(
                 "metric", self.metric, dict.fromkeys(m for t in TASK_METRICS.values() for m in t)
             )
+        if self.boundaries is not None:
+            object.__setattr__(self, "boundaries", _check_boundaries(self.boundaries))
 
 
 def task_of(splits: Splits | None) -> Task:
@@ -87,13 +96,19 @@ def resolve_config(config: CompareConfig, splits: Splits) -> CompareConfig:
     the validation and the test split: the group must hold a label with a positive in each.
 
     Raises:
-        ValueError: for a metric of the other task or undefined on this data, or strategies
-            that are unknown or for the other task.
+        ValueError: for a metric of the other task or undefined on this data, strategies
+            that are unknown or for the other task, or ``boundaries`` for multiclass data.
     """
     task = task_of(splits)
     metric = config.metric or DEFAULT_METRICS[task]
     check_choice("metric", metric, TASK_METRICS[task])
     get_strategies(config.strategies, num_classes=splits.num_classes, task=task)
+    if task == "multiclass" and config.boundaries is not None:
+        fail(
+            "boundaries",
+            "None for multiclass data (label groups are multilabel)",
+            config.boundaries,
+        )
     if task == "multilabel":
         for split in ("val", "test"):
             y = splits.targets(split)
@@ -103,6 +118,7 @@ def resolve_config(config: CompareConfig, splits: Splits) -> CompareConfig:
                 constant,
                 counts=splits.class_counts("train"),
                 thresholds=constant[0],
+                boundaries=config.boundaries,
                 ignore_value=UNKNOWN,
             ).summary()
             if metric not in defined:
@@ -209,6 +225,7 @@ class CompareResult:
                 "split_sizes": s.sizes(),
                 "class_counts": {k: s.class_counts(k).tolist() for k in ("train", "val", "test")},
                 "test_balanced": s.test_balanced,
+                "features": list(s.features),
                 "notes": list(s.notes),
             },
             **self._common_json(),
@@ -262,6 +279,7 @@ class CompareResult:
                     "rules": {g.name: g.rule for g in first.groups},
                 },
                 "undefined_in_test": names["undefined_labels"],
+                "features": list(s.features),
                 "notes": list(s.notes),
             },
             **self._common_json(),
@@ -322,7 +340,15 @@ def run_compare(
                     progress.advance(bar, epoch - done)
                 done = epoch
 
-            run = train_run(st, splits, config.train, seed=seed, metric=metric, on_epoch=advance)
+            run = train_run(
+                st,
+                splits,
+                config.train,
+                seed=seed,
+                metric=metric,
+                boundaries=config.boundaries,
+                on_epoch=advance,
+            )
             if progress is not None:  # a run that stopped early skips the rest of its budget
                 progress.advance(bar, config.train.epochs - done)
             runs[st.name].append(run)
@@ -353,6 +379,7 @@ def run_compare(
                     p.probs,
                     counts=counts,
                     thresholds=p.thresholds,
+                    boundaries=config.boundaries,
                     label_names=splits.classes,
                     ignore_value=UNKNOWN,
                 )

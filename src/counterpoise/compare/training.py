@@ -150,17 +150,31 @@ def validation_score(y: torch.Tensor, logits: torch.Tensor, metric: str) -> floa
     return -float(value) if metric == "ece" else float(value)
 
 
-def multilabel_score(y: np.ndarray, logits: torch.Tensor, metric: str, counts: np.ndarray) -> float:
+def multilabel_score(
+    y: np.ndarray,
+    logits: torch.Tensor,
+    metric: str,
+    counts: np.ndarray,
+    boundaries: tuple[float, float] | None = None,
+) -> float:
     """The comparison's metric on multilabel validation outputs (higher is better), from
     :func:`counterpoise.metrics.multilabel_report` with the labels grouped by their training
-    positives ``counts``. For a ``*_tuned`` metric, the thresholds are tuned on these same
-    outputs (the best F1 a checkpoint can reach on validation).
+    positives ``counts`` at ``boundaries`` (None: its default). For a ``*_tuned`` metric, the
+    thresholds are tuned on these same outputs (the best F1 a checkpoint can reach on
+    validation).
     """
     from ..metrics import multilabel_report
 
     probs = label_probabilities(logits.double().numpy())
     thresholds = label_thresholds(probs, y) if metric.endswith("_tuned") else None
-    report = multilabel_report(y, probs, counts=counts, thresholds=thresholds, ignore_value=UNKNOWN)
+    report = multilabel_report(
+        y,
+        probs,
+        counts=counts,
+        thresholds=thresholds,
+        boundaries=boundaries,
+        ignore_value=UNKNOWN,
+    )
     return report.summary()[metric]
 
 
@@ -180,6 +194,7 @@ def train_run(
     *,
     seed: int,
     metric: str = "balanced_accuracy",
+    boundaries: tuple[float, float] | None = None,
     on_epoch: Callable[[int], Any] | None = None,
 ) -> RunResult:
     """Train ``strategy``'s model on ``splits`` and return the best checkpoint's outputs.
@@ -189,7 +204,8 @@ def train_run(
     budget. The checkpoint with the best validation ``metric`` is kept; with
     ``strategy.select_after`` only epochs after that fraction of the budget are eligible (so that
     a deferred re-weighting phase is reached). Multilabel data trains one sigmoid output per
-    label, on targets whose entries that are not annotated are masked out by the loss.
+    label, on targets whose entries that are not annotated are masked out by the loss; its
+    label groups (for a metric such as ``tail_map``) are split at ``boundaries``.
     """
     start = time.perf_counter()
     make_loss = strategy.make_loss
@@ -214,7 +230,7 @@ def train_run(
 
     def score_of(logits: torch.Tensor) -> float:
         if splits.multilabel:
-            return multilabel_score(splits.y_val, logits, metric, train_counts)
+            return multilabel_score(splits.y_val, logits, metric, train_counts, boundaries)
         return validation_score(yv, logits, metric)
 
     torch.manual_seed(seed)

@@ -14,8 +14,9 @@ Two small pieces for a :class:`lightning.pytorch.LightningModule`:
   :class:`counterpoise.ImbalanceMetrics` and, at the end of each validation epoch, logs its
   summary (balanced accuracy, macro-F1, worst-class and geometric-mean recall, accuracy, MCC,
   expected calibration error) with ``pl_module.log_dict`` and keeps the whole report as
-  ``callback.report``. It reads the logits and the targets from what ``validation_step``
-  returns: a dictionary with ``"logits"`` and ``"target"``.
+  ``callback.report`` (one report per validation dataloader, if there are several). It reads
+  the logits and the targets from what ``validation_step`` returns: a dictionary with
+  ``"logits"`` and ``"target"``.
 
 A complete example (a sketch, not run as a doctest: it trains; the tests run the same code)::
 
@@ -70,17 +71,21 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Hashable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
+from .. import distributed
 from .._checks import describe_tensor, fail
 from ..functional import VectorLike, _class_vector
-from ..metrics import ImbalanceMetrics, ImbalanceReport
+from ..metrics import CalibrationBins, ImbalanceMetrics, ImbalanceReport
 
 try:
     import lightning.pytorch as pl
+    from lightning.pytorch.utilities import rank_zero_warn
 except ImportError as error:
     raise ImportError(
         "counterpoise.integrations.lightning needs the lightning package (2.x): "
@@ -142,16 +147,29 @@ def register_class_weights(
 class ImbalanceReportCallback(pl.Callback):
     """Logs the imbalance report of every validation epoch.
 
-    ``validation_step`` returns a dictionary holding the batch's logits and targets. Logits
-    of shape (N, C) or (N, C, d1, ..., dK) (the class dimension second, as for PyTorch's
-    losses; each position is a sample, e.g. a token or a pixel) are turned into probabilities
-    by a softmax over dimension 1 in float32; logits of the target's shape are binary logits
-    (the probability of class 1 is their sigmoid; ``num_classes=2``). Targets equal to
-    ``ignore_index`` are left out. At the end of the epoch (not after the sanity check) the
-    summary of the :class:`counterpoise.ImbalanceReport` is logged, each metric's name
-    prefixed by ``prefix`` (``val_balanced_accuracy``, ``val_macro_f1``,
+    ``validation_step`` returns a dictionary holding the batch's logits and targets. The
+    layouts, read from the shapes:
+
+    * logits (N, C) or (N, C, d1, ..., dK) (the class dimension second, as for PyTorch's
+      losses; each position is a sample, e.g. a token or a pixel) with class indices (N,) or
+      (N, d1, ..., dK): the probabilities are a softmax over dimension 1, in float32;
+    * with ``num_classes=2``, binary logits of the targets' shape, (N,) or (N, d1, ..., dK)
+      with 0/1 targets, or with one class column, (N, 1, d1, ..., dK): the probability of
+      class 1 is their sigmoid. Logits (N, 2, ...) with targets of that same shape could be
+      one-hot targets as well as binary ones and are refused: pass class indices (N, ...),
+      or one binary logit per sample.
+
+    Targets equal to ``ignore_index`` are left out. At the end of the epoch (not after the
+    sanity check) the summary of the :class:`counterpoise.ImbalanceReport` is logged, each
+    metric's name prefixed by ``prefix`` (``val_balanced_accuracy``, ``val_macro_f1``,
     ``val_worst_class_recall``, ``val_gmean_recall``, ``val_accuracy``, ``val_mcc``,
     ``val_ece``), and the report is kept as :attr:`report`.
+
+    With several validation dataloaders, each gets its own report, logged with Lightning's
+    suffix for them (``val_balanced_accuracy/dataloader_idx_1``, as ``self.log`` in
+    ``validation_step`` names its metrics), and kept in :attr:`reports`. A dataloader whose
+    targets of the epoch are all ``ignore_index`` logs nothing for that epoch (with a warning)
+    and keeps its report of the epoch before.
 
     Args:
         num_classes: C, at least 2.
@@ -164,9 +182,10 @@ class ImbalanceReportCallback(pl.Callback):
         ignore_index: Target value that is not a sample. Default -100.
 
     Attributes:
-        report: The :class:`counterpoise.ImbalanceReport` of the last validation epoch, or
-            None before the first.
-        metrics: The :class:`counterpoise.ImbalanceMetrics` accumulating the current one.
+        reports: The :class:`counterpoise.ImbalanceReport` of each validation dataloader (by
+            its index) of the last validation epoch that had samples in it.
+        metrics: The :class:`counterpoise.ImbalanceMetrics` accumulating the current epoch,
+            one per dataloader index.
 
     Raises:
         ValueError: ``validation_step`` does not return such a dictionary, or logits and
@@ -185,15 +204,25 @@ class ImbalanceReportCallback(pl.Callback):
         ignore_index: int = -100,
     ) -> None:
         super().__init__()
-        self.metrics = ImbalanceMetrics(num_classes, classes=classes, n_bins=n_bins)
+        first = ImbalanceMetrics(num_classes, classes=classes, n_bins=n_bins)  # checks them
+        self.num_classes = first.num_classes
+        self._new_metrics = partial(ImbalanceMetrics, num_classes, classes=classes, n_bins=n_bins)
+        self.metrics: dict[int, ImbalanceMetrics] = {0: first}
+        self.reports: dict[int, ImbalanceReport] = {}
         self.prefix = prefix
         self.logits_key = logits_key
         self.target_key = target_key
         self.ignore_index = ignore_index
-        self.report: ImbalanceReport | None = None
+
+    @property
+    def report(self) -> ImbalanceReport | None:
+        """The report of the (first) validation dataloader, or None before the first
+        validation epoch with samples."""
+        return self.reports.get(0)
 
     def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.metrics.reset()
+        for metrics in self.metrics.values():
+            metrics.reset()
 
     def on_validation_batch_end(
         self,
@@ -205,17 +234,42 @@ class ImbalanceReportCallback(pl.Callback):
         dataloader_idx: int = 0,
     ) -> None:
         target, probs = self._predictions(outputs)
+        if dataloader_idx not in self.metrics:
+            self.metrics[dataloader_idx] = self._new_metrics()
         if target.numel():
-            self.metrics.update(target, probs)
+            self.metrics[dataloader_idx].update(target, probs)
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking:
             return
-        self.report = self.metrics.compute()
-        summary = {self.prefix + k: v for k, v in self.report.summary().items()}
-        # The numbers are already those of all processes; syncing them (a mean of equal
-        # values) only keeps Lightning from asking for it in distributed runs.
-        pl_module.log_dict(summary, sync_dist=True)
+        # Every process takes part in the sums over the processes for every dataloader, in
+        # the same order, even one that saw no batch of it.
+        loaders = max(len(trainer.num_val_batches), max(self.metrics) + 1)
+        for idx in range(loaders):
+            metrics = self.metrics.setdefault(idx, self._new_metrics())
+            samples = int(metrics.confusion.sum())
+            if distributed.is_initialized():
+                samples = int(distributed.all_reduce_sum(torch.tensor(samples)).item())
+                if metrics.calibration is None:
+                    # no sample here: empty bins, so that this process sums the calibration
+                    # bins with the others too (compute sums them only where they exist)
+                    empty = np.empty((0, self.num_classes))
+                    metrics.calibration = CalibrationBins.of(empty, np.empty(0), metrics.n_bins)
+            if samples == 0:
+                rank_zero_warn(
+                    f"ImbalanceReportCallback: validation dataloader {idx} had no target other "
+                    f"than ignore_index={self.ignore_index} in this epoch; nothing is logged "
+                    "for it and its report is the one of the epoch before."
+                )
+                continue
+            self.reports[idx] = metrics.compute()
+            suffix = f"/dataloader_idx_{idx}" if loaders > 1 else ""
+            summary = {
+                f"{self.prefix}{k}{suffix}": v for k, v in self.reports[idx].summary().items()
+            }
+            # The numbers are already those of all processes; syncing them (a mean of equal
+            # values) only keeps Lightning from asking for it in distributed runs.
+            pl_module.log_dict(summary, sync_dist=True, add_dataloader_idx=False)
 
     def _predictions(self, outputs: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """Targets (M,) and probabilities (M, C) (or (M,) of class 1) of the samples that count."""
@@ -229,15 +283,36 @@ class ImbalanceReportCallback(pl.Callback):
             )
         logits = outputs[self.logits_key].detach().float()
         target = outputs[self.target_key].detach()
-        if logits.shape == target.shape:
+        c = self.num_classes
+        # (N, 2, ...) logits with targets of their shape: one-hot or binary? Neither is read.
+        class_dim = logits.ndim >= 2 and logits.shape[1] == c
+        one_column = logits.ndim >= 2 and logits.shape[1] == 1
+        if c == 2 and (
+            (logits.shape == target.shape and not class_dim)
+            or (one_column and logits.shape[:1] + logits.shape[2:] == target.shape)
+        ):
             probs = torch.sigmoid(logits).reshape(-1)
         elif logits.ndim >= 2 and logits.shape[:1] + logits.shape[2:] == target.shape:
-            probs = logits.softmax(dim=1).movedim(1, -1).reshape(-1, logits.shape[1])
+            if not class_dim:
+                fail(
+                    self.logits_key,
+                    f"logits with {c} classes in dimension 1",
+                    describe_tensor(logits),
+                )
+            probs = logits.softmax(dim=1).movedim(1, -1).reshape(-1, c)
+        elif logits.ndim < 2:
+            fail(
+                self.logits_key,
+                f"logits of shape (N, {c}, ...) (binary logits of the targets' shape need "
+                "num_classes=2)",
+                describe_tensor(logits),
+            )
         else:
+            binary = " (or 0/1 targets of the shape of binary logits (N, ...))" if c == 2 else ""
             fail(
                 self.target_key,
                 f"class indices of shape {(logits.shape[0], *logits.shape[2:])} for logits "
-                f"of shape {tuple(logits.shape)}",
+                f"of shape {tuple(logits.shape)}{binary}",
                 describe_tensor(target),
             )
         target = target.reshape(-1)

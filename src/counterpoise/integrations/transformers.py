@@ -62,10 +62,20 @@ Typical use (``train_ds`` yields dictionaries with ``"labels"``)::
 
 The mixin overrides ``Trainer._get_num_items_in_batch``, the one place where the ``Trainer``
 computes ``num_items_in_batch``, for training and for evaluation alike: each evaluation
-batch's loss is its weighted mean too. Not covered: ``torch.nn.DataParallel`` (several devices driven by one process; run one
-process per device, e.g. with ``torchrun``, instead), and, for an exact global mean under
-data parallelism, ``average_tokens_across_devices=False`` (each process then normalises by
-its own weights, as the ``Trainer`` does with its label counts).
+batch's loss is its weighted mean too. The ``eval_loss`` that ``Trainer.evaluate`` reports
+is the ``Trainer``'s own average of these batch losses, weighted by the batches' numbers of
+samples, :math:`\sum_b n_b L_b / \sum_b n_b`: the weighted mean of the whole evaluation set
+when it fits in one batch (``per_device_eval_batch_size`` at least its size), and close to
+it, but not equal, otherwise. Not covered: ``torch.nn.DataParallel`` (several devices driven
+by one process; run one process per device, e.g. with ``torchrun``, instead), and, for an
+exact global mean under data parallelism, ``average_tokens_across_devices=False`` (each
+process then normalises by its own weights, as the ``Trainer`` does with its label counts).
+
+With a ``compute_loss_func`` the ``Trainer`` skips its own label smoother, so
+``TrainingArguments(label_smoothing_factor=...)`` would have no effect: :class:`WeightedLossMixin`
+refuses it. Smooth in the loss instead (``label_smoothing`` of
+:class:`~counterpoise.WeightedCrossEntropyLoss` and of the logit-adjusted, balanced-softmax and
+LDAM losses), whose weighted mean then stays exact.
 
 Requires ``transformers>=5.0`` and ``accelerate`` (``pip install "counterpoise[transformers]"``).
 """
@@ -144,6 +154,12 @@ class TrainerLoss:
     labels that are not -100: exact for losses normalised by counts, and
     :math:`\sum_i w_{y_i} \ell_i / N` for class-weighted ones. Without ``num_items_in_batch``
     (None), the loss is the mean of the batch alone.
+
+    The ``Trainer`` does not apply ``TrainingArguments.label_smoothing_factor`` when a
+    ``compute_loss_func`` is given, and this loss cannot see the arguments: with the plain
+    ``Trainer`` leave the factor at 0 and pass ``label_smoothing`` to the loss (e.g.
+    ``cp.WeightedCrossEntropyLoss(weight, label_smoothing=0.1)``). :class:`WeightedLossMixin`
+    checks it.
 
     Args:
         loss: A counterpoise loss module with ``reduction="mean"``: one of
@@ -350,11 +366,21 @@ class WeightedLossMixin(_TrainerBase):
     the weights of all :math:`K` micro-batches of all processes :math:`r` of the step, and the
     accumulated gradient is that of the weighted mean of the global batch.
 
+    The micro-batch losses are scaled for gradient accumulation already (they add up to the
+    step's weighted mean), so the mixin sets the ``Trainer``'s ``loss_is_scaled_for_ga`` to
+    True: the ``Trainer`` never divides them by the number of accumulation steps again, rather
+    than deciding from the model and ``compute_loss_func`` (a subclass that computes another
+    loss in ``compute_loss`` must set it back).
+
     Raises:
         TypeError: ``compute_loss_func`` is not a :class:`TrainerLoss`.
         ValueError: The ``Trainer`` drives several devices from one process
-            (``torch.nn.DataParallel``, ``args.n_gpu > 1``).
+            (``torch.nn.DataParallel``, ``args.n_gpu > 1``), or
+            ``args.label_smoothing_factor`` is not 0 (the ``Trainer`` ignores it with a
+            ``compute_loss_func``; pass ``label_smoothing`` to the loss instead).
     """
+
+    loss_is_scaled_for_ga: bool | None = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -364,6 +390,14 @@ class WeightedLossMixin(_TrainerBase):
                 "a counterpoise TrainerLoss",
                 type(self.compute_loss_func).__name__,
                 error=TypeError,
+            )
+        if self.args.label_smoothing_factor != 0:
+            fail(
+                "args.label_smoothing_factor",
+                "0 with a compute_loss_func, which the Trainer does not smooth: pass "
+                "`label_smoothing` to the loss instead, e.g. "
+                "cp.WeightedCrossEntropyLoss(weight, label_smoothing=0.1)",
+                self.args.label_smoothing_factor,
             )
         if self.args.n_gpu > 1:
             fail(
