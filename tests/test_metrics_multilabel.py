@@ -387,6 +387,9 @@ def test_group_plot_marks_missing_values():
     ax = fig.axes[0]
     assert [p.get_height() for c in ax.containers for p in c] == [0.5, 0.7]
     assert sum(t.get_text() == "n/a" for t in ax.texts) == 2
+    # the cluster without any bar is inside the axes, with its marks
+    low, high = ax.get_xlim()
+    assert all(low < t.get_position()[0] < high for t in ax.texts)
     with pytest.raises(ValueError, match="scores"):
         plot_group_scores({})
 

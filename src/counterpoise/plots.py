@@ -372,6 +372,7 @@ def plot_group_scores(
             if not ok:
                 ax.text(xi, 0.01, "n/a", ha="center", va="bottom", fontsize=7, rotation=90)
     ax.set_xticks(np.arange(len(groups)), groups)
+    ax.set_xlim(-0.5, len(groups) - 0.5)  # every cluster, also one that has no bar
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("label group")
     ax.set_ylabel(ylabel)
