@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ._checks import fail
 
@@ -316,8 +317,12 @@ def plot_label_average_precision(
         )
     if n.min() > 0:
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     else:
         ax.set_xscale("symlog", linthresh=1.0)
+    # counts as plain numbers; minor ticks unlabelled (their labels collide)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     if boundaries is not None:
         for b in boundaries:
             ax.axvline(b, color="grey", linestyle="--", linewidth=1)
