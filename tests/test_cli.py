@@ -233,3 +233,11 @@ def test_options_that_would_be_ignored_are_rejected(csv_file, tmp_path, args):
     res = invoke(*[a.format(csv=csv_file, ml=ml) for a in args])
     assert res.exit_code == 2, res.output
     assert "Error" in res.output
+
+
+def test_tables_are_not_wrapped_at_80_columns_when_piped(monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    result = runner.invoke(app, ["inspect"])
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if "class" in line and "┃" in line)
+    assert "effective(beta=0.999)" in header and len(header) > 80

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,9 +31,17 @@ app = typer.Typer(
 )
 
 
+#: Width of the tables when the output is not a terminal (a file, a pipe, a CI log) and COLUMNS
+#: is not set: wide enough that rows are not wrapped, where rich would assume 80 columns.
+_PIPE_WIDTH = 120
+
+
 def _stdout() -> Console:
     # Made per call, so that the terminal width (COLUMNS) is read when a command runs.
-    return Console(highlight=False)
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, width=_PIPE_WIDTH)
+    return console
 
 
 def _stderr() -> Console:
