@@ -24,10 +24,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -35,6 +33,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from _timing import peak_memory_in_child, peak_step_memory
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -213,32 +212,11 @@ def peak_memory_child(loss: str, impl: str, kind: str, device: str) -> int:
     small = (4, *shape[1:2], *(2 for _ in shape[2:]))
     step(fn, *make_inputs(small, binary, device))  # initialise autograd and kernels
     x, y = make_inputs(shape, binary, device)
-    if device == "cuda":
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        step(fn, x, y)
-        torch.cuda.synchronize()
-        return torch.cuda.max_memory_allocated() - base
-    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
-    base = _status_kib("VmRSS")
-    step(fn, x, y)
-    return (_status_kib("VmHWM") - base) * 1024
-
-
-def _status_kib(field: str) -> int:
-    """A memory field of /proc/self/status, in KiB (Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {field} in /proc/self/status")
+    return peak_step_memory(lambda: step(fn, x, y), device)
 
 
 def peak_memory(loss: str, impl: str, kind: str, device: str) -> int:
-    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
-    args = [sys.executable, __file__, "--child", loss, impl, kind, "--device", device]
-    out = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
-    return int(out.stdout.strip().splitlines()[-1])
+    return peak_memory_in_child(__file__, ["--child", loss, impl, kind, "--device", device])
 
 
 def main() -> None:

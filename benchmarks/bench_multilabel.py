@@ -26,9 +26,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import platform
-import subprocess
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -39,7 +37,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from _timing import best_times
+from _timing import best_times, peak_memory_in_child, peak_step_memory
 
 from counterpoise import functional as cf
 
@@ -123,33 +121,12 @@ def peak_memory_child(name: str, index: int, device: str) -> int:
     small_x, small_y = make_inputs((16, shape[1]), device)
     step(implementations(small_y)[name], small_x, small_y, device)  # initialise kernels
     x, y = make_inputs(shape, device)
-    fn = implementations(y)[name]
-    if device == "cuda":
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        step(fn, x, y, device)
-        return torch.cuda.max_memory_allocated() - base
-    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
-    base = _status_kib("VmRSS")
-    step(fn, x, y, device)
-    return (_status_kib("VmHWM") - base) * 1024
-
-
-def _status_kib(field: str) -> int:
-    """A memory field of /proc/self/status, in KiB (Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {field} in /proc/self/status")
+    return peak_step_memory(partial(step, implementations(y)[name], x, y, device), device)
 
 
 def peak_memory(name: str, index: int, device: str, threads: int) -> int:
-    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
-    args = [sys.executable, __file__, "--child", name, str(index), "--device", device]
-    args += ["--threads", str(threads)]
-    out = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
-    return int(out.stdout.strip().splitlines()[-1])
+    args = ["--child", name, str(index), "--device", device, "--threads", str(threads)]
+    return peak_memory_in_child(__file__, args)
 
 
 def main() -> None:

@@ -417,7 +417,7 @@ def test_distribution_balanced_module_checks_its_counts_once(
     def checked_again(*args: Any) -> Any:
         raise AssertionError("the counts were checked again")
 
-    monkeypatch.setattr(cf, "_label_counts", checked_again)
+    monkeypatch.setattr(cf, "counts_with_total", checked_again)
     torch.testing.assert_close(module(x, y), expected, rtol=0, atol=0)
 
 

@@ -116,6 +116,47 @@ def check_1d(name: str, t: torch.Tensor, *, length: int | None = None) -> None:
         fail(name, "non-empty", describe_tensor(t))
 
 
+def check_entries(
+    name: str,
+    ok: torch.Tensor,
+    expected: str,
+    problem: str,
+    *,
+    noun: tuple[str, str] = ("index", "indices"),
+) -> None:
+    """Raise naming the entries of the 1-D mask ``ok`` that are False (the first ten), e.g.
+    "... got 'no positives at 2 labels: [3, 7]'" with ``noun=("label", "labels")``."""
+    if bool(ok.all()):
+        return
+    bad = (~ok).nonzero().flatten().tolist()
+    shown = ", ".join(map(str, bad[:10])) + (", ..." if len(bad) > 10 else "")
+    fail(name, expected, f"{problem} at {len(bad)} {noun[len(bad) > 1]}: [{shown}]")
+
+
+def counts_with_total(
+    name: str, counts: Any, num_samples: Any
+) -> tuple[torch.Tensor, float | None]:
+    """Counts per class or label as a float64 CPU vector, checked to be non-negative, and the
+    number of samples N they were counted in (None when not given), every count at most N.
+
+    ``counts`` is a vector, or an object with ``counts`` and ``num_samples`` attributes (such as
+    :class:`counterpoise.counts.LabelCounts`), which then must not be given ``num_samples`` too.
+    """
+    if hasattr(counts, "counts"):
+        if num_samples is not None:
+            fail("num_samples", "None when the counts carry their own", num_samples)
+        counts, num_samples = counts.counts, getattr(counts, "num_samples", None)
+    n = real_tensor(name, counts)
+    check_1d(name, n)
+    check_nonnegative(name, n)
+    if num_samples is None:
+        return n, None
+    total = float(check_positive_int("num_samples", num_samples))
+    if bool((n > total).any()):
+        fail(name, f"at most num_samples={total:g}", n.max().item())
+    return n, total
+
+
 def resolve_option(
     name: str, value: Any, owner: str, choice: str, users: tuple[str, ...], default: Any = None
 ) -> Any:

@@ -52,15 +52,14 @@ from ._autograd import (
     weighted_sum,
 )
 from ._checks import (
-    check_1d,
     check_choice,
+    check_entries,
     check_finite,
     check_nonnegative,
     check_number,
-    check_positive_int,
+    counts_with_total,
     describe_tensor,
     fail,
-    real_tensor,
 )
 from .reduction import REDUCTIONS, Reduction, reduce
 
@@ -817,16 +816,16 @@ def label_alpha(
             "not given to label_alpha (a ratio of weights)",
             scheme_options["normalize"],
         )
-    positives, total = _label_counts(counts, num_samples)
+    positives, total = counts_with_total("counts", counts, num_samples)
     if total is None:
         fail("num_samples", "the number of samples (or counts that carry it)", None)
     negatives = total - positives
     if scheme_options.get("zero_counts", "error") == "error":
         policies = "(or pass zero_counts='smooth' or 'zero')"
-        _check_labels("counts", positives > 0, f"positive for every label {policies}", "none")
-        _check_labels(
-            "counts", negatives > 0, f"below num_samples for every label {policies}", "all"
-        )
+        expected = f"positive for every label {policies}"
+        check_entries("counts", positives > 0, expected, "none", noun=_LABELS)
+        expected = f"below num_samples for every label {policies}"
+        check_entries("counts", negatives > 0, expected, "all", noun=_LABELS)
     both = _Counts(torch.cat([positives, negatives]), int(total))
     w = class_weights(both, scheme, normalize=None, **scheme_options).double()  # type: ignore[arg-type]
     w_pos, w_neg = w[: len(positives)], w[len(positives) :]
@@ -1081,14 +1080,13 @@ def _balanced_counts(
 ) -> tuple[torch.Tensor, float | None]:
     """The checked counts of :func:`distribution_balanced_loss` (a float64 CPU vector, all
     positive) and N (None when not given; required, and above every count, for kappa > 0)."""
-    n, total = _label_counts(counts, num_samples)
-    _check_labels("counts", n > 0, "positive for every label", "no positives")
+    n, total = counts_with_total("counts", counts, num_samples)
+    check_entries("counts", n > 0, "positive for every label", "no positives", noun=_LABELS)
     if kappa > 0:
         if total is None:
             fail("num_samples", "the number of training samples when kappa > 0", None)
-        _check_labels(
-            "counts", n < total, f"below num_samples={total:g} for every label", "no negatives"
-        )
+        expected = f"below num_samples={total:g} for every label"
+        check_entries("counts", n < total, expected, "no negatives", noun=_LABELS)
     return n, total
 
 
@@ -1695,6 +1693,10 @@ def _focal_alpha(alpha: Any, x: torch.Tensor) -> float | torch.Tensor | None:
     return v
 
 
+#: How errors about labels name them (see :func:`counterpoise._checks.check_entries`).
+_LABELS = ("label", "labels")
+
+
 @dataclass(frozen=True)
 class _Counts:
     """Counts with their number of samples, as :func:`counterpoise.weights.class_weights`
@@ -1702,33 +1704,6 @@ class _Counts:
 
     counts: torch.Tensor
     num_samples: int
-
-
-def _label_counts(counts: Any, num_samples: int | None) -> tuple[torch.Tensor, float | None]:
-    """Positives per label as a float64 CPU vector, and N (None when not given)."""
-    source = counts
-    if hasattr(counts, "counts"):
-        if num_samples is not None:
-            fail("num_samples", "None when the counts carry their own", num_samples)
-        source, num_samples = counts.counts, getattr(counts, "num_samples", None)
-    n = real_tensor("counts", source)
-    check_1d("counts", n)
-    check_nonnegative("counts", n)
-    if num_samples is None:
-        return n, None
-    total = float(check_positive_int("num_samples", num_samples))
-    if bool((n > total).any()):
-        fail("counts", f"at most num_samples={total:g}", n.max().item())
-    return n, total
-
-
-def _check_labels(name: str, ok: torch.Tensor, expected: str, problem: str) -> None:
-    """Raise naming the labels where ``ok`` is False."""
-    if bool(ok.all()):
-        return
-    bad = (~ok).nonzero().flatten().tolist()
-    shown = ", ".join(map(str, bad[:10])) + (", ..." if len(bad) > 10 else "")
-    fail(name, expected, f"{problem} at {len(bad)} label{'s' if len(bad) > 1 else ''}: [{shown}]")
 
 
 def _as_tensor(name: str, value: Any) -> torch.Tensor:

@@ -38,10 +38,12 @@ import torch
 from ._checks import (
     check_1d,
     check_choice,
+    check_entries,
     check_nonnegative,
     check_number,
     check_positive_int,
     class_indices,
+    counts_with_total,
     describe_tensor,
     fail,
     real_tensor,
@@ -277,14 +279,15 @@ def pos_weight(
     check_choice("zero_counts", zero_counts, _ZERO_COUNTS)
     smoothing = _smoothing(zero_counts, smoothing)
     source: Any = targets_or_counts
-    if hasattr(source, "counts"):
-        if num_samples is not None:
-            fail("num_samples", "None when the counts carry their own", num_samples)
-        source, num_samples = source.counts, source.num_samples
-    device = _device_of(source)
-    values = real_tensor("targets_or_counts", source, booleans=num_samples is None)
-
-    if num_samples is None:
+    counted = hasattr(source, "counts") or num_samples is not None
+    device = _device_of(getattr(source, "counts", source))
+    if counted:
+        positives, given = counts_with_total("targets_or_counts", source, num_samples)
+        if given is None:
+            fail("num_samples", "the number of samples (or counts that carry it)", None)
+        total = given
+    else:
+        values = real_tensor("targets_or_counts", source, booleans=True)
         if values.ndim not in (1, 2) or values.shape[0] == 0:
             fail("targets_or_counts", "targets of shape (N,) or (N, L)", describe_tensor(values))
         check_nonnegative("targets_or_counts", values)
@@ -292,13 +295,6 @@ def pos_weight(
             fail("targets_or_counts", "targets in [0, 1]", f"maximum {values.max().item()}")
         positives = values.reshape(values.shape[0], -1).sum(0)
         total = float(values.shape[0])
-    else:
-        check_1d("targets_or_counts", values)
-        check_nonnegative("targets_or_counts", values)
-        positives = values
-        total = float(check_positive_int("num_samples", num_samples))
-        if bool((positives > total).any()):
-            fail("targets_or_counts", f"at most num_samples={total:g}", positives.max().item())
     negatives = total - positives
 
     usable = (positives > 0) & (negatives > 0)
@@ -540,13 +536,7 @@ def _device_of(value: Any) -> torch.device | None:
 
 def _fail_zero(name: str, expected: str, ok: torch.Tensor, problem: str) -> None:
     """Raise naming the entries where ``ok`` is False, and point at the ``zero_counts`` policies."""
-    bad = (~ok).nonzero().flatten().tolist()
-    shown = ", ".join(map(str, bad[:10])) + (", ..." if len(bad) > 10 else "")
-    fail(
-        name,
-        f"{expected} (or pass zero_counts='smooth' or 'zero')",
-        f"{problem} at {len(bad)} {'index' if len(bad) == 1 else 'indices'}: [{shown}]",
-    )
+    check_entries(name, ok, f"{expected} (or pass zero_counts='smooth' or 'zero')", problem)
 
 
 def _cost_vector(cost: Any, num_classes: int) -> torch.Tensor:

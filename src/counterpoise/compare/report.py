@@ -105,7 +105,6 @@ def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str
         return _multilabel_markdown(result, rows, plots)
     cfg, s = result.config, result.splits
     metric = result.metric
-    metrics = table_metrics(result)
     lines = [
         f"# Imbalance strategies compared on {s.name}",
         "",
@@ -119,41 +118,10 @@ def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str
         f"mean ± standard deviation over {cfg.seeds} seed(s). Δ is the change against plain "
         f"cross-entropy (`{BASELINE}`).",
         "",
-        "| rank | strategy | " + " | ".join(metrics) + " | Δ vs ce |",
-        "|---:|---|" + "---:|" * len(metrics) + "---:|",
     ]
-    for row in rows:
-        delta = "" if row["delta"] is None else f"{row['delta']:+.3f}"
-        mark = " ≈" if row["within_spread_of_best"] else ""
-        mark += f" (≡ `{row['same_as']}`)" if row["same_as"] else ""
-        cells = [format_stats(row["stats"][m], cfg.seeds) for m in metrics]
-        lines.append(
-            f"| {row['rank']} | `{row['strategy']}`{mark} | " + " | ".join(cells) + f" | {delta} |"
-        )
-    best = rows[0]["strategy"]
-    tied = [r["strategy"] for r in rows if r["within_spread_of_best"]]
-    if any(r["same_as"] for r in rows):
-        lines += [
-            "",
-            "≡: the same model as the named strategy by construction; reused, not retrained.",
-        ]
-    lines += ["", f"**Best: `{best}`.**"]
-    if tied:
-        lines.append(
-            "Within the spread of the best (≈: the difference of the means is smaller than their "
-            "combined standard deviation), so not reliably worse: "
-            + ", ".join(f"`{t}`" for t in tied)
-            + "."
-        )
-    elif cfg.seeds == 1:
-        lines.append(
-            "One seed only: no spread is known; run more seeds before trusting small gaps."
-        )
+    lines += _ranking(result, rows)
     lines += _published_finding(result)
-    lines += ["", "## Strategies", ""]
-    lines += [f"- `{st.name}`: {st.summary}" for st in result.strategies]
-    lines += ["", "## Plots", ""]
-    lines += [f"![{title}]({file})" for title, file in plots.items()]
+    lines += _strategies_and_plots(result, plots)
     lines += [
         "",
         "## Settings",
@@ -167,6 +135,52 @@ def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str
         "",
     ]
     return "\n".join(lines)
+
+
+def _ranking(result: CompareResult, rows: list[dict[str, Any]]) -> list[str]:
+    """The ranking table of the report, then the best strategy and those within its spread."""
+    seeds, metrics = result.config.seeds, table_metrics(result)
+    lines = [
+        "| rank | strategy | "
+        + " | ".join(metric_title(result, m) for m in metrics)
+        + f" | Δ vs {baseline_of(result)} |",
+        "|---:|---|" + "---:|" * len(metrics) + "---:|",
+    ]
+    for row in rows:
+        delta = "" if row["delta"] is None else f"{row['delta']:+.3f}"
+        mark = " ≈" if row["within_spread_of_best"] else ""
+        mark += f" (≡ `{row['same_as']}`)" if row["same_as"] else ""
+        cells = [format_stats(row["stats"][m], seeds) for m in metrics]
+        lines.append(
+            f"| {row['rank']} | `{row['strategy']}`{mark} | " + " | ".join(cells) + f" | {delta} |"
+        )
+    if any(r["same_as"] for r in rows):
+        lines += [
+            "",
+            "≡: the same model as the named strategy by construction; reused, not retrained.",
+        ]
+    lines += ["", f"**Best: `{rows[0]['strategy']}`.**"]
+    tied = [r["strategy"] for r in rows if r["within_spread_of_best"]]
+    if tied:
+        lines.append(
+            "Within the spread of the best (≈: the difference of the means is smaller than their "
+            "combined standard deviation), so not reliably worse: "
+            + ", ".join(f"`{t}`" for t in tied)
+            + "."
+        )
+    elif seeds == 1:
+        lines.append(
+            "One seed only: no spread is known; run more seeds before trusting small gaps."
+        )
+    return lines
+
+
+def _strategies_and_plots(result: CompareResult, plots: dict[str, str]) -> list[str]:
+    lines = ["", "## Strategies", ""]
+    lines += [f"- `{st.name}`: {st.summary}" for st in result.strategies]
+    lines += ["", "## Plots", ""]
+    lines += [f"![{title}]({file})" for title, file in plots.items()]
+    return lines
 
 
 #: Strategies published to beat plain cross-entropy on balanced error (Menon et al., 2021;
@@ -266,7 +280,6 @@ def _multilabel_markdown(
 ) -> str:
     cfg, s = result.config, result.splits
     metric, baseline = result.metric, baseline_of(result)
-    metrics = table_metrics(result)
     counts = s.class_counts("train")
     lines = [
         f"# Imbalance strategies compared on {s.name} (multilabel)",
@@ -286,36 +299,10 @@ def _multilabel_markdown(
         "per-label thresholds tuned for F1 on the validation split; thresholds do not change "
         f"average precision. Δ is the change against plain binary cross-entropy (`{baseline}`).",
         "",
-        "| rank | strategy | "
-        + " | ".join(metric_title(result, m) for m in metrics)
-        + f" | Δ vs {baseline} |",
-        "|---:|---|" + "---:|" * len(metrics) + "---:|",
     ]
-    for row in rows:
-        delta = "" if row["delta"] is None else f"{row['delta']:+.3f}"
-        mark = " ≈" if row["within_spread_of_best"] else ""
-        cells = [format_stats(row["stats"][m], cfg.seeds) for m in metrics]
-        lines.append(
-            f"| {row['rank']} | `{row['strategy']}`{mark} | " + " | ".join(cells) + f" | {delta} |"
-        )
-    lines += ["", f"**Best: `{rows[0]['strategy']}`.**"]
-    tied = [r["strategy"] for r in rows if r["within_spread_of_best"]]
-    if tied:
-        lines.append(
-            "Within the spread of the best (≈: the difference of the means is smaller than their "
-            "combined standard deviation), so not reliably worse: "
-            + ", ".join(f"`{t}`" for t in tied)
-            + "."
-        )
-    elif cfg.seeds == 1:
-        lines.append(
-            "One seed only: no spread is known; run more seeds before trusting small gaps."
-        )
+    lines += _ranking(result, rows)
     lines += ["", *_label_table(result, rows)]
-    lines += ["", "## Strategies", ""]
-    lines += [f"- `{st.name}`: {st.summary}" for st in result.strategies]
-    lines += ["", "## Plots", ""]
-    lines += [f"![{title}]({file})" for title, file in plots.items()]
+    lines += _strategies_and_plots(result, plots)
     lines += [
         "",
         "## Settings",
