@@ -11,7 +11,8 @@ catches those keeps working.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
 import numpy as np
@@ -218,3 +219,196 @@ def class_indices(
         at = f" at index {first}" if index.ndim else ""
         fail(name, f"{kind} in [0, {num_classes})".lstrip(), f"{value}{at}")
     return t
+
+
+# --------------------------------------------------------------------------- losses' inputs
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype losses accumulate in: float64 stays, everything else becomes float32."""
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+#: Anything that converts to a 1-D tensor of per-class values.
+VectorLike = torch.Tensor | np.ndarray | Sequence[float]
+
+
+def check_input(input: torch.Tensor, *, min_ndim: int) -> torch.dtype:
+    """Check a floating tensor of at least ``min_ndim`` dimensions; return the compute dtype."""
+    if not isinstance(input, torch.Tensor) or not input.is_floating_point():
+        actual = describe_tensor(input) if isinstance(input, torch.Tensor) else type(input).__name__
+        fail("input", "a floating-point tensor", actual, error=TypeError)
+    if input.ndim < min_ndim:
+        shape = "(N, C) or (N, C, d1, ..., dK)" if min_ndim == 2 else f"{min_ndim}-D or more"
+        fail("input", f"of shape {shape}", describe_tensor(input))
+    return compute_dtype(input.dtype)
+
+
+def check_integer_target(target: Any) -> None:
+    """Class-index targets must be an integer (not boolean) tensor."""
+    is_tensor = isinstance(target, torch.Tensor)
+    if (
+        not is_tensor
+        or target.is_floating_point()
+        or target.is_complex()
+        or target.dtype == torch.bool
+    ):
+        actual = describe_tensor(target) if is_tensor else type(target)
+        fail("target", "an integer tensor of class indices", actual, error=TypeError)
+
+
+def check_index_target(
+    target: torch.Tensor, input: torch.Tensor, ignore_index: int
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Class-index targets: (target with ignored elements set to 0, mask of valid elements, or
+    None when no element is ignored: the reduction then skips two masking passes)."""
+    check_integer_target(target)
+    expected = input.shape[:1] + input.shape[2:]
+    if target.shape != expected:
+        fail("target", f"a tensor of shape {tuple(expected)}", describe_tensor(target))
+    target = target.long()
+    valid = target != ignore_index
+    safe, mask = target, None
+    if not bool(valid.all()):
+        safe, mask = torch.where(valid, target, 0), valid
+    if safe.numel() > 0:
+        low, high = safe.aminmax()  # one pass; the error path below looks for the culprit
+        if int(low) < 0 or int(high) >= input.shape[1]:
+            first = tuple(int(i) for i in ((safe < 0) | (safe >= input.shape[1])).nonzero()[0])
+            fail(
+                "target",
+                f"class indices in [0, {input.shape[1]}) or ignore_index={ignore_index}",
+                f"{target[first].item()} at index {first}",
+            )
+    return safe, mask
+
+
+def check_alpha(alpha: Any, length: int | None = None) -> float | torch.Tensor | None:
+    """``alpha`` of :func:`anchor_focal_loss` checked: None, a number in [0, 1], or a 1-D
+    tensor of values in [0, 1] (of ``length`` when given)."""
+    if alpha is None:
+        return None
+    if isinstance(alpha, (int, float)) and not isinstance(alpha, bool):
+        return check_number("alpha", alpha, low=0.0, high=1.0)
+    v = class_vector("alpha", alpha, length=length)
+    if bool((v > 1).any()):
+        fail("alpha", "values in [0, 1]", f"{v.max().item()} at index {int(v.argmax())}")
+    return v
+
+
+def check_binary_target(
+    target: torch.Tensor, input: torch.Tensor, ignore_value: float | None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Checked targets in [0, 1] with the elements equal to ``ignore_value`` set to 0, and the
+    mask of the known elements (None when none is ignored: the reduction then skips two
+    masking passes)."""
+    if not isinstance(target, torch.Tensor) or target.is_complex():
+        fail("target", "a tensor", type(target).__name__, error=TypeError)
+    if target.requires_grad:
+        fail("target", "a tensor that does not require grad", describe_tensor(target))
+    if target.shape != input.shape:
+        fail("target", f"a tensor of shape {tuple(input.shape)}", describe_tensor(target))
+    ignore = check_ignore_value(ignore_value)
+    if target.numel() == 0 or target.dtype == torch.bool:
+        return target, None
+    known = None
+    if ignore is not None:
+        unknown = torch.isnan(target) if math.isnan(ignore) else target == ignore
+        if bool(unknown.any()):
+            known = ~unknown
+            target = torch.where(unknown, 0, target)
+    # One pass over the target; NaN makes the comparison fail as well.
+    low, high = (float(v) for v in target.aminmax())
+    if not (low >= 0 and high <= 1):
+        check_finite("target", target)
+        bad = (target < 0) | (target > 1)
+        first = tuple(int(i) for i in bad.nonzero()[0]) if target.ndim else ()
+        allowed = "" if ignore is None else f" or ignore_value={ignore!r}"
+        fail("target", f"values in [0, 1]{allowed}", f"{target[first].item()} at index {first}")
+    return target, known
+
+
+def check_ignore_value(value: Any) -> float | None:
+    """``ignore_value`` checked: None, NaN, or a number outside [0, 1]."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        fail("ignore_value", "a number or None", value, error=TypeError)
+    v = float(value)
+    if 0.0 <= v <= 1.0:
+        fail("ignore_value", "a number outside [0, 1] (no label's target value), or NaN", v)
+    return v
+
+
+def check_focal_alpha(alpha: Any, x: torch.Tensor) -> float | torch.Tensor | None:
+    """The focal ``alpha`` checked: None, a number in [0, 1], or a per-label vector of values
+    in [0, 1] (length L or 1) viewed along dimension 1 of ``x``."""
+    if alpha is None:
+        return None
+    if isinstance(alpha, (torch.Tensor, np.ndarray)) and alpha.ndim == 0:
+        alpha = alpha.item()
+    if not isinstance(alpha, (torch.Tensor, np.ndarray, Sequence)):
+        return check_number("alpha", alpha, low=0.0, high=1.0)
+    v = label_vector("alpha", alpha, x)
+    if bool((v > 1).any()):
+        # v is viewed along dimension 1 only: its flat index is the label's
+        fail("alpha", "values in [0, 1]", f"{v.max().item()} at index {int(v.argmax())}")
+    return v
+
+
+#: How errors about labels name them (see :func:`counterpoise._checks.check_entries`).
+LABELS = ("label", "labels")
+
+
+def float_tensor(name: str, value: Any) -> torch.Tensor:
+    """A floating tensor from a tensor, an array or a sequence of numbers."""
+    try:
+        t = torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError):
+        fail(name, "a tensor or a sequence of numbers", value, error=TypeError)
+    if t.dtype == torch.bool or t.is_complex():
+        fail(name, "real numbers", describe_tensor(t), error=TypeError)
+    return t if t.is_floating_point() else t.double()
+
+
+def class_vector(
+    name: str, value: Any, *, length: int | None = None, positive: bool = False
+) -> torch.Tensor:
+    """A checked 1-D vector of per-class values: finite, non-negative (or positive)."""
+    v = float_tensor(name, value)
+    if v.ndim != 1 or v.shape[0] == 0:
+        fail(name, "a non-empty 1-D tensor", describe_tensor(v))
+    if length is not None:
+        check_length(name, v, length)
+    check_nonnegative(name, v)
+    if positive and not bool((v > 0).all()):
+        fail(name, "positive", f"{v.min().item()} at index {int(v.argmin())}")
+    return v
+
+
+def check_length(name: str, v: torch.Tensor, length: int, *, what: str = "classes") -> None:
+    if v.shape[0] != length:
+        fail(name, f"a 1-D tensor of length {length} (the number of {what})", describe_tensor(v))
+
+
+def label_weight(name: str, value: Any, x: torch.Tensor) -> torch.Tensor | None:
+    """A per-label weight of length L or 1, viewed to broadcast along dimension 1 of ``x``
+    (L = 1 for a 1-D ``x``), in the compute dtype."""
+    return None if value is None else label_vector(name, value, x)
+
+
+def label_vector(name: str, value: Any, x: torch.Tensor) -> torch.Tensor:
+    """A per-label vector of length L or 1 as :func:`label_weight` returns it."""
+    labels = 1 if x.ndim <= 1 else x.shape[1]
+    v = class_vector(name, value)
+    if v.shape[0] not in (1, labels):
+        expected = (
+            f"a 1-D tensor of length {labels} (the number of labels) or 1"
+            if x.ndim >= 2
+            else f"a 1-D tensor of length 1 (a {x.ndim}-D input has one label)"
+        )
+        fail(name, expected, describe_tensor(v))
+    v = v.to(dtype=compute_dtype(x.dtype), device=x.device)
+    if x.ndim == 0:
+        return v.view(())
+    return v.view((1, -1) + (1,) * (x.ndim - 2)) if x.ndim >= 2 else v

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ._checks import check_choice, check_number, check_positive_int, fail
-from .functional import _ignore_value
+from ._checks import check_ignore_value as _ignore_value
 from .posthoc import Thresholds
 
 __all__ = [

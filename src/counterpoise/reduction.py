@@ -12,7 +12,7 @@ from typing import Literal, get_args
 
 import torch
 
-from ._checks import check_choice, check_number, describe_tensor, fail
+from ._checks import check_choice, check_nonnegative, check_number, describe_tensor, fail
 
 __all__ = ["REDUCTIONS", "Reduction", "reduce"]
 
@@ -132,3 +132,29 @@ def _divide(total: torch.Tensor, denominator: torch.Tensor) -> torch.Tensor:
     # Both branches are made safe, so that neither the value nor the gradient sees 0 / 0.
     numerator = torch.where(positive, total, total.new_zeros(()))
     return numerator / torch.where(positive, denominator, denominator.new_ones(()))
+
+
+def reduce_elements(
+    loss: torch.Tensor,
+    reduction: Reduction,
+    weight: torch.Tensor | None,
+    mask: torch.Tensor | None,
+    sample_weight: torch.Tensor | None,
+    denominator: float | torch.Tensor | None,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """Apply ``sample_weight`` to the loss and its normaliser, reduce, return in ``dtype``."""
+    if sample_weight is not None:
+        if not isinstance(sample_weight, torch.Tensor):
+            fail("sample_weight", "a tensor", type(sample_weight).__name__, error=TypeError)
+        if sample_weight.shape != loss.shape:
+            fail(
+                "sample_weight",
+                f"a tensor of shape {tuple(loss.shape)}",
+                describe_tensor(sample_weight),
+            )
+        check_nonnegative("sample_weight", sample_weight)
+        s = sample_weight.to(loss.dtype)
+        loss = loss * s
+        weight = s if weight is None else weight * s
+    return reduce(loss, reduction, weight=weight, mask=mask, denominator=denominator).to(dtype)

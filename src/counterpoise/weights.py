@@ -30,12 +30,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, get_args
 
 import numpy as np
 import torch
 
 from ._checks import (
+    LABELS,
+    VectorLike,
     check_1d,
     check_choice,
     check_entries,
@@ -43,6 +46,7 @@ from ._checks import (
     check_number,
     check_positive_int,
     class_indices,
+    class_vector,
     counts_with_total,
     describe_tensor,
     fail,
@@ -688,3 +692,243 @@ def _sample_weight(sample_weight: Any, num_samples: int) -> np.ndarray:
         fail("sample_weight", f"of shape ({num_samples},), like `y`", describe_tensor(values))
     check_nonnegative("sample_weight", values)
     return values.numpy()
+
+
+# --------------------------------------------------------------------------- for the losses
+
+
+def ldam_margins(counts: VectorLike, max_margin: float = 0.5) -> torch.Tensor:
+    r"""LDAM's per-class margins: proportional to :math:`n_c^{-1/4}`, the largest ``max_margin``.
+
+    .. math::
+
+        m_c = m_{\max} \left(\frac{\min_j n_j}{n_c}\right)^{1/4}
+
+    Args:
+        counts: (C,) positive training counts per class.
+        max_margin: The margin of the rarest class, > 0. Default 0.5.
+
+    Returns:
+        float32 tensor of shape (C,).
+
+    Raises:
+        ValueError: Counts that are not positive and finite; a ``max_margin`` that is not
+            positive.
+
+    Example:
+        >>> ldam_margins([10000, 625, 16])
+        tensor([0.1000, 0.2000, 0.5000])
+    """
+    max_margin = check_number("max_margin", max_margin, low=0.0, low_open=True)
+    n = class_vector("counts", counts, positive=True).double()
+    return (max_margin * (n.min() / n) ** 0.25).float()
+
+
+def label_alpha(
+    counts: Any,
+    num_samples: int | None = None,
+    scheme: str = "balanced",
+    **scheme_options: Any,
+) -> torch.Tensor:
+    r"""Per-label focal :math:`\alpha` from the positives of each label, for multilabel data.
+
+    In the sigmoid focal loss, :math:`\alpha_l / (1 - \alpha_l)` is the weight of the
+    positives of label :math:`l` relative to its negatives. This function sets it to the ratio
+    of the weights that a weighting scheme of :func:`counterpoise.weights.class_weights` gives
+    the two counts of the label, its :math:`P_l` positives and :math:`N - P_l` negatives:
+
+    .. math::
+
+        \alpha_l = \frac{w(P_l)}{w(P_l) + w(N - P_l)}.
+
+    With ``"balanced"`` (or ``"inverse"``, ``"max"``, ``"median"``: :math:`w(n) \propto 1/n`)
+    this is :math:`\alpha_l = (N - P_l) / N`, and the positives and the negatives of every label
+    weigh the same in total; ``"effective"`` (Cui et al., CVPR 2019) damps it with effective
+    numbers of samples, :math:`w(n) = (1 - \beta) / (1 - \beta^n)`, ``"sqrt"`` with square
+    roots; ``"none"`` gives 0.5. Pass the result as ``alpha`` of :func:`sigmoid_focal_loss`.
+
+    Args:
+        counts: Positives per label, shape (L,), finite and non-negative (soft counts
+            allowed), or a multilabel :class:`counterpoise.counts.LabelCounts` (from
+            ``count_labels(targets, multilabel=True)``), which carries :math:`N`.
+        num_samples: :math:`N`, the number of samples counted; None when ``counts`` carries
+            it.
+        scheme: A counting scheme of :func:`counterpoise.weights.class_weights` (not
+            ``"cost"``). Default ``"balanced"``.
+        **scheme_options: Passed to :func:`counterpoise.weights.class_weights` (``beta``,
+            ``c``, ``zero_counts``, ``smoothing``; not ``normalize``, which the ratio
+            ignores). With ``zero_counts="zero"`` a label without positives gets
+            :math:`\alpha = 0`, one without negatives 1.
+
+    Returns:
+        float32 tensor of shape (L,) with values in [0, 1].
+
+    Raises:
+        ValueError: Counts that are not 1-D, negative, non-finite or above ``num_samples``; a
+            label without positives or without negatives (named) unless ``zero_counts`` says
+            otherwise; ``"cost"``, ``normalize`` or a bad scheme option.
+        TypeError: Counts that are not numbers, or a ``num_samples`` that is not an integer.
+
+    Example:
+        >>> label_alpha([10, 100, 500], num_samples=1000)
+        tensor([0.9900, 0.9000, 0.5000])
+        >>> label_alpha([10, 100, 500], num_samples=1000, scheme="effective", beta=0.99)
+        tensor([0.9127, 0.6120, 0.5000])
+    """
+    if scheme == "cost":
+        fail("scheme", "a counting scheme (not 'cost')", scheme)
+    if "normalize" in scheme_options:
+        fail(
+            "normalize",
+            "not given to label_alpha (a ratio of weights)",
+            scheme_options["normalize"],
+        )
+    positives, total = counts_with_total("counts", counts, num_samples)
+    if total is None:
+        fail("num_samples", "the number of samples (or counts that carry it)", None)
+    negatives = total - positives
+    if scheme_options.get("zero_counts", "error") == "error":
+        policies = "(or pass zero_counts='smooth' or 'zero')"
+        expected = f"positive for every label {policies}"
+        check_entries("counts", positives > 0, expected, "none", noun=LABELS)
+        expected = f"below num_samples for every label {policies}"
+        check_entries("counts", negatives > 0, expected, "all", noun=LABELS)
+    both = _Counts(torch.cat([positives, negatives]), int(total))
+    w = class_weights(both, scheme, normalize=None, **scheme_options).double()  # type: ignore[arg-type]
+    w_pos, w_neg = w[: len(positives)], w[len(positives) :]
+    total_w = w_pos + w_neg
+    return torch.where(total_w > 0, w_pos / torch.where(total_w > 0, total_w, 1.0), 0.5).float()
+
+
+def focal_alpha(
+    counts: Any,
+    scheme: str = "balanced",
+    *,
+    base: float = 0.25,
+    **scheme_options: Any,
+) -> torch.Tensor:
+    r"""Per-class focal :math:`\alpha` from class counts, for :func:`anchor_focal_loss`.
+
+    In the sigmoid focal loss, :math:`\alpha_c / (1 - \alpha_c)` is the weight of the
+    positives of class :math:`c` relative to its negatives. This function sets that odds ratio
+    to RetinaNet's :math:`\alpha` (``base``) times a class weight, so that rarer classes get
+    more weight on their positives and less on their negatives:
+
+    .. math::
+
+        \operatorname{logit} \alpha_c = \operatorname{logit}(\text{base}) + \log r_c,
+        \quad\text{i.e.}\quad
+        \alpha_c = \frac{\text{base}\; r_c}{\text{base}\; r_c + 1 - \text{base}},
+        \qquad
+        r_c = \frac{w_c}{\big(\prod_j w_j\big)^{1/C}},
+
+    with :math:`w` the raw weights of :func:`counterpoise.weights.class_weights` for
+    ``scheme`` (its options pass through: ``beta``, ``c``, ``max_ratio``, ``zero_counts``,
+    ...). Dividing by the geometric mean makes the result independent of the weights' scale
+    and the mean of :math:`\operatorname{logit} \alpha_c` equal to
+    :math:`\operatorname{logit}(\text{base})`: with equal counts every class gets ``base``,
+    i.e. RetinaNet's loss; with ``"balanced"`` (:math:`w_c \propto 1 / n_c`) the class whose
+    count is the geometric mean of the counts gets ``base``, a ten times rarer class the odds
+    of ``base`` times 10. With ``base=0.5`` this is :math:`\alpha_c = r_c / (1 + r_c)`. Damped
+    schemes (``"sqrt"``, ``"effective"``, ``"log"``) or ``max_ratio`` keep the rarest classes'
+    negatives from being switched off (:math:`\alpha_c \to 1`) under extreme imbalance.
+    Classes with weight 0 (``zero_counts="zero"``) get :math:`\alpha_c = 0` and do not enter
+    the geometric mean.
+
+    Args:
+        counts: (C,) class counts (positive anchors or annotated boxes per class), or an
+            object with a ``counts`` attribute.
+        scheme: A scheme of :func:`counterpoise.weights.class_weights`. Default
+            ``"balanced"``.
+        base: :math:`\alpha` of a class at the geometric-mean weight, in (0, 1). Default 0.25
+            (RetinaNet's).
+        **scheme_options: Passed to :func:`counterpoise.weights.class_weights` (not
+            ``normalize``: the geometric mean is the normalisation here).
+
+    Returns:
+        float32 tensor of shape (C,) with values in [0, 1].
+
+    Raises:
+        ValueError: As :func:`counterpoise.weights.class_weights`; ``base`` outside (0, 1);
+            a ``normalize`` option.
+
+    Example:
+        >>> focal_alpha([1000, 100, 10], base=0.5)
+        tensor([0.0909, 0.5000, 0.9091])
+        >>> focal_alpha([50, 50, 50])
+        tensor([0.2500, 0.2500, 0.2500])
+    """
+    base = check_number("base", base, low=0.0, high=1.0, low_open=True, high_open=True)
+    if "normalize" in scheme_options:
+        fail(
+            "normalize",
+            "not given to focal_alpha (it divides by the geometric mean)",
+            scheme_options["normalize"],
+        )
+    w = class_weights(counts, scheme, normalize=None, **scheme_options).double()  # type: ignore[arg-type]
+    present = w > 0
+    if not bool(present.any()):
+        fail("counts", "such that some class has a positive weight", describe_tensor(w))
+    log_w = torch.where(present, w, 1.0).log()
+    log_r = log_w - log_w[present].mean()
+    logit = math.log(base / (1 - base)) + log_r
+    return torch.where(present, torch.sigmoid(logit), 0.0).to(torch.float32)
+
+
+def log_class_weights(
+    counts: Any,
+    *,
+    offset: float = 1.0,
+    clip: tuple[float, float] | None = None,
+) -> torch.Tensor:
+    r"""Log-scaled class weights, the damped inverse frequency used with SSD/YOLO-style detectors.
+
+    .. math::
+
+        w_c = \text{offset} + \ln \frac{N}{n_c}, \qquad N = \sum_j n_j,
+
+    clipped to ``clip`` if given. Since :math:`n_c \le N` the logarithm is non-negative, so
+    ``offset > 0`` keeps every weight positive (a class holding almost every sample gets about
+    ``offset``); a ten times rarer class gains :math:`\ln 10 \approx 2.3`, where inverse
+    frequency would multiply its weight by 10. Pass the result as ``weight`` of
+    :func:`anchor_focal_loss` (or of any loss taking class weights). The weights are not
+    normalised: with ``reduction="positives"`` their scale multiplies the loss, so tune the
+    learning rate or ``offset`` accordingly.
+
+    Args:
+        counts: (C,) positive class counts (smooth zero counts yourself: a class without
+            samples has no finite log weight), or an object with a ``counts`` attribute.
+        offset: Added to every weight, >= 0. Default 1.
+        clip: ``(lo, hi)`` bounds with ``0 <= lo <= hi``, applied last. Default None.
+
+    Returns:
+        float32 tensor of shape (C,).
+
+    Raises:
+        ValueError: Counts that are not positive and finite, a negative ``offset``, bad
+            ``clip`` bounds.
+        TypeError: Counts that are not real numbers.
+
+    Example:
+        >>> log_class_weights([900, 90, 10])
+        tensor([1.1054, 3.4079, 5.6052])
+    """
+    offset = check_number("offset", offset, low=0.0)
+    n = class_vector("counts", getattr(counts, "counts", counts), positive=True).double()
+    w = offset + torch.log(n.sum() / n)
+    if clip is not None:
+        if not isinstance(clip, tuple) or len(clip) != 2:
+            fail("clip", "a pair (lo, hi)", clip, error=TypeError)
+        lo = check_number("clip[0]", clip[0], low=0.0)
+        hi = check_number("clip[1]", clip[1], low=lo)
+        w = w.clamp(lo, hi)
+    return w.to(torch.float32)
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """Counts with their number of samples, as :func:`counterpoise.weights.class_weights`
+    reads them."""
+
+    counts: torch.Tensor
+    num_samples: int

@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from counterpoise import _autograd
 from counterpoise import functional as cf
+from counterpoise.losses import _autograd
 
 SETTINGS = settings(max_examples=60, deadline=None)
 IGNORE = -1.0

@@ -79,8 +79,7 @@ import torch
 from torch import nn
 
 from .. import distributed
-from .._checks import describe_tensor, fail
-from ..functional import VectorLike, _class_vector
+from .._checks import VectorLike, class_vector, describe_tensor, fail
 from ..metrics import CalibrationBins, ImbalanceMetrics, ImbalanceReport
 
 try:
@@ -136,7 +135,7 @@ def register_class_weights(
         ...     net(torch.randn(2, 4)).dtype, net.class_weights.dtype
         (torch.bfloat16, torch.float32)
     """
-    value = _class_vector("weights", weights).to(torch.float32)
+    value = class_vector("weights", weights).to(torch.float32)
     anchor = next(itertools.chain(module.parameters(), module.buffers()), None)
     device = anchor.device if anchor is not None else torch.device("cpu")
     module.register_buffer(name, value.to(device), persistent=persistent)

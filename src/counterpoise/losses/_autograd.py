@@ -78,14 +78,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ._checks import fail
+from .._checks import compute_dtype, fail
 
 __all__ = [
     "Rebalance",
     "SigmoidTerms",
     "SoftmaxTerms",
     "SplitTerms",
-    "compute_dtype",
     "per_target",
     "sigmoid_family_loss",
     "softmax_family_loss",
@@ -119,11 +118,6 @@ class SoftmaxTerms:
     gamma: float = 0.0
     cost: torch.Tensor | None = None
     ce: float = 1.0
-
-
-def compute_dtype(dtype: torch.dtype) -> torch.dtype:
-    """The dtype losses accumulate in: float64 stays, everything else becomes float32."""
-    return torch.float64 if dtype == torch.float64 else torch.float32
 
 
 def _differentiable_once(backward: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,0 +1,61 @@
+"""What every loss module shares: float32 buffers that follow the device, and the reduction.
+
+Each module holds its configuration and its tensors (class weights, priors, counts, costs) as
+registered float32 buffers, so ``.to(device)`` moves them and ``state_dict`` saves them. They
+keep float32 through every dtype conversion of the module (``.half()``, ``.bfloat16()``,
+``.double()``, ``.to(dtype)``, also of a model that holds the loss): half precision would
+overflow counts above 65504 and round weights, and the losses compute in float32 (float64 for
+float64 inputs) whatever the buffers' dtype. Neither does autocast change them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._checks import VectorLike, check_choice, class_vector
+from ..reduction import REDUCTIONS, Reduction
+from ..weights import class_weights
+
+Denominator = float | torch.Tensor | None
+
+
+def buffer(name: str, value: VectorLike | None, *, positive: bool = False) -> torch.Tensor | None:
+    """A checked per-class vector as a float32 tensor for ``register_buffer``."""
+    if value is None:
+        return None
+    return class_vector(name, value, positive=positive).to(torch.float32)
+
+
+def counts_of(counts: Any) -> Any:
+    """The per-class counts of a counts object (anything with ``.counts``), or ``counts``."""
+    return getattr(counts, "counts", counts)
+
+
+def weights_from_counts(counts: Any, scheme: str, options: dict[str, Any]) -> torch.Tensor:
+    return class_weights(counts, scheme, **options)  # type: ignore[arg-type]
+
+
+class FloatBuffers(nn.Module):
+    """A module whose buffers follow its device but keep their dtype (float32)."""
+
+    def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> Any:
+        # Every conversion of a module (.to, .cuda, .half, .double, ...) goes through _apply;
+        # a converted buffer whose dtype changed is replaced by the original on the new device.
+        before = dict(self._buffers)
+        super()._apply(fn, recurse)
+        for name, old in before.items():
+            new = self._buffers[name]
+            if old is not None and new is not None and new.dtype != old.dtype:
+                self._buffers[name] = old.to(device=new.device)
+        return self
+
+
+class LossModule(FloatBuffers):
+    def __init__(self, reduction: Reduction) -> None:
+        super().__init__()
+        check_choice("reduction", reduction, REDUCTIONS)
+        self.reduction: Reduction = reduction
