@@ -356,7 +356,7 @@ def test_from_counts() -> None:
     assert isinstance(module.alpha, torch.Tensor)
     torch.testing.assert_close(module.alpha, cf.focal_alpha(counts))
     assert module.gamma == 1.0 and module.reduction == "sum"
-    damped = AnchorFocalLoss.from_counts(counts, "effective", beta=0.99, base=0.5)
+    damped = AnchorFocalLoss.from_counts(counts, scheme="effective", beta=0.99, base=0.5)
     assert isinstance(damped.alpha, torch.Tensor)
     torch.testing.assert_close(
         damped.alpha, cf.focal_alpha(counts, "effective", beta=0.99, base=0.5)

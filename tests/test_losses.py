@@ -107,13 +107,13 @@ def test_from_counts_uses_class_weights() -> None:
     ce = losses.WeightedCrossEntropyLoss.from_counts(counts, label_smoothing=0.1)
     assert ce.weight is not None and torch.equal(ce.weight, class_weights(counts))
     assert ce.label_smoothing == 0.1
-    focal = losses.FocalLoss.from_counts(counts, "effective", beta=0.99, gamma=1.0)
+    focal = losses.FocalLoss.from_counts(counts, scheme="effective", beta=0.99, gamma=1.0)
     assert focal.alpha is not None
     assert torch.equal(focal.alpha, class_weights(counts, "effective", beta=0.99))
     assert focal.gamma == 1.0
     ldam = losses.LDAMLoss.from_counts(counts)
     assert ldam.weight is None and torch.equal(ldam.counts, counts)
-    drw = losses.LDAMLoss.from_counts(counts, "effective", beta=0.9999)
+    drw = losses.LDAMLoss.from_counts(counts, scheme="effective", beta=0.9999)
     assert drw.weight is not None
     assert torch.equal(drw.weight, class_weights(counts, "effective", beta=0.9999))
     la = losses.LogitAdjustedLoss.from_counts(counts, tau=2.0)

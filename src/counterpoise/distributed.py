@@ -17,6 +17,10 @@ from typing import overload
 
 import torch
 import torch.distributed as dist
+from torch import nn
+
+from ._checks import fail
+from .losses.registry import class_denominator, element_denominator, entry_of
 
 __all__ = [
     "all_reduce_max",
@@ -131,8 +135,10 @@ def ddp_denominator(
     target: torch.Tensor,
     weight: torch.Tensor | None = None,
     *,
-    ignore_index: int = -100,
+    loss: nn.Module | None = None,
+    ignore_index: int | None = None,
     sample_weight: torch.Tensor | None = None,
+    num_classes: int | None = None,
 ) -> torch.Tensor:
     """The ``denominator`` that makes a weighted-mean loss exact under DistributedDataParallel.
 
@@ -147,8 +153,12 @@ def ddp_denominator(
         \\frac{1}{R} \\sum_r \\nabla L_r = \\nabla \\frac{\\sum_i w_i l_i}{\\sum_i w_i},
 
     so that DDP's averaging of the gradients over the :math:`R` ranks yields exactly the
-    gradient of the global weighted mean (and the mean of the :math:`L_r` is its value). The
-    weight of an element is its class weight times its sample weight, 0 where the target is
+    gradient of the global weighted mean (and the mean of the :math:`L_r` is its value).
+
+    Given a loss module (``loss``), what its mean divides by comes from its entry in
+    :mod:`counterpoise.losses.registry`: its own class weights, ``ignore_index`` and
+    ``ignore_value`` (unannotated labels do not count). Without one, the weight of an element
+    is its class weight (``weight``) times its sample weight, 0 where the target is
     ``ignore_index``; for floating (binary or multilabel) targets every element counts with its
     sample weight, as in :func:`counterpoise.functional.binary_cross_entropy_with_logits`.
     Every rank must call it, in the same order as its other collectives. Without a process
@@ -156,13 +166,22 @@ def ddp_denominator(
 
     Args:
         target: class indices (N,) or (N, d1, ...), or floating binary targets.
-        weight: class weights (C,) of the loss (its ``weight`` or ``alpha``), or None.
-        ignore_index: the target value that does not count (class-index targets).
+        weight: class weights (C,) of the loss (its ``weight`` or ``alpha``), or None; not
+            with ``loss``.
+        loss: the loss module whose denominator this is, or None.
+        ignore_index: the target value that does not count (class-index targets); default
+            -100; not with ``loss`` (its own counts).
         sample_weight: per-element weights of the target's shape, or None.
+        num_classes: C, for the anchor focal loss with its default background (C).
 
     Returns:
         A float64 scalar tensor (summed in float64, so that large batches add up exactly) on
         the target's device, without gradient.
+
+    Raises:
+        ValueError: ``weight`` or ``ignore_index`` together with ``loss``; a ``sample_weight``
+            of another shape than the binary target.
+        TypeError: a ``loss`` that is not registered.
 
     Example:
         >>> from counterpoise.functional import cross_entropy
@@ -173,19 +192,25 @@ def ddp_denominator(
         tensor(9., dtype=torch.float64)
         >>> torch.allclose(cross_entropy(logits, target, w, denominator=d), cross_entropy(logits, target, w))
         True
+        >>> from counterpoise import FocalLoss
+        >>> ddp_denominator(target, loss=FocalLoss(w))
+        tensor(9., dtype=torch.float64)
     """
-    with torch.no_grad():
-        if target.is_floating_point():
-            local = target.new_tensor(float(target.numel()), dtype=torch.float64)
-            if sample_weight is not None:
-                local = sample_weight.detach().double().sum()
-        else:
-            counts = target != ignore_index
-            local_weight = counts.double()
-            if weight is not None:
-                index = torch.where(counts, target, torch.zeros_like(target))
-                local_weight = local_weight * weight.detach().double().to(target.device)[index]
-            if sample_weight is not None:
-                local_weight = local_weight * sample_weight.detach().double()
-            local = local_weight.sum()
-        return all_reduce_sum(local) / get_world_size()
+    if loss is not None:
+        if weight is not None:
+            fail("weight", "None when `loss` is given (its own class weights count)", "a tensor")
+        if ignore_index is not None:
+            fail("ignore_index", "None when `loss` is given (its own counts)", ignore_index)
+        local = entry_of(loss).denominator(
+            loss, target, sample_weight=sample_weight, num_classes=num_classes
+        )
+    elif target.is_floating_point():
+        local = element_denominator(target, sample_weight=sample_weight)
+    else:
+        local = class_denominator(
+            target,
+            weight,
+            ignore_index=-100 if ignore_index is None else ignore_index,
+            sample_weight=sample_weight,
+        )
+    return all_reduce_sum(local) / get_world_size()

@@ -400,14 +400,29 @@ def test_from_dataset_multilabel_pos_weight(hf: Any) -> None:
     torch.testing.assert_close(loss.loss.pos_weight, cp.pos_weight(targets))
 
 
+def test_from_dataset_builds_every_registered_loss_from_its_counts(hf: Any) -> None:
+    # the multilabel losses are built from positives per label (with the number of samples)
+    tags = [{"labels": [1.0, 0.0]}, {"labels": [0.0, 0.0]}, {"labels": [1.0, 1.0]}]
+    focal = hf.TrainerLoss.from_dataset(tags, cp.SigmoidFocalLoss, reduction="mean").loss
+    torch.testing.assert_close(focal.alpha, cp.functional.label_alpha([2, 1], 3))
+    db = hf.TrainerLoss.from_dataset(tags, cp.DistributionBalancedLoss).loss
+    torch.testing.assert_close(db.counts, torch.tensor([2.0, 1.0]))
+    assert db.num_samples == 3
+    train = [{"labels": 0}, {"labels": 0}, {"labels": 1}]
+    cost = hf.TrainerLoss.from_dataset(train, cp.CostSensitiveLoss).loss
+    torch.testing.assert_close(cost.cost.diagonal(), torch.zeros(2))
+
+
 def test_from_dataset_labels_without_key(hf: Any) -> None:
     loss = hf.TrainerLoss.from_dataset([0, 0, 0, 1, 2], key=None, scheme="inverse")
     torch.testing.assert_close(loss.loss.weight, cp.class_weights([3, 1, 1], "inverse"))
 
 
 def test_from_dataset_errors(hf: Any) -> None:
-    with pytest.raises(TypeError, match="`loss` must be one of the classes"):
-        hf.TrainerLoss.from_dataset([{"labels": 0}], cp.SigmoidFocalLoss)
+    with pytest.raises(TypeError, match="`loss` must be one of the losses"):
+        hf.TrainerLoss.from_dataset([{"labels": 0}], cp.AnchorFocalLoss)
+    with pytest.raises(TypeError, match="`loss` must be one of the losses"):
+        hf.TrainerLoss.from_dataset([{"labels": 0}], torch.nn.CrossEntropyLoss)
     with pytest.raises(ValueError, match="num_classes"):
         hf.TrainerLoss.from_dataset([{"labels": 3}], num_classes=2)
 

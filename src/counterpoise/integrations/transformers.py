@@ -27,14 +27,16 @@ summed over the processes in the same way. Gradient accumulation of ``K`` micro-
 any number of processes then give exactly the gradient of :math:`L` over the global batch of
 the step, as one batch of that size on one device would.
 
-Which weights normalise the mean is the loss's own rule (see
-:mod:`counterpoise.functional`): the class weights of the targets for
+Which weights normalise the mean is the loss's own rule, recorded for every loss in
+:mod:`counterpoise.losses.registry`: the class weights of the targets for
 :class:`~counterpoise.WeightedCrossEntropyLoss`, :class:`~counterpoise.LogitAdjustedLoss`,
 :class:`~counterpoise.BalancedSoftmaxLoss` and :class:`~counterpoise.LDAMLoss` (``weight``)
 and :class:`~counterpoise.FocalLoss` (``alpha``); one per labelled element for
-:class:`~counterpoise.CostSensitiveLoss`, :class:`~counterpoise.WeightedBCEWithLogitsLoss`
-and :class:`~counterpoise.SigmoidFocalLoss`. For the latter the plain ``Trainer`` is already
-exact: its label count is their denominator.
+:class:`~counterpoise.CostSensitiveLoss` and the binary and multilabel losses
+(:class:`~counterpoise.WeightedBCEWithLogitsLoss`, :class:`~counterpoise.SigmoidFocalLoss`,
+:class:`~counterpoise.AsymmetricLoss`, :class:`~counterpoise.DistributionBalancedLoss`), whose
+labels equal to their ``ignore_value`` do not count. For the latter the plain ``Trainer`` is
+exact when every label is annotated: its label count is then their denominator.
 
 Three label layouts are understood, from the shapes:
 
@@ -90,16 +92,8 @@ from torch import nn
 
 from .._checks import class_indices, describe_tensor, fail
 from ..counts import count_labels
-from ..losses import (
-    BalancedSoftmaxLoss,
-    CostSensitiveLoss,
-    FocalLoss,
-    LDAMLoss,
-    LogitAdjustedLoss,
-    SigmoidFocalLoss,
-    WeightedBCEWithLogitsLoss,
-    WeightedCrossEntropyLoss,
-)
+from ..losses import WeightedCrossEntropyLoss
+from ..losses.registry import LOSSES, LossEntry, entry_of
 
 try:
     import transformers
@@ -118,22 +112,20 @@ if not hasattr(transformers.Trainer, "_get_num_items_in_batch"):
 
 __all__ = ["TrainerLoss", "WeightedLossMixin", "WeightedLossTrainer"]
 
-# Losses whose mean is normalised by a per-class vector of theirs (by its attribute name), and
-# losses whose mean counts every labelled element once.
-_CLASS_NORMALISED: tuple[tuple[type[nn.Module], str], ...] = (
-    (WeightedCrossEntropyLoss, "weight"),
-    (FocalLoss, "alpha"),
-    (LogitAdjustedLoss, "weight"),
-    (BalancedSoftmaxLoss, "weight"),
-    (LDAMLoss, "weight"),
-)
-_COUNT_NORMALISED: tuple[type[nn.Module], ...] = (CostSensitiveLoss,)
-_BINARY: tuple[type[nn.Module], ...] = (WeightedBCEWithLogitsLoss, SigmoidFocalLoss)
-_SUPPORTED = tuple(t for t, _ in _CLASS_NORMALISED) + _COUNT_NORMALISED + _BINARY
 
-
-def _names(types: tuple[type, ...]) -> str:
-    return ", ".join(t.__name__ for t in types)
+def _entry(loss: nn.Module | type[nn.Module]) -> LossEntry:
+    """The registry entry of a loss for class indices or labels (not anchors)."""
+    supported = ", ".join(e.module.__name__ for e in LOSSES.values() if e.task != "detection")
+    cls = loss if isinstance(loss, type) else type(loss)
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        fail("loss", f"one of the losses {supported}", loss, error=TypeError)
+    try:
+        entry = entry_of(cls)
+    except TypeError:
+        entry = None
+    if entry is None or entry.task == "detection":
+        fail("loss", f"one of the losses {supported}", loss, error=TypeError)
+    return entry
 
 
 class TrainerLoss:
@@ -162,14 +154,13 @@ class TrainerLoss:
     checks it.
 
     Args:
-        loss: A counterpoise loss module with ``reduction="mean"``: one of
-            WeightedCrossEntropyLoss, FocalLoss, LogitAdjustedLoss, BalancedSoftmaxLoss,
-            LDAMLoss, CostSensitiveLoss, WeightedBCEWithLogitsLoss, SigmoidFocalLoss. Its
-            weights are read at every call, so a schedule that changes them (such as
-            deferred re-weighting) takes effect at once.
+        loss: A loss module of :mod:`counterpoise.losses.registry` for class indices or
+            labels (every loss of the library but the anchor focal loss), with
+            ``reduction="mean"``. Its weights are read at every call, so a schedule that
+            changes them (such as deferred re-weighting) takes effect at once.
 
     Raises:
-        TypeError: ``loss`` is not one of these losses.
+        TypeError: ``loss`` is not such a loss.
         ValueError: ``loss.reduction`` is not ``"mean"``.
 
     Example:
@@ -192,8 +183,9 @@ class TrainerLoss:
     """
 
     def __init__(self, loss: nn.Module) -> None:
-        if not isinstance(loss, _SUPPORTED):
-            fail("loss", f"one of the losses {_names(_SUPPORTED)}", loss, error=TypeError)
+        if not isinstance(loss, nn.Module):
+            _entry(loss)  # the error that lists the losses
+        self._entry = _entry(loss)
         if loss.reduction != "mean":
             fail("loss.reduction", '"mean"', loss.reduction)
         self.loss = loss
@@ -215,20 +207,20 @@ class TrainerLoss:
 
         The labels are counted by :func:`counterpoise.count_labels` (-100, or the
         ``ignore_index`` among ``options``, is not counted, so token-classification labels
-        count their labelled tokens), and the loss is built from the counts: by
-        ``loss.from_counts(counts, **options)`` (class weights by
-        :func:`counterpoise.class_weights` with ``scheme`` and its options, e.g.
-        ``scheme="effective", beta=0.999``; priors for LogitAdjustedLoss), by
-        ``BalancedSoftmaxLoss(counts, **options)``, or, for WeightedBCEWithLogitsLoss and
-        multilabel 0/1 targets, with ``pos_weight`` = negatives / positives per label.
+        count their labelled tokens), and the loss is built from the counts by its entry in
+        :mod:`counterpoise.losses.registry`, i.e. by ``loss.from_counts(counts, **options)``
+        (class weights by :func:`counterpoise.class_weights` with ``scheme`` and its options,
+        e.g. ``scheme="effective", beta=0.999``; priors for LogitAdjustedLoss; for the
+        multilabel losses, positives per label of 0/1 targets, e.g. ``pos_weight`` =
+        negatives / positives per label for WeightedBCEWithLogitsLoss).
 
         Args:
             dataset: The training data: a sequence or iterable of samples such as a
                 ``datasets.Dataset`` or a list of dictionaries, or anything else
                 :func:`counterpoise.count_labels` counts (with ``key=None`` for the labels
                 themselves).
-            loss: The loss class: WeightedCrossEntropyLoss (default), FocalLoss, LDAMLoss,
-                LogitAdjustedLoss, BalancedSoftmaxLoss or WeightedBCEWithLogitsLoss.
+            loss: The loss class: WeightedCrossEntropyLoss (default) or any other registered
+                loss for class indices or labels.
             key: Picks the labels out of each sample. Default ``"labels"``.
             num_classes: C (L for multilabel data); pass the model's ``num_labels`` so that a
                 class absent from the data is an error rather than a shorter weight vector.
@@ -251,17 +243,8 @@ class TrainerLoss:
             >>> TrainerLoss.from_dataset(tags, cp.WeightedBCEWithLogitsLoss).loss.pos_weight
             tensor([0.5000, 2.0000])
         """
-        builders: dict[type[nn.Module], Callable[..., nn.Module]] = {
-            WeightedCrossEntropyLoss: WeightedCrossEntropyLoss.from_counts,
-            FocalLoss: FocalLoss.from_counts,
-            LDAMLoss: LDAMLoss.from_counts,
-            LogitAdjustedLoss: LogitAdjustedLoss.from_counts,
-            BalancedSoftmaxLoss: lambda counts, **kw: BalancedSoftmaxLoss(counts.counts, **kw),
-            WeightedBCEWithLogitsLoss: WeightedBCEWithLogitsLoss.from_counts,
-        }
-        if loss not in builders:
-            fail("loss", f"one of the classes {_names(tuple(builders))}", loss, error=TypeError)
-        multilabel = loss is WeightedBCEWithLogitsLoss
+        entry = _entry(loss)
+        multilabel = entry.task == "multilabel"
         counts = count_labels(
             dataset,
             key=key,
@@ -269,7 +252,7 @@ class TrainerLoss:
             multilabel=multilabel,
             ignore_index=None if multilabel else options.get("ignore_index", -100),
         )
-        return cls(builders[loss](counts, **options))
+        return cls(entry.build(counts, **options))
 
     def __call__(
         self,
@@ -296,24 +279,15 @@ class TrainerLoss:
         element of the binary losses, one per row of cross-entropy's probability targets.
         """
         labels = self._labels(labels)
-        if labels.is_floating_point():
-            rows = labels.numel() if isinstance(self.loss, _BINARY) else labels[..., 0].numel()
-            return torch.tensor(float(rows), dtype=torch.float64, device=labels.device)
-        ignore_index = cast(int, self.loss.ignore_index)  # every softmax-family loss has one
-        labelled = labels != ignore_index
-        weight = self._class_weight()
-        if weight is None:
-            return labelled.sum().to(torch.float64)
-        index = class_indices("labels", torch.where(labelled, labels, 0), weight.numel())
-        per_label = weight.detach().to(labels.device, torch.float64)[index]
-        return torch.where(labelled, per_label, 0.0).sum()
-
-    def _class_weight(self) -> torch.Tensor | None:
-        for kind, name in _CLASS_NORMALISED:
-            if isinstance(self.loss, kind):
-                weight: torch.Tensor | None = getattr(self.loss, name)
-                return weight
-        return None
+        entry = self._entry
+        if not labels.is_floating_point() and entry.weight is not None:
+            weight = getattr(self.loss, entry.weight)
+            if isinstance(weight, torch.Tensor):  # labels outside the classes: a clear error
+                ignore_index = cast(int, self.loss.ignore_index)
+                class_indices(
+                    "labels", torch.where(labels != ignore_index, labels, 0), weight.numel()
+                )
+        return entry.denominator(self.loss, labels)
 
     def _labels(self, labels: Any) -> torch.Tensor:
         if labels is None:
@@ -332,7 +306,7 @@ class TrainerLoss:
             if logits.shape != labels.shape:
                 fail("labels", f"targets of shape {tuple(logits.shape)}", describe_tensor(labels))
             return logits, labels
-        if isinstance(self.loss, _BINARY):
+        if self._entry.task == "multilabel":
             fail("labels", f"float targets for {type(self.loss).__name__}", describe_tensor(labels))
         if logits.shape[:-1] != labels.shape:
             fail(

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._checks import VectorLike, check_choice, class_vector
+from .._checks import VectorLike, check_choice, class_vector, fail
 from ..reduction import REDUCTIONS, Reduction
 from ..weights import class_weights
 
@@ -35,7 +35,12 @@ def counts_of(counts: Any) -> Any:
     return getattr(counts, "counts", counts)
 
 
-def weights_from_counts(counts: Any, scheme: str, options: dict[str, Any]) -> torch.Tensor:
+def weights_from_counts(counts: Any, scheme: str, options: dict[str, Any]) -> torch.Tensor | None:
+    """Class weights by :func:`counterpoise.weights.class_weights`, or None for ``"none"``."""
+    if scheme == "none":
+        if options:
+            fail("scheme", 'a weighting scheme when its options are given, not "none"', options)
+        return None
     return class_weights(counts, scheme, **options)  # type: ignore[arg-type]
 
 

@@ -294,8 +294,8 @@ class AnchorFocalLoss(FloatBuffers):
     def from_counts(
         cls,
         counts: Any,
-        scheme: str = "balanced",
         *,
+        scheme: str = "balanced",
         base: float = 0.25,
         gamma: float = 2.0,
         weight: VectorLike | None = None,

@@ -9,7 +9,7 @@ autograd function (:mod:`counterpoise.losses._autograd`). The conventions they f
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -39,7 +39,7 @@ from ._autograd import (
     sigmoid_family_loss,
     weighted_sum,
 )
-from ._base import Denominator, LossModule, buffer
+from ._base import Denominator, LossModule, buffer, counts_of, weights_from_counts
 
 __all__ = [
     "AsymmetricLoss",
@@ -566,19 +566,26 @@ class WeightedBCEWithLogitsLoss(LossModule):
     @classmethod
     def from_counts(
         cls,
-        targets_or_counts: Any,
-        num_samples: int | None = None,
+        counts: Any,
         *,
+        num_samples: int | None = None,
+        scheme: Literal["balanced", "none"] = "balanced",
         ignore_value: float | None = None,
         reduction: Reduction = "mean",
+        **scheme_options: Any,
     ) -> WeightedBCEWithLogitsLoss:
-        """``pos_weight`` = negatives / positives per label, by
-        :func:`counterpoise.weights.pos_weight` (targets, or positives with ``num_samples``)."""
-        return cls(
-            positive_weights(targets_or_counts, num_samples),
-            ignore_value=ignore_value,
-            reduction=reduction,
-        )
+        """``pos_weight`` from the positives per label: with ``scheme="balanced"`` (the
+        default) negatives / positives, by :func:`counterpoise.weights.pos_weight` (which also
+        takes the targets themselves instead of counts, and the options ``zero_counts`` and
+        ``smoothing``), so that every label's positives weigh as much as its negatives;
+        ``"none"`` for no weights."""
+        check_choice("scheme", scheme, ("balanced", "none"))
+        weight = None
+        if scheme == "balanced":
+            weight = positive_weights(counts, num_samples, **scheme_options)
+        elif scheme_options:
+            fail("scheme", '"balanced" when its options are given', scheme)
+        return cls(weight, ignore_value=ignore_value, reduction=reduction)
 
     def forward(
         self,
@@ -649,19 +656,41 @@ class SigmoidFocalLoss(LossModule):
     def from_counts(
         cls,
         counts: Any,
+        *,
         num_samples: int | None = None,
         scheme: str = "balanced",
-        *,
+        apply_to: Literal["alpha", "weight"] = "alpha",
         gamma: float = 2.0,
         weight: VectorLike | None = None,
         ignore_value: float | None = None,
         reduction: Reduction = "none",
         **scheme_options: Any,
     ) -> SigmoidFocalLoss:
-        """Per-label alpha from the positives per label (and the number of samples) by
-        :func:`counterpoise.functional.label_alpha`: ``scheme="effective"`` with ``beta``
-        damps it with effective numbers of samples."""
-        alpha = label_alpha(counts, num_samples, scheme, **scheme_options)
+        """Per-label alpha or per-label weights from the positives per label.
+
+        With ``apply_to="alpha"`` (the default), alpha by
+        :func:`counterpoise.weights.label_alpha` from the positives and the number of
+        samples: it balances each label's positives against its negatives
+        (``scheme="effective"`` with ``beta`` damps it with effective numbers of samples).
+        With ``apply_to="weight"``, no alpha, and label weights by
+        :func:`counterpoise.weights.class_weights` from the positives alone: they weigh the
+        labels against each other (``scheme="effective"`` is the class-balanced loss of Cui et
+        al., 2019). ``scheme="none"``: neither.
+        """
+        check_choice("apply_to", apply_to, ("alpha", "weight"))
+        alpha = None
+        if apply_to == "alpha" and scheme != "none":
+            alpha = label_alpha(counts, num_samples, scheme, **scheme_options)
+        elif apply_to == "weight":
+            if weight is not None:
+                fail(
+                    "weight",
+                    'None with apply_to="weight" (the weights come from the counts)',
+                    weight,
+                )
+            weight = weights_from_counts(counts_of(counts), scheme, scheme_options)
+        elif scheme_options:
+            fail("scheme", 'a weighting scheme when its options are given, not "none"', scheme)
         return cls(
             alpha=alpha,
             gamma=gamma,
@@ -800,6 +829,15 @@ class DistributionBalancedLoss(LossModule):
         n, total = _balanced_counts(counts, num_samples, self.kappa)
         self.register_buffer("counts", n.to(torch.float32))
         self.num_samples = None if total is None else int(total)
+
+    @classmethod
+    def from_counts(
+        cls, counts: Any, *, num_samples: int | None = None, **options: Any
+    ) -> DistributionBalancedLoss:
+        """The loss of the training positives per label (a vector with ``num_samples``, or a
+        multilabel :class:`~counterpoise.counts.LabelCounts`): the constructor's arguments
+        as keywords, for a signature shared with the other losses."""
+        return cls(counts, num_samples, **options)
 
     def forward(
         self,

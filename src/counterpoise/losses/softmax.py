@@ -633,15 +633,16 @@ class WeightedCrossEntropyLoss(LossModule):
     def from_counts(
         cls,
         counts: Any,
-        scheme: str = "balanced",
         *,
+        scheme: str = "balanced",
         ignore_index: int = -100,
         label_smoothing: float = 0.0,
         reduction: Reduction = "mean",
         **scheme_options: Any,
     ) -> WeightedCrossEntropyLoss:
         """Weights from class counts by :func:`counterpoise.weights.class_weights`
-        (``scheme`` and its options, e.g. ``beta`` for ``"effective"``)."""
+        (``scheme`` and its options, e.g. ``beta`` for ``"effective"``; ``"none"`` for no
+        weights)."""
         weight = weights_from_counts(counts, scheme, scheme_options)
         return cls(
             weight, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction
@@ -705,14 +706,15 @@ class FocalLoss(LossModule):
     def from_counts(
         cls,
         counts: Any,
-        scheme: str = "balanced",
         *,
+        scheme: str = "balanced",
         gamma: float = 2.0,
         ignore_index: int = -100,
         reduction: Reduction = "mean",
         **scheme_options: Any,
     ) -> FocalLoss:
-        """Alpha from class counts by :func:`counterpoise.weights.class_weights`."""
+        """Alpha from class counts by :func:`counterpoise.weights.class_weights` (``scheme`` and
+        its options; ``"none"`` for no alpha)."""
         alpha = weights_from_counts(counts, scheme, scheme_options)
         return cls(alpha, gamma=gamma, ignore_index=ignore_index, reduction=reduction)
 
@@ -782,18 +784,21 @@ class LogitAdjustedLoss(LossModule):
         cls,
         counts: Any,
         *,
+        scheme: str = "none",
         tau: float = 1.0,
-        weight: VectorLike | None = None,
         label_smoothing: float = 0.0,
         ignore_index: int = -100,
         reduction: Reduction = "mean",
+        **scheme_options: Any,
     ) -> LogitAdjustedLoss:
-        """Priors from training counts per class: :math:`\\pi_c = n_c / \\sum_j n_j`."""
+        """Priors from training counts per class, :math:`\\pi_c = n_c / \\sum_j n_j`, and class
+        weights from them by :func:`counterpoise.weights.class_weights` unless
+        ``scheme="none"`` (the default)."""
         n = class_vector("counts", counts_of(counts), positive=True)
         return cls(
             n / n.sum(),
             tau=tau,
-            weight=weight,
+            weight=weights_from_counts(counts, scheme, scheme_options),
             label_smoothing=label_smoothing,
             ignore_index=ignore_index,
             reduction=reduction,
@@ -856,6 +861,28 @@ class BalancedSoftmaxLoss(LossModule):
         self.register_buffer("weight", buffer("weight", weight))
         self.label_smoothing = check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
         self.ignore_index = ignore_index
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Any,
+        *,
+        scheme: str = "none",
+        label_smoothing: float = 0.0,
+        ignore_index: int = -100,
+        reduction: Reduction = "mean",
+        **scheme_options: Any,
+    ) -> BalancedSoftmaxLoss:
+        """The loss of training counts per class (a vector or a
+        :class:`~counterpoise.counts.LabelCounts`), with class weights from them by
+        :func:`counterpoise.weights.class_weights` unless ``scheme="none"`` (the default)."""
+        return cls(
+            counts_of(counts),
+            weight=weights_from_counts(counts, scheme, scheme_options),
+            label_smoothing=label_smoothing,
+            ignore_index=ignore_index,
+            reduction=reduction,
+        )
 
     def forward(
         self,
@@ -926,8 +953,8 @@ class LDAMLoss(LossModule):
     def from_counts(
         cls,
         counts: Any,
-        scheme: str = "none",
         *,
+        scheme: str = "none",
         max_margin: float = 0.5,
         scale: float = 30.0,
         label_smoothing: float = 0.0,
@@ -938,7 +965,7 @@ class LDAMLoss(LossModule):
         """Margins from the counts, and class weights from them by
         :func:`counterpoise.weights.class_weights` unless ``scheme="none"`` (the default)."""
         n = counts_of(counts)
-        weight = None if scheme == "none" else weights_from_counts(counts, scheme, scheme_options)
+        weight = weights_from_counts(counts, scheme, scheme_options)
         return cls(
             n,
             max_margin=max_margin,
@@ -1005,6 +1032,30 @@ class CostSensitiveLoss(LossModule):
             "cross_entropy_weight", cross_entropy_weight, low=0.0
         )
         self.ignore_index = ignore_index
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Any,
+        *,
+        scheme: str = "balanced",
+        cross_entropy_weight: float = 0.0,
+        ignore_index: int = -100,
+        reduction: Reduction = "mean",
+        **scheme_options: Any,
+    ) -> CostSensitiveLoss:
+        """The cost of missing each class from class counts: the class weights of
+        :func:`counterpoise.weights.class_weights` (``scheme`` and its options), so that
+        missing a rare class costs more."""
+        cost = weights_from_counts(counts, scheme, scheme_options)
+        if cost is None:
+            fail("scheme", "a weighting scheme (the costs come from it)", scheme)
+        return cls(
+            cost,
+            cross_entropy_weight=cross_entropy_weight,
+            ignore_index=ignore_index,
+            reduction=reduction,
+        )
 
     def forward(
         self,
