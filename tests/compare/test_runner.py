@@ -14,6 +14,7 @@ from counterpoise.compare import (
     register,
     run_compare,
 )
+from counterpoise.compare.strategies import DeferredWeights
 from counterpoise.compare.training import make_model, validation_score
 from counterpoise.metrics import imbalance_report
 
@@ -61,10 +62,16 @@ def test_register_validates():
     with pytest.raises(ValueError, match="exactly one of"):
         register(Strategy("half", "neither loss nor correction"))
     with pytest.raises(ValueError, match="exactly one of"):
-        register(Strategy("both", "loss and same_as", STRATEGIES["ce"].make_loss, same_as="ce"))
+        register(Strategy("both", "loss and same_as", "cross_entropy", same_as="ce"))
+    with pytest.raises(ValueError, match=r"`strategy\.loss` must be a registered loss"):
+        register(Strategy("unknown_loss", "a loss that is not registered", "no_such_loss"))
+    with pytest.raises(ValueError, match=r"`strategy\.deferred` must be None unless"):
+        register(
+            Strategy("drw_bce", "no class weights", "bce", deferred=DeferredWeights("balanced"))
+        )
     with pytest.raises(ValueError, match="registered"):
         register(Strategy("orphan", "copies a strategy that does not exist", same_as="nope"))
-    assert "half" not in STRATEGIES and "both" not in STRATEGIES and "orphan" not in STRATEGIES
+    assert not {"half", "both", "orphan", "unknown_loss", "drw_bce"} & set(STRATEGIES)
 
 
 def test_config_validation():

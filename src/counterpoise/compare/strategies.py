@@ -14,20 +14,27 @@ strategy is also scored with per-label thresholds tuned on validation (see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, get_args
 
 import numpy as np
 import torch
+from torch import nn
 
-from .._checks import check_choice, fail
+from .._checks import check_choice, check_number, fail
+from ..losses.registry import LOSSES
+from ..posthoc import adjust_logits, prior_shift, tune_thresholds
+from ..samplers import ClassBalancedSampler
+from ..schedules import DeferredReweighting
+from ..weights import class_weights
 from .data import UNKNOWN
 
 __all__ = [
+    "DRW_AT",
     "STRATEGIES",
     "TASKS",
+    "DeferredWeights",
     "LabelStats",
     "Outputs",
     "Prediction",
@@ -43,12 +50,9 @@ __all__ = [
 Task = Literal["multiclass", "multilabel"]
 TASKS: tuple[str, ...] = get_args(Task)
 
-#: A loss of logits and targets: class indices (N,), or multilabel targets (N, L) holding 1, 0
-#: or :data:`~counterpoise.compare.data.UNKNOWN` (not annotated: masked out).
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-#: Builds the loss of an epoch from the training statistics (class counts (C,) for multiclass
-#: strategies, :class:`LabelStats` for multilabel ones), the epoch (0-based) and the budget.
-LossFactory = Callable[[Any, int, int], LossFn]
+#: LDAM-DRW switches to re-weighted loss after this fraction of the budget (160 of 200 epochs
+#: in Cao et al., 2019).
+DRW_AT = 0.8
 
 
 class LabelStats(NamedTuple):
@@ -74,6 +78,11 @@ class LabelStats(NamedTuple):
         priors), which see each label's own rate."""
         # multiplied first: exactly the positives when every entry is annotated
         return self.positives.double() * self.rows / (self.positives + self.negatives)
+
+    @property
+    def num_samples(self) -> int:
+        """``rows``: with :attr:`counts`, what a multilabel loss's ``from_counts`` reads."""
+        return self.rows
 
 
 class Outputs(NamedTuple):
@@ -105,13 +114,40 @@ class Prediction(NamedTuple):
 
 
 @dataclass(frozen=True)
+class DeferredWeights:
+    """Class weights switched on late in training: deferred re-weighting (Cao et al., 2019).
+
+    Attributes:
+        scheme: the scheme of :func:`counterpoise.weights.class_weights` from the training
+            counts, e.g. ``"effective"``.
+        options: the scheme's options, e.g. ``{"beta": 0.9999}``.
+        at: the fraction of the budget after which the weights apply (uniform before), through
+            :class:`counterpoise.schedules.DeferredReweighting`.
+    """
+
+    scheme: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    at: float = DRW_AT
+
+    def schedule(self, counts: torch.Tensor, epochs: int) -> DeferredReweighting:
+        """The schedule of the class weights over a budget of ``epochs``."""
+        weights = class_weights(counts, self.scheme, **self.options)  # type: ignore[arg-type]
+        return DeferredReweighting(weights, start_epoch=first_epoch_of(self.at, epochs))
+
+
+@dataclass(frozen=True)
 class Strategy:
     """One way to handle imbalance.
 
     Attributes:
         name: stable identifier used on the command line and in results.
         summary: one line for ``compare --list`` and the report.
-        make_loss: the training loss (see :data:`LossFactory`); None for post-hoc strategies.
+        loss: the name of the training loss in :data:`counterpoise.losses.registry.LOSSES`;
+            None for post-hoc strategies.
+        loss_options: what the loss is built with from the training counts: the keywords of
+            its ``from_counts`` (e.g. ``{"scheme": "effective", "beta": 0.9999}``).
+        deferred: class weights that the loss's class-weight vector takes late in training
+            (deferred re-weighting), or None.
         make_sampler: ``(train_labels, seed) -> sampler`` with ``set_epoch``; None to shuffle.
         normed_head: train with a cosine classifier head (as LDAM is defined).
         logit_scale: the model's outputs times this are its logits (LDAM's cosines are scaled
@@ -128,7 +164,9 @@ class Strategy:
 
     name: str
     summary: str
-    make_loss: LossFactory | None = None
+    loss: str | None = None
+    loss_options: Mapping[str, Any] = field(default_factory=dict)
+    deferred: DeferredWeights | None = None
     make_sampler: Callable[[np.ndarray, int], Any] | None = None
     normed_head: bool = False
     logit_scale: float = 1.0
@@ -142,7 +180,18 @@ class Strategy:
     @property
     def trains(self) -> bool:
         """Whether the strategy trains a model of its own."""
-        return self.make_loss is not None
+        return self.loss is not None
+
+    def build_loss(self, counts: Any, *, ignore_value: float | None = None) -> nn.Module:
+        """The strategy's loss module, built from the training ``counts`` (class counts (C,),
+        or :class:`LabelStats` for multilabel data) by its registry entry; multilabel losses
+        mask the targets equal to ``ignore_value``."""
+        if self.loss is None:
+            fail("strategy", "a strategy that trains a model (one with a loss)", self.name)
+        options = dict(self.loss_options)
+        if ignore_value is not None:
+            options["ignore_value"] = ignore_value
+        return LOSSES[self.loss].build(counts, **options)
 
     @property
     def depends_on(self) -> str | None:
@@ -158,7 +207,7 @@ def register(strategy: Strategy) -> Strategy:
     if strategy.name in STRATEGIES:
         fail("strategy.name", "a name not registered yet", strategy.name)
     kinds = [
-        strategy.make_loss is not None,
+        strategy.loss is not None,
         strategy.base is not None and strategy.correct is not None,
         strategy.same_as is not None,
     ]
@@ -168,6 +217,12 @@ def register(strategy: Strategy) -> Strategy:
             "exactly one of: a loss, a base strategy and a correction, or `same_as`",
             strategy.name,
         )
+    if strategy.loss is not None and strategy.loss not in LOSSES:
+        fail("strategy.loss", f"a registered loss ({', '.join(LOSSES)})", strategy.loss)
+    if strategy.deferred is not None:
+        if strategy.loss is None or LOSSES[strategy.loss].weight is None:
+            fail("strategy.deferred", "None unless the loss has class weights", strategy.name)
+        check_number("strategy.deferred.at", strategy.deferred.at, low=0.0, high=1.0)
     if strategy.depends_on is not None and strategy.depends_on not in STRATEGIES:
         fail("strategy.base", "a registered strategy", strategy.depends_on)
     check_choice("strategy.task", strategy.task, TASKS)
@@ -234,66 +289,18 @@ def get_strategies(
 # --- losses ----------------------------------------------------------------------------------
 
 
-def _weights(counts: torch.Tensor, scheme: str | None, **options: Any) -> torch.Tensor | None:
-    from ..weights import class_weights
-
-    if scheme is None:
-        return None
-    return class_weights(counts, scheme, **options).to(counts.device)  # type: ignore[arg-type]
-
-
-def _cross_entropy(scheme: str | None = None, **options: Any) -> LossFactory:
-    def make(counts: torch.Tensor, epoch: int, epochs: int) -> LossFn:
-        from ..functional import cross_entropy
-
-        return partial(cross_entropy, weight=_weights(counts, scheme, **options))
-
-    return make
-
-
-def _focal(gamma: float, scheme: str | None = None, **options: Any) -> LossFactory:
-    def make(counts: torch.Tensor, epoch: int, epochs: int) -> LossFn:
-        from ..functional import focal_loss
-
-        return partial(focal_loss, gamma=gamma, alpha=_weights(counts, scheme, **options))
-
-    return make
-
-
-def _logit_adjusted(counts: torch.Tensor, epoch: int, epochs: int) -> LossFn:
-    from ..functional import logit_adjusted_loss
-
-    priors = counts.double() / counts.sum()
-    return partial(logit_adjusted_loss, priors=priors.float(), tau=1.0)
-
-
 def first_epoch_of(fraction: float, epochs: int) -> int:
     """The first (0-based) epoch at or after ``fraction`` of a budget of ``epochs``: where a
     deferred phase starts, and the first epoch whose checkpoint may be selected."""
     return int(fraction * epochs)
 
 
-#: LDAM-DRW switches to re-weighted loss after this fraction of the budget (160 of 200 epochs
-#: in Cao et al., 2019).
-DRW_AT = 0.8
-
-
 #: LDAM's scale s of the cosine logits (Cao et al., 2019).
 LDAM_SCALE = 30.0
 
 
-def _ldam_drw(counts: torch.Tensor, epoch: int, epochs: int) -> LossFn:
-    from ..functional import ldam_loss
-
-    deferred = epoch >= first_epoch_of(DRW_AT, epochs)
-    weight = _weights(counts, "effective", beta=0.9999) if deferred else None
-    return partial(ldam_loss, counts=counts, max_margin=0.5, scale=LDAM_SCALE, weight=weight)
-
-
 def _sampler(scheme: str) -> Callable[[np.ndarray, int], Any]:
     def make(labels: np.ndarray, seed: int) -> Any:
-        from ..samplers import ClassBalancedSampler
-
         return ClassBalancedSampler(torch.from_numpy(labels), weights=scheme, seed=seed)
 
     return make
@@ -313,8 +320,6 @@ def label_probabilities(logits: np.ndarray) -> np.ndarray:
 
 
 def _posthoc_adjusted(out: Outputs) -> Prediction:
-    from ..posthoc import adjust_logits
-
     priors = torch.from_numpy(out.counts / out.counts.sum())
     adjusted = adjust_logits(torch.from_numpy(out.test_logits).double(), priors, tau=1.0)
     probs = adjusted.softmax(1).numpy()
@@ -322,9 +327,6 @@ def _posthoc_adjusted(out: Outputs) -> Prediction:
 
 
 def _prior_corrected(out: Outputs) -> Prediction:
-    from ..posthoc import prior_shift
-    from ..weights import class_weights
-
     counts = torch.from_numpy(out.counts).double()
     weights = class_weights(counts, "balanced").double()
     # A model trained with class weights w learns the prior n_c w_c (uniform for "balanced");
@@ -338,8 +340,6 @@ def _prior_corrected(out: Outputs) -> Prediction:
 
 
 def _threshold_tuned(out: Outputs) -> Prediction:
-    from ..posthoc import tune_thresholds
-
     val = probabilities(out.val_logits)[:, 1]
     tuned = tune_thresholds(torch.from_numpy(val), torch.from_numpy(out.y_val), metric="f1")
     probs = probabilities(out.test_logits)
@@ -348,75 +348,6 @@ def _threshold_tuned(out: Outputs) -> Prediction:
 
 
 # --- multilabel ------------------------------------------------------------------------------
-
-
-def _bce(weighted: bool = False) -> LossFactory:
-    def make(stats: LabelStats, epoch: int, epochs: int) -> LossFn:
-        from ..functional import binary_cross_entropy_with_logits
-        from ..weights import pos_weight
-
-        weight = pos_weight(stats.counts, num_samples=stats.rows) if weighted else None
-
-        def loss(input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-            return binary_cross_entropy_with_logits(
-                input,
-                target,
-                pos_weight=None if weight is None else weight.to(input.device),
-                ignore_value=UNKNOWN,
-            )
-
-        return loss
-
-    return make
-
-
-def _sigmoid_focal(gamma: float, weighting: str | None = None) -> LossFactory:
-    """Sigmoid focal loss without alpha; ``weighting`` ``"alpha"`` sets a per-label alpha from
-    the counts (:func:`~counterpoise.functional.label_alpha`, "balanced"), ``"effective"``
-    class-balanced label weights (effective number, beta 0.999, summing to L, as Cui et al.)."""
-
-    def make(stats: LabelStats, epoch: int, epochs: int) -> LossFn:
-        from ..functional import label_alpha, sigmoid_focal_loss
-        from ..weights import class_weights
-
-        alpha = label_alpha(stats.counts, stats.rows) if weighting == "alpha" else None
-        weight = (
-            class_weights(stats.counts, "effective", beta=0.999, normalize="classes")
-            if weighting == "effective"
-            else None
-        )
-
-        def loss(input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-            return sigmoid_focal_loss(
-                input,
-                target,
-                alpha=None if alpha is None else alpha.to(input.device),
-                gamma=gamma,
-                weight=None if weight is None else weight.to(input.device),
-                ignore_value=UNKNOWN,
-                reduction="mean",
-            )
-
-        return loss
-
-    return make
-
-
-def _asymmetric(stats: LabelStats, epoch: int, epochs: int) -> LossFn:
-    from ..functional import asymmetric_loss
-
-    return partial(asymmetric_loss, ignore_value=UNKNOWN)
-
-
-def _distribution_balanced(stats: LabelStats, epoch: int, epochs: int) -> LossFn:
-    from ..functional import distribution_balanced_loss
-
-    return partial(
-        distribution_balanced_loss,
-        counts=stats.counts,
-        num_samples=stats.rows,
-        ignore_value=UNKNOWN,
-    )
 
 
 def label_thresholds(val_probs: np.ndarray, y_val: np.ndarray) -> np.ndarray:
@@ -432,8 +363,6 @@ def label_thresholds(val_probs: np.ndarray, y_val: np.ndarray) -> np.ndarray:
     Returns:
         float64 thresholds (L,), on the probability scale.
     """
-    from ..posthoc import tune_thresholds
-
     thresholds = np.full(y_val.shape[1], 0.5)
     for label in range(y_val.shape[1]):
         known = y_val[:, label] != UNKNOWN
@@ -445,54 +374,66 @@ def label_thresholds(val_probs: np.ndarray, y_val: np.ndarray) -> np.ndarray:
 
 
 def _multilabel() -> Sequence[Strategy]:
-    def ml(name: str, summary: str, make_loss: LossFactory) -> Strategy:
-        return Strategy(name, summary, make_loss, task="multilabel")
+    def ml(name: str, summary: str, loss: str, **options: Any) -> Strategy:
+        return Strategy(name, summary, loss, options, task="multilabel")
 
     return (
-        ml("bce", "binary cross-entropy per label (the baseline)", _bce()),
+        ml("bce", "binary cross-entropy per label (the baseline)", "bce", scheme="none"),
         ml(
             "bce_pos_weight",
             "binary cross-entropy, pos_weight = negatives / positives of each label",
-            _bce(weighted=True),
+            "bce",
         ),
         ml(
             "sigmoid_focal",
             "sigmoid focal loss, gamma 2, no alpha (Lin et al., 2017)",
-            _sigmoid_focal(2.0),
+            "sigmoid_focal",
+            scheme="none",
+            gamma=2.0,
+            reduction="mean",
         ),
         ml(
             "sigmoid_focal_alpha",
             "sigmoid focal loss, gamma 2, per-label alpha = negatives / rows, so that the "
             "positives and negatives of every label weigh the same in total",
-            _sigmoid_focal(2.0, "alpha"),
+            "sigmoid_focal",
+            gamma=2.0,
+            reduction="mean",
         ),
         ml(
             "cb_sigmoid_focal",
             "class-balanced sigmoid focal loss, gamma 2, label weights from effective numbers "
             "of positives, beta 0.999 (Cui et al., 2019)",
-            _sigmoid_focal(2.0, "effective"),
+            "sigmoid_focal",
+            scheme="effective",
+            beta=0.999,
+            normalize="classes",
+            apply_to="weight",
+            gamma=2.0,
+            reduction="mean",
         ),
         ml(
             "asl",
             "asymmetric loss, gamma+ 0, gamma- 4, margin 0.05 (Ridnik et al., 2021)",
-            _asymmetric,
+            "asymmetric",
         ),
         ml(
             "db",
             "distribution-balanced loss: re-balanced weights and negative-tolerant "
             "regularisation (Wu et al., 2020)",
-            _distribution_balanced,
+            "distribution_balanced",
         ),
     )
 
 
 def _builtin() -> Sequence[Strategy]:
+    def ce(scheme: str = "none", **options: Any) -> tuple[str, dict[str, Any]]:
+        return "cross_entropy", {"scheme": scheme, **options}
+
     return (
-        Strategy("ce", "plain cross-entropy (the baseline)", _cross_entropy()),
+        Strategy("ce", "plain cross-entropy (the baseline)", *ce()),
         Strategy(
-            "ce_balanced",
-            "cross-entropy, scikit-learn 'balanced' weights N/(C n)",
-            _cross_entropy("balanced"),
+            "ce_balanced", "cross-entropy, scikit-learn 'balanced' weights N/(C n)", *ce("balanced")
         ),
         Strategy(
             "ce_inverse",
@@ -500,42 +441,51 @@ def _builtin() -> Sequence[Strategy]:
             "since the weighted mean ignores the weights' scale",
             same_as="ce_balanced",
         ),
-        Strategy("ce_sqrt", "cross-entropy, weights 1/sqrt(n)", _cross_entropy("sqrt")),
+        Strategy("ce_sqrt", "cross-entropy, weights 1/sqrt(n)", *ce("sqrt")),
         Strategy(
             "ce_effective",
             "cross-entropy, effective-number weights, beta 0.999",
-            _cross_entropy("effective", beta=0.999),
+            *ce("effective", beta=0.999),
         ),
         Strategy(
             "ce_effective_0.99",
             "cross-entropy, effective-number weights, beta 0.99",
-            _cross_entropy("effective", beta=0.99),
+            *ce("effective", beta=0.99),
         ),
         Strategy(
             "ce_effective_0.9999",
             "cross-entropy, effective-number weights, beta 0.9999",
-            _cross_entropy("effective", beta=0.9999),
+            *ce("effective", beta=0.9999),
         ),
         Strategy(
             "sampler_balanced",
             "plain cross-entropy, class-balanced sampling",
-            _cross_entropy(),
+            *ce(),
             make_sampler=_sampler("balanced"),
         ),
         Strategy(
             "sampler_sqrt",
             "plain cross-entropy, square-root sampling",
-            _cross_entropy(),
+            *ce(),
             make_sampler=_sampler("sqrt"),
         ),
-        Strategy("focal", "softmax focal loss, gamma 2 (Lin et al., 2017)", _focal(2.0)),
+        Strategy(
+            "focal",
+            "softmax focal loss, gamma 2 (Lin et al., 2017)",
+            "focal",
+            {"scheme": "none", "gamma": 2.0},
+        ),
         Strategy(
             "cb_focal",
             "class-balanced focal loss, gamma 1, effective weights beta 0.9999 (Cui et al., 2019)",
-            _focal(1.0, "effective", beta=0.9999),
+            "focal",
+            {"scheme": "effective", "beta": 0.9999, "gamma": 1.0},
         ),
         Strategy(
-            "logit_adjusted", "logit-adjusted loss, tau 1 (Menon et al., 2021)", _logit_adjusted
+            "logit_adjusted",
+            "logit-adjusted loss, tau 1 (Menon et al., 2021)",
+            "logit_adjusted",
+            {"tau": 1.0},
         ),
         Strategy(
             "balanced_softmax",
@@ -546,7 +496,9 @@ def _builtin() -> Sequence[Strategy]:
         Strategy(
             "ldam_drw",
             "LDAM loss with deferred re-weighting (Cao et al., 2019)",
-            _ldam_drw,
+            "ldam",
+            {"max_margin": 0.5, "scale": LDAM_SCALE},
+            deferred=DeferredWeights("effective", {"beta": 0.9999}, at=DRW_AT),
             normed_head=True,
             logit_scale=LDAM_SCALE,
             select_after=DRW_AT,

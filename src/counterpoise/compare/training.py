@@ -6,13 +6,15 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
 from torch import nn
 
 from .._checks import check_number, check_positive_int, fail
+from ..losses.registry import LOSSES
+from ..metrics import imbalance_report, multilabel_report
 from .data import UNKNOWN
 from .strategies import LabelStats, Strategy, first_epoch_of, label_probabilities, label_thresholds
 
@@ -143,8 +145,6 @@ def validation_score(y: torch.Tensor, logits: torch.Tensor, metric: str) -> floa
         denom = support + cm.sum(0)
         f1 = torch.where(denom > 0, 2 * cm.diag() / denom.clamp_min(1), torch.zeros_like(denom))
         return float(f1.mean())
-    from ..metrics import imbalance_report
-
     probs = logits.double().softmax(1).numpy()
     value = getattr(imbalance_report(y.numpy(), probs, num_classes=num_classes), metric)
     return -float(value) if metric == "ece" else float(value)
@@ -163,8 +163,6 @@ def multilabel_score(
     thresholds are tuned on these same outputs (the best F1 a checkpoint can reach on
     validation).
     """
-    from ..metrics import multilabel_report
-
     probs = label_probabilities(logits.double().numpy())
     thresholds = label_thresholds(probs, y) if metric.endswith("_tuned") else None
     report = multilabel_report(
@@ -208,8 +206,7 @@ def train_run(
     label groups (for a metric such as ``tail_map``) are split at ``boundaries``.
     """
     start = time.perf_counter()
-    make_loss = strategy.make_loss
-    if make_loss is None:
+    if not strategy.trains:
         fail("strategy", "a strategy that trains a model (one with a loss)", strategy.name)
     device = torch.device(config.device)
     mean = splits.X_train.mean(0)
@@ -227,6 +224,15 @@ def train_run(
     stats: Any = (
         label_stats(splits) if splits.multilabel else torch.from_numpy(train_counts).to(device)
     )
+
+    loss_fn = strategy.build_loss(stats, ignore_value=UNKNOWN if splits.multilabel else None).to(
+        device
+    )
+    # deferred re-weighting: the loss's class-weight vector follows the schedule
+    schedule = (
+        None if strategy.deferred is None else strategy.deferred.schedule(stats, config.epochs)
+    )
+    weight_name = LOSSES[cast(str, strategy.loss)].weight
 
     def score_of(logits: torch.Tensor) -> float:
         if splits.multilabel:
@@ -247,7 +253,8 @@ def train_run(
     n = len(y)
     epoch = 0
     for epoch in range(1, config.epochs + 1):
-        loss_fn = make_loss(stats, epoch - 1, config.epochs)
+        if schedule is not None and weight_name is not None:
+            setattr(loss_fn, weight_name, schedule.weights_at(epoch - 1).to(device))
         if sampler is not None:
             sampler.set_epoch(epoch - 1)
             idx = torch.as_tensor(list(sampler), dtype=torch.long)
