@@ -1,21 +1,19 @@
-"""Tests for counterpoise.counts: every source against np.bincount / Counter / np.unique."""
+"""Tests for counterpoise.counts: counting against np.bincount / Counter / np.unique.
+
+Reading files and streams is tested in test_io.py.
+"""
 
 from __future__ import annotations
 
-import gzip
 import time
-import warnings
 from collections import Counter
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from torch.utils.data import DataLoader, TensorDataset
 
 from counterpoise.counts import LabelCounts, class_counts, count_labels
 
@@ -273,72 +271,6 @@ def test_multilabel_lists_and_names():
 # --- streams ---------------------------------------------------------------------------------
 
 
-def split(labels: np.ndarray, cuts: list[int]) -> list[np.ndarray]:
-    return np.split(labels, sorted(c % (len(labels) + 1) for c in cuts))
-
-
-@FAST
-@given(
-    labels=hnp.arrays(np.int64, st.integers(1, 80), elements=st.integers(0, 9)),
-    cuts=st.lists(st.integers(0, 100), max_size=6),
-    kinds=st.lists(st.sampled_from(["tensor", "numpy", "list", "scalars"]), min_size=7, max_size=7),
-    batch_size=st.integers(1, 10),
-)
-def test_streams_equal_one_shot(labels, cuts, kinds, batch_size):
-    def stream():
-        for part, kind in zip(split(labels, cuts), kinds):
-            if kind == "tensor":
-                yield torch.from_numpy(part)
-            elif kind == "numpy":
-                yield part
-            elif kind == "list":
-                yield part.tolist()
-            else:
-                yield from (int(v) for v in part)
-
-    assert count_labels(stream(), batch_size=batch_size) == count_labels(labels)
-
-
-@FAST
-@given(values=words, cuts=st.lists(st.integers(0, 100), max_size=5))
-def test_string_streams_equal_one_shot(values, cuts):
-    parts = split(np.array(values, dtype=object), cuts)
-    assert count_labels(p.tolist() for p in parts) == count_labels(values)
-    assert count_labels(iter(values), batch_size=7) == count_labels(values)
-
-
-@pytest.mark.parametrize(
-    "source",
-    [
-        iter([(5, 1), (7, 0), (9, 1)]),
-        iter([("a.png", 0), ("b.png", 1)]),
-        iter([("cat",), ("dog",)]),
-        TensorDataset(torch.arange(3), torch.tensor([0, 1, 1])),
-        iter([["a.png", 0], ["b.png", 1]]),
-        iter([[("a.png", 0), ("b.png", 1)]]),
-        iter([[torch.zeros(2, 3), torch.tensor([0, 1])]]),
-    ],
-)
-def test_stream_of_samples_without_key_is_an_error(source):
-    with pytest.raises(ValueError, match=r"`key` must be given.*key=1.*got 'None for item 0: "):
-        count_labels(source)
-
-
-def test_tuples_are_labels_in_a_list_and_samples_in_a_stream():
-    pairs = [("cat", 1), ("dog", 0), ("cat", 1)]
-    expected = {("cat", 1): 2, ("dog", 0): 1}
-    assert count_labels(pairs).as_dict() == expected  # a list: one label per item
-    assert count_labels(tuple(pairs)).as_dict() == expected
-    assert count_labels(iter([pairs[:2], pairs[2:]]), key=lambda b: b).as_dict() == expected
-    assert count_labels(iter(pairs), key=lambda item: [item]).as_dict() == expected
-    assert count_labels(iter([(5, 1), (7, 0), (9, 1)]), key=1).as_dict() == {0: 1, 1: 2}
-    data = TensorDataset(torch.arange(3), torch.tensor([0, 1, 1]))
-    assert count_labels(data, key=1).as_dict() == {0: 1, 1: 2}
-    # lists of plain labels are batches of a stream, mixed or not
-    assert count_labels(iter([["cat", "dog"], ["cat"]])).as_dict() == {"cat": 2, "dog": 1}
-    assert count_labels(iter([[torch.tensor(1), torch.tensor(0)]])).counts.tolist() == [1, 1]
-
-
 def test_tuple_labels_holding_tensors_are_samples():
     samples = [(torch.zeros(2), 0), (torch.zeros(2), 1)]
     with pytest.raises(TypeError, match=r"`labels` must be hashable labels.*key=1"):
@@ -351,23 +283,6 @@ def test_stream_grows_the_number_of_classes():
     assert result.counts.tolist() == [1, 1, 1, 0, 0, 1]
 
 
-def test_dataloader_with_key():
-    torch.manual_seed(0)
-    y = torch.randint(0, 4, (103,))
-    loader = DataLoader(TensorDataset(torch.randn(103, 3), y), batch_size=10)
-    assert count_labels(loader, key=1) == count_labels(y)
-    # a map-style dataset yields one (x, y) sample at a time
-    assert count_labels(
-        TensorDataset(torch.randn(103, 3), y), key=1, batch_size=16
-    ) == count_labels(y)
-
-
-def test_dict_batches_and_callable_key():
-    batches = [{"labels": torch.tensor([1, 2]), "x": torch.zeros(2)}, {"labels": torch.tensor([2])}]
-    assert class_counts(batches, key="labels").tolist() == [0, 1, 2]
-    assert class_counts(iter(batches), key=lambda b: b["labels"] + 1).tolist() == [0, 0, 1, 2]
-
-
 def test_segmentation_stream_with_ignore_index():
     rng = np.random.default_rng(0)
     masks = rng.integers(0, 5, (6, 8, 8))
@@ -375,152 +290,6 @@ def test_segmentation_stream_with_ignore_index():
     loader = ((torch.zeros(2, 3, 8, 8), torch.from_numpy(m)) for m in np.split(masks, 3))
     counts = class_counts(loader, key=1, ignore_index=255, num_classes=4, batch_size=50)
     np.testing.assert_array_equal(counts.numpy(), bincount_reference(masks, 255, minlength=4))
-
-
-def test_multilabel_stream_of_rows_and_matrices():
-    rows = np.array([[1, 0, 1], [0, 0, 1], [1, 1, 1], [0, 1, 0]])
-    stream = [torch.from_numpy(rows[0]), rows[1].tolist(), rows[2:]]
-    result = count_labels(iter(stream), multilabel=True, batch_size=1)
-    assert result == count_labels(rows, multilabel=True)
-    samples = [(torch.zeros(2), torch.from_numpy(r)) for r in rows]
-    assert count_labels(samples, key=1, multilabel=True) == result
-
-
-# --- files -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(1234)
-
-
-def test_csv_integer_column(tmp_path, rng):
-    y = rng.integers(0, 7, 500)
-    path = tmp_path / "data.csv"
-    path.write_text("x,label\n" + "".join(f"{i},{v}\n" for i, v in enumerate(y)))
-    result = count_labels(path, batch_size=33)
-    assert result.counts.tolist() == np.bincount(y).tolist()
-    assert count_labels(str(path), column="x").num_classes == 500
-
-
-def test_csv_string_column_and_tsv_and_gzip(tmp_path, rng):
-    words = rng.choice(["cat", "dog", "emu", "yak"], 300, p=[0.6, 0.3, 0.07, 0.03]).tolist()
-    unique, freqs = np.unique(words, return_counts=True)
-    expected = dict(zip(unique.tolist(), freqs.tolist()))
-    (tmp_path / "a.csv").write_text("target,other\n" + "".join(f"{w},1\n" for w in words))
-    (tmp_path / "a.tsv").write_text("id\tclass\n" + "".join(f"1\t{w}\n" for w in words))
-    with gzip.open(tmp_path / "a.csv.gz", "wt") as f:
-        f.write("label\n" + "".join(f"{w}\n" for w in words))
-    for name in ("a.csv", "a.tsv", "a.csv.gz"):
-        result = count_labels(tmp_path / name, batch_size=17)
-        assert result.as_dict() == expected, name
-        assert result.classes == tuple(unique.tolist())
-
-
-def test_csv_larger_than_one_read_block(tmp_path, rng):
-    y = rng.integers(0, 50, 400_000)
-    path = tmp_path / "big.csv"
-    path.write_text("label\n" + "\n".join(map(str, y.tolist())) + "\n")
-    assert path.stat().st_size > 1 << 20
-    assert class_counts(path, batch_size=100_000).tolist() == np.bincount(y).tolist()
-
-
-def test_parquet_file_and_directory(tmp_path, rng):
-    parts = [rng.integers(0, 9, n) for n in (40, 1, 75)]
-    (tmp_path / "shards").mkdir()
-    for i, part in enumerate(parts):
-        pq.write_table(pa.table({"y": part, "f": part * 2.0}), tmp_path / "shards" / f"{i}.parquet")
-    everything = np.concatenate(parts)
-    pq.write_table(pa.table({"y": everything}), tmp_path / "all.pq", row_group_size=10)
-    expected = np.bincount(everything).tolist()
-    assert class_counts(tmp_path / "all.pq", batch_size=7).tolist() == expected
-    assert class_counts(tmp_path / "shards", batch_size=7).tolist() == expected
-
-
-def test_parquet_strings_and_dictionary(tmp_path, rng):
-    words = rng.choice(["a", "bb", "ccc"], 200).tolist()
-    table = pa.table({"label": pa.array(words).dictionary_encode(), "raw": words})
-    pq.write_table(table, tmp_path / "w.parquet")
-    expected = dict(Counter(words))
-    assert count_labels(tmp_path / "w.parquet", batch_size=9).as_dict() == expected
-    assert count_labels(tmp_path / "w.parquet", column="raw", batch_size=9).as_dict() == expected
-
-
-def test_npy_is_counted_in_chunks(tmp_path, rng):
-    masks = rng.integers(0, 6, (5, 7, 9))
-    np.save(tmp_path / "masks.npy", masks)
-    result = count_labels(tmp_path / "masks.npy", batch_size=16, ignore_index=5)
-    assert result.counts.tolist() == bincount_reference(masks, 5).tolist()
-    np.save(tmp_path / "s.npy", np.array(["b", "a", "b"]))
-    assert count_labels(tmp_path / "s.npy").as_dict() == {"a": 1, "b": 2}
-
-
-def test_npz_array_choice(tmp_path, rng):
-    y = rng.integers(0, 4, 50)
-    np.savez(tmp_path / "d.npz", X=rng.normal(size=(50, 2)), y=y)
-    np.savez(tmp_path / "only.npz", anything=y)
-    np.savez(tmp_path / "named.npz", a=y, b=y + 1)
-    expected = np.bincount(y).tolist()
-    assert class_counts(tmp_path / "d.npz").tolist() == expected
-    assert class_counts(tmp_path / "only.npz").tolist() == expected
-    assert class_counts(tmp_path / "named.npz", column="a").tolist() == expected
-
-
-def test_text_files(tmp_path, rng):
-    y = rng.integers(0, 5, 120)
-    (tmp_path / "y.txt").write_text("\n".join(map(str, y.tolist())) + "\n")
-    (tmp_path / "names.list").write_text('NA\nnull\n,\n"q"\nNA\n')
-    assert class_counts(tmp_path / "y.txt", batch_size=11).tolist() == np.bincount(y).tolist()
-    result = count_labels(tmp_path / "names.list")
-    assert result.as_dict() == {'"q"': 1, ",": 1, "NA": 2, "null": 1}
-
-
-def test_text_files_strip_surrounding_whitespace(tmp_path):
-    (tmp_path / "w.txt").write_text("cat \ncat\n\t dog\n\n   \nsea lion \n")
-    result = count_labels(tmp_path / "w.txt")
-    assert result.as_dict() == {"cat": 2, "dog": 1, "sea lion": 1}
-    assert result.num_samples == 4
-    (tmp_path / "n.txt").write_text(" 1\n   \n2 \n\n1\n")
-    assert class_counts(tmp_path / "n.txt", batch_size=2).tolist() == [0, 2, 1]
-    (tmp_path / "f.txt").write_text("1.0\n 0.0 \n")
-    assert class_counts(tmp_path / "f.txt").tolist() == [1, 1]
-    (tmp_path / "later.txt").write_text("1\n2\ncat\n")
-    assert count_labels(tmp_path / "later.txt").as_dict() == {"1": 1, "2": 1, "cat": 1}
-
-
-def test_headerless_csv_warns(tmp_path):
-    (tmp_path / "h.csv").write_text("0\n1\n1\n")
-    with pytest.warns(UserWarning, match=r"h.csv.*'0'.*header row.*\.txt") as record:
-        result = count_labels(tmp_path / "h.csv")
-    assert record[0].filename == __file__  # points at the caller
-    assert result.as_dict() == {0: 0, 1: 2}  # the first label "0" became the column name
-    (tmp_path / "m.csv").write_text("1,0\n0,1\n")
-    with pytest.warns(UserWarning, match="header row"):
-        count_labels(tmp_path / "m.csv", multilabel=True)
-    (tmp_path / "ok.csv").write_text("label\n0\n1\n")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert class_counts(tmp_path / "ok.csv").tolist() == [1, 1]
-
-
-def test_multilabel_csv_columns(tmp_path, rng):
-    matrix = rng.integers(0, 2, (60, 3))
-    lines = [f"{i},{a},{b},{c},7" for i, (a, b, c) in enumerate(matrix.tolist())]
-    path = tmp_path / "tags.csv"
-    path.write_text("id,tag_a,tag_b,tag_c,score\n" + "\n".join(lines) + "\n")
-    result = count_labels(path, multilabel=True, column="tag_*", batch_size=8)
-    assert result.classes == ("tag_a", "tag_b", "tag_c")
-    assert result.counts.tolist() == matrix.sum(0).tolist()
-    assert result.num_samples == 60
-    picked = count_labels(path, multilabel=True, column=["tag_c", "tag_a"])
-    assert picked.as_dict() == {"tag_c": matrix[:, 2].sum(), "tag_a": matrix[:, 0].sum()}
-
-
-def test_multilabel_parquet_bool_columns(tmp_path, rng):
-    matrix = rng.random((30, 2)) < 0.3
-    pq.write_table(pa.table({"p": matrix[:, 0], "q": matrix[:, 1]}), tmp_path / "m.parquet")
-    result = count_labels(tmp_path / "m.parquet", multilabel=True, batch_size=4)
-    assert result.as_dict() == {"p": matrix[:, 0].sum(), "q": matrix[:, 1].sum()}
 
 
 # --- LabelCounts -----------------------------------------------------------------------------
@@ -647,37 +416,6 @@ def test_all_reduce_without_process_group_is_a_no_op():
             "`labels` must be all class indices or all other values",
         ),
         (
-            iter([(torch.zeros(2, 3), torch.tensor([0, 1]))]),
-            {},
-            ValueError,
-            r"`key` must be given.*key=1.*key=\"labels\"",
-        ),
-        (
-            iter([{"labels": torch.tensor([0])}]),
-            {},
-            ValueError,
-            r"`key` must be given.*key=\"labels\"",
-        ),
-        (
-            iter([(torch.zeros(1), 0)]),
-            {"key": 2},
-            ValueError,
-            "`key` must be an index or key of every batch.*2 for batch 0",
-        ),
-        (
-            iter([{"y": 0}]),
-            {"key": "labels"},
-            ValueError,
-            "`key` must be an index or key.*'labels'",
-        ),
-        (
-            iter([torch.tensor([0, 1]), torch.tensor([-2])]),
-            {},
-            ValueError,
-            "-2 at index 0 of batch 1",
-        ),
-        (iter([0, 1, 2, -1]), {"batch_size": 3}, ValueError, "-1 at item 3"),
-        (
             np.array([[0, 1], [2, 1]]),
             {"multilabel": True},
             ValueError,
@@ -704,7 +442,6 @@ def test_all_reduce_without_process_group_is_a_no_op():
             "`labels` must be rows of equal length",
         ),
         ({"labels": [0, 1]}, {}, TypeError, "`source` must be labels.*source\\['labels'\\]"),
-        (3, {}, TypeError, "`source` must be labels, a file path or an iterable"),
         (
             iter([3.0]),
             {"classes": ["a"]},
@@ -762,93 +499,3 @@ def test_all_reduce_without_process_group_is_a_no_op():
 def test_errors(source, options, error, match):
     with pytest.raises(error, match=match):
         count_labels(source, **options)
-
-
-@pytest.fixture
-def files(tmp_path):
-    (tmp_path / "two.csv").write_text("a,b\n1,2\n")
-    (tmp_path / "nulls.csv").write_text("id,label\n1,\n2,x\n3,NA\n")
-    (tmp_path / "ragged.csv").write_text("label\n1\n2,3\n")
-    (tmp_path / "floats.csv").write_text("label\n1\n2.5\n")
-    (tmp_path / "header_only.csv").write_text("label\n")
-    (tmp_path / "empty.csv").write_text("")
-    (tmp_path / "empty.txt").write_text("")
-    (tmp_path / "blank.txt").write_text("\n  \n\n")
-    with gzip.open(tmp_path / "empty.csv.gz", "wt") as f:
-        f.write("")
-    (tmp_path / "bad.parquet").write_bytes(b"not parquet")
-    (tmp_path / "bad.npy").write_bytes(b"not npy")
-    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 broken zip")
-    (tmp_path / "y.txt").write_text("1\n2\n")
-    (tmp_path / "m.csv").write_text("tag_a,tag_b\n0,1\n1,2\n")
-    pq.write_table(pa.table({"label": [1, None, None, 0]}), tmp_path / "nulls.parquet")
-    pq.write_table(pa.table({"label": pa.array([[1], [2]])}), tmp_path / "lists.parquet")
-    np.savez(tmp_path / "two.npz", a=np.zeros(2), b=np.zeros(2))
-    np.save(tmp_path / "y.npy", np.zeros(3, dtype=np.int64))
-    return tmp_path
-
-
-@pytest.mark.parametrize(
-    ("name", "options", "error", "match"),
-    [
-        ("missing.csv", {}, FileNotFoundError, "`source` must be an existing file.*missing.csv"),
-        (
-            "two.csv",
-            {},
-            ValueError,
-            r"`column` must be given to choose among the columns of .*two.csv.*'a', 'b'",
-        ),
-        (
-            "two.csv",
-            {"column": "c"},
-            ValueError,
-            r"`column` must be one of the columns of .*'a', 'b', got 'c'",
-        ),
-        ("two.csv", {"key": 1}, ValueError, "`key` must be None when `source` is a file"),
-        (
-            "nulls.csv",
-            {},
-            ValueError,
-            r"`source` must be free of missing values .*nulls.csv.*2 in column 'label'",
-        ),
-        ("nulls.parquet", {}, ValueError, "2 in column 'label'"),
-        ("ragged.csv", {}, ValueError, r"`source` must be a readable CSV file .*ragged.csv"),
-        ("floats.csv", {}, TypeError, "2.5 at row 1 of .*floats.csv"),
-        ("header_only.csv", {}, ValueError, r"`source` must be a non-empty file.*header_only.csv"),
-        ("empty.csv", {}, ValueError, r"`source` must be a non-empty file.*got '.*empty.csv'$"),
-        ("empty.csv.gz", {}, ValueError, r"`source` must be a non-empty file.*empty.csv.gz'$"),
-        ("empty.txt", {}, ValueError, r"`source` must be a non-empty file.*got '.*empty.txt'$"),
-        ("blank.txt", {}, ValueError, r"`source` must be a non-empty file.*got '.*blank.txt'$"),
-        ("bad.parquet", {}, ValueError, "`source` must be a readable Parquet file.*bad.parquet"),
-        ("bad.npy", {}, ValueError, r"`source` must be a readable \.npy file.*bad.npy"),
-        ("bad.npz", {}, ValueError, r"`source` must be a readable \.npz file.*bad.npz"),
-        ("lists.parquet", {}, TypeError, "`column` must be a column of integers or strings"),
-        ("two.npz", {}, ValueError, "`column` must be given to choose .*'a', 'b'"),
-        ("two.npz", {"column": "z"}, ValueError, "`column` must be one of the columns"),
-        ("y.npy", {"column": "y"}, ValueError, "`column` must be None for a .npy file"),
-        ("y.txt", {"column": "y"}, ValueError, "`column` must be None for a text file"),
-        ("y.txt", {"multilabel": True}, ValueError, "`multilabel` must be False for a text file"),
-        ("y.txt", {"num_classes": 2}, ValueError, "below num_classes=2.*2 at row 1 of .*y.txt"),
-        (
-            "m.csv",
-            {"multilabel": True},
-            ValueError,
-            r"`labels` must be 0 or 1.*2 at row 1, column 'tag_b'",
-        ),
-        (
-            "m.csv",
-            {"multilabel": True, "column": "x_*"},
-            ValueError,
-            "`column` must be a prefix of columns",
-        ),
-        (
-            "m.csv",
-            {"multilabel": True, "column": ["tag_a", "z"]},
-            ValueError,
-            "`column` must be columns of .*got 'z'",
-        ),
-    ],
-)
-def test_file_errors(files, name, options, error, match):
-    with pytest.raises(error, match=match):
-        count_labels(files / name, **options)

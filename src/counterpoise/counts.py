@@ -17,17 +17,13 @@ TSV, Parquet, a directory of Parquet files, ``.npy``, ``.npz`` or plain text). C
 are counted with ``np.bincount`` over chunks of ``batch_size`` labels, about as fast as one
 ``np.bincount`` of all of them (a min/max pass checks the range first; no sorting, no Python
 loop over labels, no masking pass for an ``ignore_index`` such as 255); streams and files are
-read in batches, so memory stays
-constant however many labels there are. Tensors on an accelerator are copied to the CPU one
-chunk at a time.
+read in batches (by :mod:`counterpoise._io`), so memory stays constant however many labels
+there are. Tensors on an accelerator are copied to the CPU one chunk at a time.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-import warnings
-import zipfile
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,13 +35,18 @@ import torch
 
 from . import distributed
 from ._checks import check_nonnegative, check_positive_int, describe_tensor, fail
+from ._io import (
+    Columns,
+    ValueCounts,
+    Where,
+    as_numpy,
+    index_text,
+    read_labels,
+    stream_batches,
+)
 
 __all__ = ["LabelCounts", "class_counts", "count_labels"]
 
-# Column (or ``.npz`` array) names tried in this order when ``column`` is not given.
-_LABEL_NAMES = ("label", "labels", "target", "y", "class")
-
-_COMPRESSIONS = (".gz", ".bz2", ".zst", ".lz4")
 # Values below this cost little to count with one bin each: a non-negative ``ignore_index``
 # below it gets its own bin, dropped afterwards (other values are masked out of the chunks
 # that contain them), and integer ``classes`` below it are counted by np.bincount.
@@ -55,9 +56,6 @@ _DENSE_LIMIT = 1 << 16
 # 123456789012 is an error instead of an allocation of hundreds of GiB. Such labels are
 # counted with ``classes`` (sparse, in its order) or below an explicit ``num_classes``.
 _INDEX_LIMIT = 1 << 24
-
-_Where = Callable[[tuple[int, ...]], str]
-"""Describes a position (an index into the current batch) for error messages."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,16 +142,6 @@ def _is_index(value: object) -> bool:
         and not isinstance(value, bool)
         and bool(0 <= value < _DENSE_LIMIT)
     )
-
-
-def _index_text(index: tuple[int, ...]) -> str:
-    return str(index[0]) if len(index) == 1 else str(index)
-
-
-def _item_text(first: int, index: tuple[int, ...]) -> str:
-    """Where ``index`` of a batch gathered from the stream's items ``first, first + 1, ...`` is."""
-    column = f", column {index[1]}" if len(index) > 1 else ""
-    return f"item {first + index[0]}{column}"
 
 
 def _first(mask: np.ndarray) -> int:
@@ -439,16 +427,6 @@ def _check_numbers(labels: np.ndarray, at: Callable[[int], str]) -> None:
             )
 
 
-def _numpy(chunk: torch.Tensor | np.ndarray) -> np.ndarray:
-    """A NumPy view of a chunk of a tensor (copied to the CPU if needed)."""
-    if isinstance(chunk, np.ndarray):
-        return chunk
-    chunk = chunk.detach().cpu()
-    if chunk.dtype == torch.bfloat16:  # a type NumPy lacks
-        chunk = chunk.float()
-    return chunk.numpy()
-
-
 def _value_counts(chunk: np.ndarray) -> dict[Hashable, int]:
     """``{label: count}`` of a flat array of strings, bytes or Python objects."""
     if chunk.dtype.kind in "US":
@@ -507,7 +485,7 @@ def _as_data(
     )
 
 
-def _count_batch(tally: _Tally, batch: Any, where: _Where, batch_size: int) -> None:
+def _count_batch(tally: _Tally, batch: Any, where: Where, batch_size: int) -> None:
     """Count one batch of labels (of any shape), ``batch_size`` labels (or rows) at a time."""
     data = _as_data(batch, tally.multilabel)
     if isinstance(data, (list, tuple)):
@@ -539,11 +517,11 @@ def _count_batch(tally: _Tally, batch: Any, where: _Where, batch_size: int) -> N
         if len(shape) != 2:
             fail("labels", "a 2-D (samples, labels) matrix with multilabel=True", f"shape {shape}")
         for start in range(0, shape[0], batch_size):
-            tally.add_rows(_numpy(data[start : start + batch_size]), at(start * shape[1]))
+            tally.add_rows(as_numpy(data[start : start + batch_size]), at(start * shape[1]))
         return
     flat = data.reshape(-1)
     for start in range(0, flat.shape[0], batch_size):
-        tally.add_numbers(_numpy(flat[start : start + batch_size]), at(start))
+        tally.add_numbers(as_numpy(flat[start : start + batch_size]), at(start))
 
 
 def _locator(
@@ -558,397 +536,23 @@ def _locator(
     return locate
 
 
-def _sample(item: Any, multilabel: bool) -> tuple[bool, Any]:
-    """``(True, sample)`` if ``item`` of a stream is one sample (a label, or a row of a
-    multilabel matrix), else ``(False, item)``: a batch."""
-    if isinstance(item, (torch.Tensor, np.ndarray, np.generic)):
-        if item.ndim == 0 and not multilabel:
-            return True, item.item()
-        if item.ndim == 1 and multilabel:
-            return True, _numpy(item) if isinstance(item, torch.Tensor) else item
-        return False, item
-    if isinstance(item, (list, tuple)):
-        return multilabel and not isinstance(item[0] if item else None, (list, tuple)), item
-    return (True, item) if not multilabel and not hasattr(item, "__array__") else (False, item)
-
-
-def _in_batch(number: int) -> _Where:
-    return lambda index: f"index {_index_text(index)} of batch {number}"
-
-
-def _record(item: Any) -> str | None:
-    """What makes ``item`` of a stream look like a sample or a record rather than labels.
-
-    A tuple or a dictionary is a sample such as ``(inputs, labels)``, ``(path, label)`` or
-    ``{"labels": ...}``, whatever it holds; so is a list (as a DataLoader collates tuples)
-    that holds tuples, dictionaries or arrays, or that mixes strings with numbers.
-    ``None`` for anything else: a batch of labels or a single label.
-    """
-    if isinstance(item, Mapping):
-        return "a dictionary"
-    if isinstance(item, tuple):
-        return f"a tuple of length {len(item)}"
-    if not isinstance(item, list):
-        return None
-    kinds = set(map(type, item))  # one pass in C, even for a long batch
-    if any(issubclass(kind, (tuple, Mapping)) for kind in kinds):
-        return "a list of tuples or dictionaries"
-    if any(issubclass(kind, (torch.Tensor, np.ndarray)) for kind in kinds) and any(
-        isinstance(e, (torch.Tensor, np.ndarray)) and e.ndim > 0 for e in item
-    ):
-        return "a list of arrays"
-    texts = any(issubclass(kind, (str, bytes)) for kind in kinds)
-    if texts and any(not issubclass(kind, (str, bytes)) for kind in kinds):
-        return "a list mixing strings with other values"
-    return None
-
-
-def _pick(item: Any, key: int | str | Callable[[Any], Any] | None, number: int) -> Any:
-    """The labels in ``item``, the ``number``-th item of a stream."""
-    if key is None:
-        record = _record(item)
-        if record is not None:
-            fail(
-                "key",
-                "given to pick the labels out of each item of a stream, e.g. key=1 for "
-                '(inputs, labels) or key="labels" for dictionaries (key=lambda item: [item] '
-                "counts whole tuples as labels)",
-                f"None for item {number}: {record}",
-            )
-        return item
-    if callable(key):
-        return key(item)
-    try:
-        return item[key]
-    except (KeyError, IndexError, TypeError):
-        fail(
-            "key",
-            "an index or key of every batch",
-            f"{key!r} for batch {number} of type {type(item).__name__}",
-        )
-
-
 def _count_stream(tally: _Tally, source: Any, key: Any, batch_size: int) -> None:
     """Count an iterable of batches or samples; samples are gathered into batches."""
-    try:
-        items = iter(source)
-    except TypeError:
-        fail(
-            "source",
-            "labels, a file path or an iterable of batches",
-            type(source).__name__,
-            error=TypeError,
-        )
-    pending: list[Any] = []
-    first = 0
-
-    def flush() -> None:
-        if not pending:
-            return
-        start = first
-        _count_batch(tally, list(pending), lambda i: _item_text(start, i), batch_size)
-        pending.clear()
-
-    for number, item in enumerate(items):
-        labels = _pick(item, key, number)
-        is_sample, labels = _sample(labels, tally.multilabel)
-        if is_sample:
-            first = first if pending else number
-            pending.append(labels)
-            if len(pending) >= batch_size:
-                flush()
-        else:
-            flush()
-            _count_batch(tally, labels, _in_batch(number), batch_size)
-    flush()
-
-
-def _listed(names: Sequence[str]) -> str:
-    return ", ".join(repr(name) for name in names)
-
-
-def _pick_name(available: Sequence[str], column: Any, path: Path) -> str:
-    """The name of the label column (or ``.npz`` array) among ``available``."""
-    listed = _listed(available)
-    if column is None:
-        if len(available) == 1:
-            return available[0]
-        for name in _LABEL_NAMES:
-            if name in available:
-                return name
-        fail("column", f"given to choose among the columns of {str(path)!r}: {listed}", None)
-    if not isinstance(column, str):
-        fail("column", "a name (several columns need multilabel=True)", column, error=TypeError)
-    if column not in available:
-        fail("column", f"one of the columns of {str(path)!r}: {listed}", column)
-    return column
-
-
-def _pick_columns(available: Sequence[str], column: Any, path: Path) -> list[str]:
-    """The indicator columns of a multilabel table: all, a list, or ``"prefix*"``."""
-    if column is None:
-        return list(available)
-    if isinstance(column, str) and column.endswith("*"):
-        chosen = [name for name in available if name.startswith(column[:-1])]
-        if not chosen:
-            fail("column", f"a prefix of columns of {str(path)!r}: {_listed(available)}", column)
-        return chosen
-    chosen = [column] if isinstance(column, str) else list(column)
-    for name in chosen:
-        if name not in available:
-            fail("column", f"columns of {str(path)!r}: {_listed(available)}", name)
-    return chosen
-
-
-def _warn(message: str) -> None:
-    """Warn with ``message``, attributed to the first caller outside this package."""
-    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
-    frame = sys._getframe(1)
-    level = 2
-    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
-        package
-    ):
-        frame = frame.f_back
-        level += 1
-    warnings.warn(message, UserWarning, stacklevel=level)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _warn_if_headerless(names: Sequence[str], path: Path) -> None:
-    """Warn when every column name of a CSV file is a number: it probably has no header."""
-    if names and all(_is_number(name) for name in names):
-        _warn(
-            f"the column names of {str(path)!r} ({_listed(names)}) are numbers: if the file has "
-            "no header row, its first row was read as one and not counted; add a header row "
-            "(e.g. `label`) or, for one label per line, use a .txt file"
-        )
-
-
-def _cast(array: Any, kind: Any) -> Any:
-    """``array`` cast to the pyarrow type ``kind``, ``None`` if some value does not parse."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        return pc.cast(array, kind)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-
-
-def _text_labels() -> Callable[[Any], Any]:
-    """Turns the lines of a text file, read as strings, into labels, one batch at a time.
-
-    Surrounding whitespace is stripped ('cat ' is 'cat') and lines left blank are skipped.
-    The labels are integers (or whole floats) when all the first batch's labels parse as
-    such, else strings; a later batch that does not parse stays strings (and mixing the two
-    is then an error).
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    decided: list[Any] = []
-
-    def prepare(lines: Any) -> Any:
-        labels = pc.utf8_trim_whitespace(lines)
-        labels = labels.filter(pc.not_equal(labels, ""))
-        if len(labels) == 0:
-            return labels
-        if not decided:
-            kind = next(
-                (k for k in (pa.int64(), pa.float64()) if _cast(labels, k) is not None),
-                pa.string(),
-            )
-            decided.append(kind)
-        if decided[0] == pa.string():
-            return labels
-        cast = _cast(labels, decided[0])
-        return labels if cast is None else cast
-
-    return prepare
-
-
-def _count_table(
-    tally: _Tally,
-    path: Path,
-    fmt: Any,
-    what: str,
-    column: Any,
-    batch_size: int,
-    *,
-    header: bool = False,
-    prepare: Callable[[Any], Any] | None = None,
-) -> None:
-    """Count a CSV, TSV, text or Parquet file (or directory) read in batches by pyarrow.
-
-    ``header``: the file's first row names the columns (warn if it looks like data).
-    ``prepare``: turns the column of each batch into labels (text files, one column).
-    """
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-
-    missing: dict[str, int] = {}
-    try:
-        dataset = ds.dataset(path, format=fmt)
-        available = dataset.schema.names
-        if header:
-            _warn_if_headerless(available, path)
-        if tally.multilabel:
-            names = _pick_columns(available, column, path)
-            tally.names = tuple(names)
-        else:
-            names = [_pick_name(available, column, path)]
-        missing = dict.fromkeys(names, 0)
-        row = 0
-        # one batch read ahead (and no pre-buffered file): memory stays at a few batches
-        batches = dataset.to_batches(
-            columns=names, batch_size=batch_size, batch_readahead=1, fragment_readahead=1
-        )
-        for batch in batches:
-            if prepare is not None:
-                batch = pa.record_batch([prepare(batch.column(0))], names=names)
-            for name, array in zip(names, batch.columns):
-                missing[name] += array.null_count
-            if batch.num_rows and not any(missing.values()):
-                _count_record_batch(tally, batch, names, path, row, batch_size)
-            tally.seen = tally.seen or batch.num_rows > 0
-            row += batch.num_rows
-    except pa.ArrowException as error:
-        _unreadable(path, what, error)
-    if any(missing.values()):
-        found = ", ".join(f"{n} in column {name!r}" for name, n in missing.items() if n)
-        fail("source", f"free of missing values in {str(path)!r}", found)
-
-
-def _count_record_batch(
-    tally: _Tally,
-    batch: Any,
-    names: list[str],
-    path: Path,
-    row: int,
-    batch_size: int,
-) -> None:
-    """Count a pyarrow record batch whose first data row is row ``row`` of the file."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    columns = [
-        c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in batch.columns
-    ]
-    if tally.multilabel:
-        matrix = np.column_stack([c.to_numpy(zero_copy_only=False) for c in columns])
-        _count_batch(
-            tally,
-            matrix,
-            lambda i: f"row {row + i[0]}, column {names[i[1]]!r} of {str(path)!r}",
-            batch_size,
-        )
-        return
-    (labels,) = columns
-    where: _Where = lambda i: f"row {row + i[0]} of {str(path)!r}"  # noqa: E731
-    kind = labels.type
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
-        _count_batch(tally, labels.to_numpy(zero_copy_only=False), where, batch_size)
-    elif pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind):
-        found = pc.value_counts(labels)
-        tally.add_values(
-            dict(zip(found.field("values").to_pylist(), found.field("counts").to_pylist())),
-            lambda v: where((pc.index(labels, v).as_py(),)),
-        )
-    else:
-        fail(
-            "column",
-            "a column of integers or strings",
-            f"{names[0]!r} of type {kind}",
-            error=TypeError,
-        )
-
-
-def _unreadable(path: Path, what: str, error: Exception) -> None:
-    fail("source", f"a readable {what} ({error})", str(path))
-
-
-def _count_numpy_file(tally: _Tally, path: Path, column: Any, batch_size: int) -> None:
-    """Count a ``.npy`` file (memory-mapped) or an array of a ``.npz`` file."""
-    npz = path.name.lower().endswith(".npz")
-    if not npz and column is not None:
-        fail("column", "None for a .npy file", column)
-    unreadable = (ValueError, OSError, EOFError, zipfile.BadZipFile)
-    try:
-        # copy-on-write mapping: pages are read on demand and the file is never written
-        loaded = np.load(path, mmap_mode=None if npz else "c")
-    except unreadable as error:
-        _unreadable(path, f"{path.suffix} file", error)
-    if isinstance(loaded, np.ndarray):
-        array = loaded
-    else:
-        with loaded:
-            name = _pick_name(loaded.files, column, path)
-            try:
-                array = loaded[name]
-            except unreadable as error:
-                _unreadable(path, f"{path.suffix} file", error)
-    _count_batch(tally, array, lambda i: f"index {_index_text(i)} of {str(path)!r}", batch_size)
+    for batch, where in stream_batches(source, key, batch_size, tally.multilabel):
+        _count_batch(tally, batch, where, batch_size)
 
 
 def _count_file(tally: _Tally, path: Path, column: Any, batch_size: int) -> None:
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-    import pyarrow.dataset as ds
-
-    if not path.exists():
-        raise FileNotFoundError(
-            f"`source` must be an existing file or directory, got {str(path)!r}"
-        )
-    name = path.name.lower()
-    if path.is_dir() or name.endswith((".parquet", ".pq")):
-        options = ds.ParquetFragmentScanOptions(pre_buffer=False)
-        fmt = ds.ParquetFileFormat(default_fragment_scan_options=options)
-        _count_table(tally, path, fmt, "Parquet file or directory", column, batch_size)
-        return
-    if name.endswith((".npy", ".npz")):
-        _count_numpy_file(tally, path, column, batch_size)
-        return
-    for suffix in _COMPRESSIONS:
-        name = name.removesuffix(suffix)
-    text = not name.endswith((".csv", ".tsv"))
-    if text and column is not None:
-        fail("column", "None for a text file (one label per line)", column)
-    if text and tally.multilabel:
-        fail("multilabel", "False for a text file (one label per line)", True)
-    if _is_empty(path):
-        return  # no labels (pyarrow cannot read an empty file): count_labels says so
-    if not text:
-        fmt = ds.CsvFileFormat(
-            parse_options=pcsv.ParseOptions(delimiter="\t" if name.endswith(".tsv") else ","),
-            convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
-        )
-        _count_table(tally, path, fmt, "CSV file", column, batch_size, header=True)
-        return
-    fmt = ds.CsvFileFormat(
-        # one field per line: a separator that does not occur in text, no quoting, no header
-        parse_options=pcsv.ParseOptions(delimiter="\x1f", quote_char=False),
-        read_options=pcsv.ReadOptions(column_names=["label"]),
-        convert_options=pcsv.ConvertOptions(null_values=[], column_types={"label": pa.string()}),
-    )
-    _count_table(tally, path, fmt, "text file", None, batch_size, prepare=_text_labels())
-
-
-def _is_empty(path: Path) -> bool:
-    """Whether a (possibly compressed) file holds no bytes once decompressed."""
-    import pyarrow as pa
-
-    try:
-        with pa.input_stream(str(path), compression="detect") as stream:
-            return not stream.read(1)
-    except (pa.ArrowException, OSError):
-        return False  # unreadable: the reader says so
+    """Count the labels of a file (see :func:`counterpoise._io.read_labels`)."""
+    parts = read_labels(path, column=column, multilabel=tally.multilabel, batch_size=batch_size)
+    for part in parts:
+        if isinstance(part, Columns):
+            tally.names = part.names
+        elif isinstance(part, ValueCounts):
+            tally.seen = True
+            tally.add_values(part.found, part.locate)
+        else:
+            _count_batch(tally, part.array, part.where, batch_size)
 
 
 def _describe(source: Any) -> str:
@@ -1161,7 +765,7 @@ def _count_source(tally: _Tally, source: Any, column: Any, key: Any, batch_size:
     if key is None and (
         isinstance(source, (torch.Tensor, np.ndarray, list, tuple)) or hasattr(source, "__array__")
     ):
-        _count_batch(tally, source, lambda i: f"index {_index_text(i)}", batch_size)
+        _count_batch(tally, source, lambda i: f"index {index_text(i)}", batch_size)
     else:
         _count_stream(tally, source, key, batch_size)
 

@@ -25,20 +25,20 @@ contours; the maps feed the ``sample_weight`` argument of the losses in
 it. Distances are Euclidean, exact, and computed by :func:`scipy.ndimage.distance_transform_edt`;
 ``spacing`` gives the (possibly anisotropic) size of a pixel or voxel along each axis, and
 distances and ``sigma`` are in its units.
+
+The weight maps need SciPy and mask files need Pillow (both in the ``segmentation`` extra);
+they are imported when first needed. Masks are read by :mod:`counterpoise._io`.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import torch
-from scipy import ndimage
 
 from ._checks import (
     check_1d,
@@ -50,6 +50,8 @@ from ._checks import (
     fail,
     real_tensor,
 )
+from ._io import iter_masks
+from ._optional import require
 from .counts import count_labels
 from .weights import SCHEMES, class_weights
 
@@ -68,8 +70,6 @@ MASK_SCHEMES: tuple[str, ...] = ("median_frequency", *SCHEMES)
 
 # The options of class_weights that mean something for median-frequency weights.
 _MEDIAN_FREQUENCY_OPTIONS = ("normalize", "clip", "max_ratio", "zero_counts")
-# Pillow modes that hold one integer per pixel.
-_MASK_MODES = ("L", "P", "I", "I;16", "I;16L", "I;16B")
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,7 +185,7 @@ def mask_statistics(
     image_pixels = np.zeros_like(counts)
     images = np.zeros_like(counts)
     num_images = 0
-    for where, mask in _masks(source, batched=batched, key=key):
+    for where, mask in iter_masks(source, batched=batched, key=key):
         num_images += 1
         if num_classes is None and ignore_index is not None and bool((mask == ignore_index).all()):
             continue  # nothing labelled (count_labels could not infer C from it)
@@ -211,110 +211,6 @@ def mask_statistics(
         num_images=num_images,
         num_samples=int(counts.sum()),
     )
-
-
-def _masks(source: Any, *, batched: bool, key: Any) -> Iterator[tuple[str, Any]]:
-    """The masks of ``source``, one at a time, each with a description of where it is."""
-    if isinstance(source, Mapping):
-        fail(
-            "source",
-            "masks, a path or an iterable of masks, not a dictionary",
-            type(source).__name__,
-            error=TypeError,
-        )
-    if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
-        items: Any = sorted(
-            p for p in Path(source).iterdir() if p.suffix.lower() in _image_suffixes()
-        )
-        if not items:
-            fail("source", "a directory holding image files", str(source))
-    elif key is None and _is_mask(source):
-        yield from _split(source, "the mask", batched)
-        return
-    else:
-        try:
-            items = iter(source)
-        except TypeError:
-            fail(
-                "source",
-                "masks, a path or an iterable of masks",
-                type(source).__name__,
-                error=TypeError,
-            )
-    for number, item in enumerate(items):
-        mask = _pick(item, key, number)
-        if not _is_mask(mask):
-            fail(
-                "mask",
-                "a tensor, an array, an image or a path to an image",
-                f"{type(mask).__name__} in item {number}",
-                error=TypeError,
-            )
-        yield from _split(mask, f"item {number}", batched)
-
-
-def _is_mask(value: Any) -> bool:
-    from PIL import Image
-
-    return isinstance(value, (torch.Tensor, np.ndarray, str, os.PathLike, Image.Image))
-
-
-def _pick(item: Any, key: Any, number: int) -> Any:
-    if key is None:
-        return item
-    if callable(key):
-        return key(item)
-    try:
-        return item[key]
-    except (KeyError, IndexError, TypeError):
-        fail(
-            "key",
-            "an index or key of every item",
-            f"{key!r} for item {number} of type {type(item).__name__}",
-        )
-
-
-def _split(mask: Any, where: str, batched: bool) -> Iterator[tuple[str, Any]]:
-    """One mask, or with ``batched`` the masks along the first dimension of a tensor or array."""
-    if isinstance(mask, (str, os.PathLike)):
-        yield f"{where} ({mask})", _read_image(Path(mask))
-    elif not isinstance(mask, (torch.Tensor, np.ndarray)):
-        yield where, _image_array(mask, where)
-    elif batched:
-        if mask.ndim < 2:
-            fail(
-                "mask",
-                "a batch of masks (at least 2-D) with batched=True",
-                f"{mask.ndim}-D in {where}",
-            )
-        for i in range(mask.shape[0]):
-            yield f"mask {i} of {where}", mask[i]
-    else:
-        yield where, mask
-
-
-def _image_suffixes() -> set[str]:
-    from PIL import Image
-
-    return set(Image.registered_extensions())
-
-
-def _read_image(path: Path) -> np.ndarray:
-    from PIL import Image
-
-    if not path.exists():
-        raise FileNotFoundError(f"no such mask file: {str(path)!r}")
-    with Image.open(path) as image:
-        return _image_array(image, str(path))
-
-
-def _image_array(image: Any, where: str) -> np.ndarray:
-    if image.mode not in _MASK_MODES:
-        expected = (
-            "an image of one class index per pixel (mode " + ", ".join(map(repr, _MASK_MODES)) + ")"
-        )
-        fail("mask", expected, f"mode {image.mode!r} in {where}")
-    return np.asarray(image)
 
 
 def mask_class_weights(
@@ -489,6 +385,7 @@ def _two_nearest(
     labels: np.ndarray, sampling: tuple[float, ...], radius: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distances to the nearest and second-nearest object (exact where their sum <= radius)."""
+    ndimage = require("scipy.ndimage", extra="segmentation")
     d1 = np.full(labels.shape, np.inf)
     d2 = np.full(labels.shape, np.inf)
     if labels.max(initial=0) > labels.size:  # sparse ids: renumber so find_objects stays small
@@ -588,6 +485,7 @@ def distance_weight_map(
     num_classes = None if weights is None else weights.size
     labels, device = _maps("mask", mask, batched, ignore_index, num_classes, booleans=True)
     sampling = _spacing(spacing, labels.ndim - 1)
+    ndimage = require("scipy.ndimage", extra="segmentation")
 
     out = np.empty(labels.shape, dtype=np.float32)
     for single, weight in zip(labels, out):

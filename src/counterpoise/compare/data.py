@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import check_number, fail
+from .._io import LABEL_NAMES, read_arrays, read_table
+from ..datasets import load_digits_lt
 
 __all__ = [
     "MIN_BALANCED_TEST",
@@ -42,7 +44,6 @@ __all__ = [
 MIN_BALANCED_TEST = 20
 #: Fewest samples a class needs: one each for train, validation and test.
 MIN_PER_CLASS = 3
-_LABEL_NAMES = ("label", "labels", "target", "y", "class")
 _SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 #: The value of a multilabel target that is not annotated (a missing value in a label column).
 UNKNOWN = -1.0
@@ -141,8 +142,6 @@ class Splits:
 
 def load_builtin(imbalance_factor: float = 100.0, *, seed: int = 0) -> Splits:
     """``digits-lt`` as :class:`Splits` (its validation and test splits are balanced)."""
-    from ..datasets import load_digits_lt
-
     ds = load_digits_lt(imbalance_factor=imbalance_factor, seed=seed)
     return Splits(
         name=f"digits-lt (imbalance factor {ds.imbalance_factor:g})",
@@ -339,31 +338,6 @@ def _features(X: np.ndarray, columns: Sequence[str] | None, source: str) -> np.n
     return X
 
 
-def _read_table(path: Path) -> dict[str, np.ndarray]:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    suffixes = [s.lower() for s in path.suffixes]
-    try:
-        if path.is_dir() or ".parquet" in suffixes or ".pq" in suffixes:
-            table = pq.read_table(path)
-        else:
-            delimiter = "\t" if ".tsv" in suffixes else ","
-            table = pacsv.read_csv(
-                path,
-                parse_options=pacsv.ParseOptions(delimiter=delimiter),
-                # empty fields and markers such as NA are missing values, in text columns too
-                convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
-            )
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ValueError(f"could not read {path.name} as a table: {exc}") from None
-    out: dict[str, np.ndarray] = {}
-    for name, col in zip(table.column_names, table.columns):
-        out[name] = col.to_numpy(zero_copy_only=False)
-    return out
-
-
 def load_user_data(
     path: str | Path,
     *,
@@ -428,7 +402,7 @@ def load_user_data(
         if labels is not None:
             fail("labels", "None for an .npz file (a 2-D `y` is multilabel)", labels)
         return _load_npz(path, val_fraction, test_fraction, seed)
-    table = _read_table(path)
+    table = read_table(path)
     columns = list(table)
     if labels is not None:
         names = _label_columns(labels, columns, path.name)
@@ -444,7 +418,7 @@ def load_user_data(
             how = "stratified"
         return _with_features(_multilabel_splits(path.name, X, y_multi, names, parts, how), table)
     if label is None:
-        label = next((c for c in _LABEL_NAMES if c in table), None)
+        label = next((c for c in LABEL_NAMES if c in table), None)
         if label is None:
             fail("label", f"the label column, one of {columns}", None)
     elif label not in table:
@@ -467,7 +441,7 @@ def _with_features(splits: Splits, table: dict[str, np.ndarray]) -> Splits:
         f"The column {n!r} is used as a feature, though it is named like a label column: if it "
         "holds labels (or anything derived from them), drop it or choose it as a label column."
         for n in names
-        if n.strip().lower() in _LABEL_NAMES
+        if n.strip().lower() in LABEL_NAMES
     ]
     return replace(splits, features=names, notes=(*splits.notes, *notes))
 
@@ -682,8 +656,7 @@ def _given_splits(
 
 
 def _load_npz(path: Path, val_fraction: float, test_fraction: float, seed: int) -> Splits:
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
+    arrays = read_arrays(path)
     if {"X_train", "y_train", "X_test", "y_test"} <= set(arrays):
         keys = ("train", "val", "test")
         for key in ("X_val", "y_val"):
