@@ -30,6 +30,8 @@ from ._checks import (
     fail,
     resolve_option,
 )
+from .distributed import all_reduce_sum
+from .weights import class_weights
 
 __all__ = ["AdaptiveClassWeights", "BatchFrequencyWeights", "OnlinePriors"]
 
@@ -160,8 +162,6 @@ class BatchFrequencyWeights:
     @property
     def weights(self) -> torch.Tensor:
         """The current class weights, float32 of shape (C,), summing to C."""
-        from .weights import class_weights
-
         return class_weights(
             self._priors.priors, "inverse", max_ratio=self.max_ratio, normalize="classes"
         )
@@ -367,8 +367,6 @@ def _bincount(name: str, targets: Any, num_classes: int, device: torch.device) -
 
 
 def _all_reduce(counts: torch.Tensor) -> torch.Tensor:
-    from .distributed import all_reduce_sum
-
     return all_reduce_sum(counts)
 
 

@@ -1,4 +1,4 @@
-"""The ``counterpoise`` command line."""
+"""The ``counterpoise`` command line (the ``cli`` extra: ``pip install 'counterpoise[cli]'``)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,40 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
-import typer
-from rich.console import Console
-from rich.table import Table
+import torch
 
 from . import __version__
+from ._optional import require
+from .compare import (
+    STRATEGIES,
+    CompareConfig,
+    TrainConfig,
+    load_builtin,
+    load_user_data,
+    run_compare,
+    write_report,
+)
+from .compare.report import baseline_of, format_stats, metric_title, ranking_rows, table_metrics
+from .compare.runner import LOWER_IS_BETTER, resolve_config
 from .counts import LabelCounts, count_labels
 from .datasets import load_digits_lt
 from .describe import Description, describe
+from .plots import plot_class_distribution, save_figure
 from .weights import SCHEMES, class_weights, pos_weight
+
+if TYPE_CHECKING:
+    import rich.progress as _progress
+    import typer
+    from rich.console import Console
+    from rich.table import Table
+else:  # the command line's own dependencies: the `cli` extra
+    typer = require("typer", extra="cli")
+    Console = require("rich.console", extra="cli").Console
+    Table = require("rich.table", extra="cli").Table
+    _progress = require("rich.progress", extra="cli")
 
 app = typer.Typer(
     name="counterpoise",
@@ -195,8 +217,6 @@ def inspect_cmd(
         labels, source = _load(path, column, multilabel, imbalance_factor, seed)
         d = describe(labels)
         if plot is not None:
-            from .plots import plot_class_distribution, save_figure
-
             save_figure(plot_class_distribution(labels), plot)
     if as_json:
         payload = {"source": source, "multilabel": labels.multilabel, **d.to_dict()}
@@ -423,20 +443,6 @@ def compare_cmd(
     ] = False,
 ) -> None:
     """Train a model with each imbalance strategy on the same data and show which wins."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from .compare import (
-        STRATEGIES,
-        CompareConfig,
-        TrainConfig,
-        load_builtin,
-        load_user_data,
-        run_compare,
-        write_report,
-    )
-    from .compare.report import baseline_of, format_stats, metric_title, ranking_rows, table_metrics
-    from .compare.runner import LOWER_IS_BETTER, resolve_config
-
     if list_only:
         table = Table(title="Strategies", title_justify="left")
         table.add_column("name")
@@ -499,11 +505,11 @@ def compare_cmd(
     for note in splits.notes:
         _stdout().print(note)
     _stdout().print(f"Features: {splits.feature_summary()}.")
-    with Progress(
-        TextColumn("{task.description:<32}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
+    with _progress.Progress(
+        _progress.TextColumn("{task.description:<32}"),
+        _progress.BarColumn(),
+        _progress.TextColumn("{task.percentage:>3.0f}%"),
+        _progress.TimeElapsedColumn(),
         console=_stderr(),
         transient=True,
     ) as progress:
@@ -547,8 +553,6 @@ def compare_cmd(
 
 
 def _check_device(device: str) -> None:
-    import torch
-
     try:
         parsed = torch.device(device)
     except RuntimeError:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import check_number, check_positive_int, fail
+from ._optional import require
 
 __all__ = ["DATASETS", "Dataset", "load_dataset", "load_digits_lt", "long_tailed_counts"]
 
@@ -123,8 +124,7 @@ def load_digits_lt(
         >>> np.bincount(ds.y_test).tolist()
         [30, 30, 30, 30, 30, 30, 30, 30, 30, 30]
     """
-    from sklearn.datasets import load_digits
-
+    load_digits = require("sklearn.datasets", extra="metrics").load_digits
     factor = check_number("imbalance_factor", imbalance_factor, low=1.0)
     val_per_class = check_positive_int("val_per_class", val_per_class)
     test_per_class = check_positive_int("test_per_class", test_per_class)

@@ -59,6 +59,8 @@ from ._checks import (
     describe_tensor,
     fail,
 )
+from .distributed import get_rank, get_world_size
+from .weights import class_weights
 
 __all__ = [
     "ClassBalancedSampler",
@@ -91,8 +93,6 @@ class _EpochSampler(Sampler[int]):
         self, *, seed: int, num_replicas: int | None, rank: int | None, drop_last: bool
     ) -> None:
         super().__init__()
-        from .distributed import get_rank, get_world_size
-
         self.seed = check_positive_int("seed", seed, allow_zero=True)
         replicas = get_world_size() if num_replicas is None else num_replicas
         self.num_replicas = check_positive_int("num_replicas", replicas)
@@ -703,8 +703,6 @@ def _class_mass(counts: np.ndarray, weights: ClassWeights) -> tuple[np.ndarray, 
     if weights is None:
         w = np.ones(len(counts))
     elif isinstance(weights, str):
-        from .weights import class_weights
-
         w = class_weights(counts, weights, zero_counts="zero").double().numpy()  # type: ignore[arg-type]
     else:
         given = torch.as_tensor(weights).detach().cpu()

@@ -38,7 +38,7 @@ from ._checks import (
     describe_tensor,
     fail,
 )
-from .weights import ArrayLike, HasCounts, Normalize
+from .weights import ArrayLike, HasCounts, Normalize, class_weights
 
 __all__ = [
     "Curve",
@@ -257,8 +257,6 @@ class EffectiveNumberSchedule(WeightSchedule):
         return -math.expm1((1 - f) * math.log1p(-self.beta_start) + f * math.log1p(-self.beta_end))
 
     def _weights(self, epoch: int) -> torch.Tensor:
-        from .weights import class_weights
-
         beta = self._beta(epoch)
         return class_weights(self.counts, "effective", beta=beta, normalize=self.normalize)
 

@@ -29,6 +29,7 @@ names that count integer labels with a bincount instead of sorting them.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, get_args
@@ -618,9 +619,9 @@ def _check_class_weight(class_weight: Any, *, allow_list: bool = False) -> None:
 
 
 def _label_array(y: Any) -> np.ndarray:
-    from scipy import sparse
-
-    if sparse.issparse(y):
+    # a SciPy sparse matrix exists only once SciPy is loaded: no need to import it here
+    sparse = sys.modules.get("scipy.sparse")
+    if sparse is not None and sparse.issparse(y):
         return np.asarray(y.toarray())
     labels = np.asarray(y)
     if labels.ndim == 0:
