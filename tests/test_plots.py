@@ -1,3 +1,5 @@
+import sys
+
 import numpy as np
 import pytest
 
@@ -77,3 +79,22 @@ def test_training_curves_average_runs_and_vary_line_styles():
     lines = fig.axes[0].get_lines()
     np.testing.assert_allclose(lines[0].get_ydata(), [0.2, 0.2])
     assert lines[0].get_linestyle() == "-" and lines[11].get_linestyle() == "--"
+
+
+def _uninstall(monkeypatch, package):
+    """Make ``package`` look not installed: every import of it or its submodules fails."""
+    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, package, None)
+
+
+def test_without_matplotlib_the_error_names_the_extra(monkeypatch):
+    from counterpoise.plots import plot_confusion_matrix, plot_label_average_precision
+
+    _uninstall(monkeypatch, "matplotlib")
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'counterpoise\[plots\]'"):
+        plot_class_distribution([3, 1])
+    with pytest.raises(ModuleNotFoundError, match="matplotlib is needed here"):
+        plot_confusion_matrix([[1, 0], [0, 1]], ["a", "b"])
+    with pytest.raises(ModuleNotFoundError, match=r"counterpoise\[plots\]"):
+        plot_label_average_precision([0.5, 1.0], [3, 40], ["tail", "head"])

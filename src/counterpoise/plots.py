@@ -1,18 +1,25 @@
 """Matplotlib figures. Every function returns a :class:`matplotlib.figure.Figure` and never
-opens a window (the non-interactive Agg canvas is used), so it works on servers and in CI."""
+opens a window (the non-interactive Agg canvas is used), so it works on servers and in CI.
+
+The functions take the numbers they draw (arrays, mappings of names to values); the reports of
+:mod:`counterpoise.metrics` draw themselves through them. matplotlib is an optional dependency
+(the ``plots`` extra), imported when a figure is made.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from ._checks import fail
+from ._checks import check_positive_int, fail
+from ._optional import require
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "plot_class_distribution",
@@ -62,8 +69,7 @@ def plot_class_distribution(
         fail("classes", f"a sequence of {n.size} class names", f"{len(labels)} names")
     order = np.argsort(-n, kind="stable") if sort else np.arange(n.size)
 
-    fig = Figure(figsize=(max(6.0, min(14.0, 0.35 * n.size)), 4.0), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = _figure(max(6.0, min(14.0, 0.35 * n.size)), 4.0)
     ax = fig.add_subplot()
     ax.bar(np.arange(n.size), n[order], color="#4C72B0", width=0.85)
     if log:
@@ -97,8 +103,11 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
 
 
 def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
+    """An empty figure on the non-interactive Agg canvas."""
+    figure = require("matplotlib.figure", extra="plots")
+    agg = require("matplotlib.backends.backend_agg", extra="plots")
+    fig = figure.Figure(figsize=(width, height), layout="constrained")
+    agg.FigureCanvasAgg(fig)
     return fig
 
 
@@ -193,13 +202,37 @@ def plot_reliability_diagram(
         n_bins: equal-width confidence bins.
         title: the figure's title.
     """
-    from .metrics import CalibrationBins
-
     bins = {
-        name: CalibrationBins.of(np.asarray(p, dtype=np.float64), np.asarray(y), n_bins)
+        name: _ReliabilityBins.of(np.asarray(p, dtype=np.float64), np.asarray(y), n_bins)
         for name, (p, y) in models.items()
     }
     return plot_reliability_bins(bins, title=title)
+
+
+@dataclass(frozen=True)
+class _ReliabilityBins:
+    """Per-bin sums of the top-label probability, with the binning rule of
+    :class:`counterpoise.metrics.calibration.CalibrationBins` (bin ``b`` of ``B`` holds the
+    confidences in :math:`(b / B, (b + 1) / B]`, 0 goes to the first)."""
+
+    count: np.ndarray
+    confidence: np.ndarray
+    correct: np.ndarray
+
+    @classmethod
+    def of(cls, probs: np.ndarray, y: np.ndarray, n_bins: int) -> _ReliabilityBins:
+        n_bins = check_positive_int("n_bins", n_bins)
+        conf = probs.max(axis=1)
+        which = np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1)[1:-1], conf, side="left")
+        return cls(
+            count=np.bincount(which, minlength=n_bins),
+            confidence=np.bincount(which, weights=conf, minlength=n_bins),
+            correct=np.bincount(which, weights=probs.argmax(axis=1) == y, minlength=n_bins),
+        )
+
+    @property
+    def ece(self) -> float:
+        return float(np.abs(self.correct - self.confidence).sum() / self.count.sum())
 
 
 def plot_reliability_bins(bins: Mapping[str, Any], *, title: str = "Reliability") -> Figure:
@@ -207,7 +240,9 @@ def plot_reliability_bins(bins: Mapping[str, Any], *, title: str = "Reliability"
     model: the accuracy of each non-empty bin against its mean confidence.
 
     Args:
-        bins: name to calibration bins.
+        bins: name to calibration bins (any object with the per-bin arrays ``count``,
+            ``confidence`` and ``correct`` and the float ``ece`` of
+            :class:`~counterpoise.metrics.CalibrationBins`).
         title: the figure's title.
     """
     if not bins:
@@ -301,6 +336,7 @@ def plot_label_average_precision(
         fail("frequency", f"one value per label, of shape {ap.shape}", n.shape)
     if len(groups) != ap.size:
         fail("groups", f"one group per label ({ap.size})", len(groups))
+    ticker = require("matplotlib.ticker", extra="plots")
     fig = _figure(7.0, 4.5)
     ax = fig.add_subplot()
     names = np.asarray(groups, dtype=object)
@@ -317,12 +353,12 @@ def plot_label_average_precision(
         )
     if n.min() > 0:
         ax.set_xscale("log")
-        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
     else:
         ax.set_xscale("symlog", linthresh=1.0)
     # counts as plain numbers; minor ticks unlabelled (their labels collide)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     if boundaries is not None:
         for b in boundaries:
             ax.axvline(b, color="grey", linestyle="--", linewidth=1)

@@ -42,6 +42,8 @@ from ._checks import (
     real_values,
     resolve_option,
 )
+from .metrics import imbalance_report
+from .metrics.multilabel import Thresholds
 from .weights import ArrayLike
 
 __all__ = [
@@ -166,8 +168,6 @@ def tune_tau(
         >>> tune_tau(logits, targets, [3, 1], taus=[0.0, 0.5, 1.0])
         TauSearch(tau=0.5, value=1.0, taus=(0.0, 0.5, 1.0), values=(0.75, 1.0, 0.5))
     """
-    from .metrics import imbalance_report
-
     check_choice("metric", metric, TAU_METRICS)
     x = _class_scores("logits", logits)
     if x.ndim != 2:
@@ -185,22 +185,6 @@ def tune_tau(
         values.append(float(getattr(report, metric)))
     best = max(range(len(grid)), key=lambda i: (values[i], -abs(grid[i] - 1.0), -grid[i]))
     return TauSearch(grid[best], values[best], grid, tuple(values))
-
-
-class Thresholds(NamedTuple):
-    """The result of :func:`tune_thresholds`.
-
-    Attributes:
-        thresholds: one threshold per label, shape (L,) (a 0-d tensor for scores of shape
-            (N,)), in the dtype of floating-point scores and float64 for integer or boolean
-            scores; predict positive where ``scores >= thresholds``. A threshold of ``inf``
-            means: predict no positive.
-        values: float64, the metric achieved on the validation data with each threshold (the
-            F-beta score, or the expected cost per sample in units of a false positive's cost).
-    """
-
-    thresholds: torch.Tensor
-    values: torch.Tensor
 
 
 def tune_thresholds(

@@ -1,4 +1,5 @@
 import json
+import sys
 import warnings
 
 import numpy as np
@@ -395,7 +396,7 @@ def test_group_plot_marks_missing_values():
 
 
 def test_labels_scored_in_several_blocks_give_the_same_average_precision(monkeypatch):
-    import counterpoise.metrics as metrics
+    import counterpoise.metrics.multilabel as metrics
 
     rng = np.random.default_rng(5)
     y = (rng.random((30, 7)) < 0.3).astype(np.int64)
@@ -407,3 +408,19 @@ def test_labels_scored_in_several_blocks_give_the_same_average_precision(monkeyp
     blocks = multilabel_report(y, s, ignore_value=-1).average_precision
     np.testing.assert_array_equal(blocks, whole)
     np.testing.assert_allclose(blocks, reference_ap(y, s)[0], rtol=1e-12)
+
+
+def test_without_rich_or_matplotlib_the_error_names_the_extra(monkeypatch):
+    r = multilabel_report([[1, 0], [0, 1], [1, 1]], [[0.9, 0.2], [0.3, 0.6], [0.7, 0.4]])
+    for name in [m for m in sys.modules if m == "rich" or m.startswith("rich.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "rich", None)
+    with pytest.raises(ModuleNotFoundError, match=r"rich .*'counterpoise\[cli\]'"):
+        r.print()
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ModuleNotFoundError, match=r"matplotlib .*'counterpoise\[plots\]'"):
+        r.plot_average_precision()
+    with pytest.raises(ModuleNotFoundError, match=r"matplotlib .*'counterpoise\[plots\]'"):
+        r.plot_groups()
