@@ -30,7 +30,7 @@ from ._checks import (
     fail,
     resolve_option,
 )
-from .distributed import all_reduce_sum
+from ._collectives import all_reduce_sum
 from .weights import class_weights
 
 __all__ = ["AdaptiveClassWeights", "BatchFrequencyWeights", "OnlinePriors"]

@@ -33,7 +33,7 @@ from typing import Any, Literal, NoReturn
 import numpy as np
 import torch
 
-from . import distributed
+from . import _collectives as distributed
 from ._checks import check_nonnegative, check_positive_int, describe_tensor, fail
 from ._io import (
     Columns,

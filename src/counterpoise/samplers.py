@@ -59,7 +59,7 @@ from ._checks import (
     describe_tensor,
     fail,
 )
-from .distributed import get_rank, get_world_size
+from ._collectives import get_rank, get_world_size
 from .weights import class_weights
 
 __all__ = [

@@ -24,6 +24,11 @@ scheme         raw weight :math:`w_c`                             source
 :func:`sample_weights` looks class weights up per sample, and :func:`compute_class_weight` /
 :func:`compute_sample_weight` are drop-in replacements for scikit-learn's functions of the same
 names that count integer labels with a bincount instead of sorting them.
+
+The other maps from counts to the vectors that particular losses take live here too:
+:func:`ldam_margins` (LDAM's per-class margins), :func:`label_alpha` (per-label alpha of the
+sigmoid focal loss), :func:`focal_alpha` (per-class alpha of the anchor focal loss) and
+:func:`log_class_weights` (log-scaled class weights for detection).
 """
 
 from __future__ import annotations
@@ -63,6 +68,10 @@ __all__ = [
     "class_weights",
     "compute_class_weight",
     "compute_sample_weight",
+    "focal_alpha",
+    "label_alpha",
+    "ldam_margins",
+    "log_class_weights",
     "pos_weight",
     "sample_weights",
 ]

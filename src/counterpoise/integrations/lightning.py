@@ -78,7 +78,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import distributed
+from .. import _collectives as distributed
 from .._checks import VectorLike, class_vector, describe_tensor, fail
 from ..metrics import CalibrationBins, ImbalanceMetrics, ImbalanceReport
 

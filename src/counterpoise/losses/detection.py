@@ -1,7 +1,8 @@
 """Detection: the sigmoid focal loss on anchor logits (N, A, C) with class-index targets.
 
 RetinaNet's loss (Lin et al., 2017), normalised by the number of positive anchors, with per-class
-alpha and class weights; as a pure function and as a module whose ``forward`` is one call of it.
+alpha and class weights; as a pure function (documented with :mod:`counterpoise.functional`) and as
+a module whose ``forward`` is one call of it.
 """
 
 from __future__ import annotations

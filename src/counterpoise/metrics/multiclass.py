@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import distributed, plots
+from .. import _collectives as distributed
+from .. import plots
 from .._checks import check_positive_int, fail
 from .._optional import require
 from . import _tables

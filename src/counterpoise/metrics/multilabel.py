@@ -17,8 +17,7 @@ import numpy as np
 import torch
 
 from .. import plots
-from .._checks import check_choice, check_number, fail
-from .._checks import check_ignore_value
+from .._checks import check_choice, check_ignore_value, check_number, fail
 from . import _tables
 from ._common import _as_numpy
 
