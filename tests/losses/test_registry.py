@@ -71,16 +71,16 @@ def test_the_mean_divides_the_sum_by_the_registered_denominator(name, seed, weig
     torch.testing.assert_close(sum(parts), mean(x, target, sample_weight=sw))
 
 
-def test_entries_are_found_by_module_and_checked():
+def test_entries_are_found_by_module_and_checked(raises):
     assert entry_of(cp.FocalLoss()).name == "focal"
     assert entry_of(cp.WeightedBCEWithLogitsLoss).normaliser == "element"
-    with pytest.raises(TypeError, match="`loss` must be a registered loss module"):
+    with raises(TypeError, "loss", "a registered loss module"):
         entry_of(nn.CrossEntropyLoss())
-    with pytest.raises(ValueError, match=r"`entry\.name` must be a name not registered yet"):
+    with raises(ValueError, "entry.name", "a name not registered yet", "focal"):
         register_loss(LOSSES["focal"])
-    with pytest.raises(ValueError, match="`normaliser` must be one of"):
+    with raises(ValueError, "normaliser", "one of"):
         LossEntry("bad", nn.Identity, cf.cross_entropy, "multiclass", "rows")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="`weight` must be None unless"):
+    with raises(ValueError, "weight", "None unless"):
         LossEntry("bad", nn.Identity, cf.cross_entropy, "multilabel", "element", "weight")
 
 
