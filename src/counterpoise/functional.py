@@ -34,6 +34,46 @@ and grad mode is on: evaluate it under ``torch.no_grad()`` when no gradient is n
 (validation). Every loss is differentiable once: a backward pass with ``create_graph=True``
 (second derivatives, gradient penalties) through one raises a ``RuntimeError`` rather than
 return a gradient without its second-order terms.
+
+What each weighting argument means, loss by loss (:mod:`counterpoise.losses.registry` records
+what each mean divides by, and :func:`counterpoise.distributed.ddp_denominator` and the
+integrations read it from there). "In the mean" means that the argument also enters the sum
+that ``reduction="mean"`` divides by, so that the mean is a weighted mean:
+
+====================================  ============================================  ========================
+loss                                  weighting arguments                           ``"mean"`` divides by
+====================================  ============================================  ========================
+``cross_entropy``                     ``weight`` (C,): class weight of each         :math:`\\sum w_{y_i} s_i`
+                                      target, in the mean
+``focal_loss``                        ``alpha`` (C,): the same role as              :math:`\\sum \\alpha_{y_i} s_i`
+                                      ``weight``, in the mean
+``logit_adjusted_loss``               ``weight`` (C,): class weight, in the mean    :math:`\\sum w_{y_i} s_i`
+                                      (``priors`` shift the logits)
+``balanced_softmax_loss``             ``weight`` (C,): class weight, in the mean    :math:`\\sum w_{y_i} s_i`
+                                      (``counts`` shift the logits)
+``ldam_loss``                         ``weight`` (C,): class weight, in the mean    :math:`\\sum w_{y_i} s_i`
+                                      (``counts`` set the margins)
+``cost_sensitive_loss``               ``cost`` (C, C): the cost of each             :math:`\\sum s_i`
+                                      prediction; not in the mean
+``binary_cross_entropy_with_logits``  ``pos_weight``, ``neg_weight`` (L,):          :math:`\\sum s_i`
+                                      multiply the positive / negative terms;
+                                      not in the mean
+``sigmoid_focal_loss``                ``alpha`` (number or (L,)): positives         :math:`\\sum s_i`
+                                      weigh alpha, negatives 1 - alpha;
+                                      ``weight`` (L,): every term of a
+                                      label; neither in the mean
+``asymmetric_loss``                   none                                          :math:`\\sum s_i`
+``distribution_balanced_loss``        re-balancing weights from ``counts``;         :math:`\\sum s_i`
+                                      not in the mean
+``anchor_focal_loss``                 ``alpha`` (number or (C,)), ``weight``        positive anchors
+                                      (C,) per output; not in the count
+====================================  ============================================  ========================
+
+The sums run over the elements that count: targets other than ``ignore_index``, labels other
+than ``ignore_value``; for the anchor loss, its default ``reduction="positives"``.
+
+``sample_weight`` :math:`s` (the target's shape; 1 each when not given) always multiplies the
+loss of its element and enters the mean, except in the count of positive anchors.
 """
 
 from __future__ import annotations
