@@ -14,7 +14,7 @@ from torch import nn
 
 from .._checks import check_number, check_positive_int, fail
 from ..losses.registry import LOSSES
-from ..metrics import imbalance_report, multilabel_report
+from ..metrics import CONFUSION_METRICS, confusion_metrics, imbalance_report, multilabel_report
 from .data import UNKNOWN
 from .strategies import LabelStats, Strategy, first_epoch_of, label_probabilities, label_thresholds
 
@@ -122,29 +122,14 @@ def _confusion(y: torch.Tensor, pred: torch.Tensor, num_classes: int) -> torch.T
 def validation_score(y: torch.Tensor, logits: torch.Tensor, metric: str) -> float:
     """The comparison's metric on validation outputs, oriented so that higher is better.
 
-    The label metrics come from one confusion matrix (fast enough for every epoch); the others
+    The label metrics come from the confusion matrix by
+    :func:`counterpoise.metrics.confusion_metrics` (fast enough for every epoch); the others
     from :func:`counterpoise.metrics.imbalance_report`. ``ece`` is negated.
     """
     num_classes = logits.shape[1]
-    pred = logits.argmax(1)
-    cm = _confusion(y, pred, num_classes).double()
-    support = cm.sum(1)
-    present = support > 0
-    recall = cm.diag()[present] / support[present]
-    if metric == "balanced_accuracy":
-        return float(recall.mean())
-    if metric == "worst_class_recall":
-        return float(recall.min())
-    if metric == "accuracy":
-        return float(cm.diag().sum() / cm.sum())
-    if metric == "gmean_recall":
-        return (
-            float(recall.clamp_min(1e-300).log().mean().exp()) if bool((recall > 0).all()) else 0.0
-        )
-    if metric == "macro_f1":
-        denom = support + cm.sum(0)
-        f1 = torch.where(denom > 0, 2 * cm.diag() / denom.clamp_min(1), torch.zeros_like(denom))
-        return float(f1.mean())
+    if metric in CONFUSION_METRICS:
+        confusion = _confusion(y, logits.argmax(1), num_classes).numpy()
+        return float(confusion_metrics(confusion)[metric])
     probs = logits.double().softmax(1).numpy()
     value = getattr(imbalance_report(y.numpy(), probs, num_classes=num_classes), metric)
     return -float(value) if metric == "ece" else float(value)

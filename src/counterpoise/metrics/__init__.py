@@ -20,7 +20,14 @@ Every public name is available from ``counterpoise.metrics`` itself.
 """
 
 from .calibration import CalibrationBins
-from .multiclass import SUMMARY_METRICS, ImbalanceMetrics, ImbalanceReport, imbalance_report
+from .multiclass import (
+    CONFUSION_METRICS,
+    SUMMARY_METRICS,
+    ImbalanceMetrics,
+    ImbalanceReport,
+    confusion_metrics,
+    imbalance_report,
+)
 from .multilabel import (
     DEFAULT_BOUNDARIES,
     LABEL_GROUPS,
@@ -37,6 +44,7 @@ from .multilabel import (
 )
 
 __all__ = [
+    "CONFUSION_METRICS",
     "DEFAULT_BOUNDARIES",
     "LABEL_GROUPS",
     "MULTILABEL_SUMMARY_METRICS",
@@ -46,6 +54,7 @@ __all__ = [
     "ImbalanceReport",
     "LabelGroup",
     "MultilabelReport",
+    "confusion_metrics",
     "imbalance_report",
     "multilabel_report",
 ]

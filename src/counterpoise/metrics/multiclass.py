@@ -4,9 +4,10 @@ Plain accuracy on long-tailed data is dominated by the head classes. :func:`imba
 combines the measures that expose the tail: per-class recall, balanced accuracy (the mean
 recall), macro-F1, the geometric mean and the minimum of the recalls, Matthews' correlation
 coefficient, per-class average precision, and the expected calibration error of the predicted
-probabilities. The label metrics are scikit-learn's, computed from the confusion matrix (a
-sufficient statistic, so that :class:`ImbalanceMetrics` can accumulate them over batches and
-processes); this module chooses, validates and presents them. The calibration error is that of
+probabilities. The label metrics are computed from the confusion matrix by
+:func:`confusion_metrics`, with scikit-learn's definitions (a sufficient statistic, so that
+:class:`ImbalanceMetrics` can accumulate them over batches and processes, and cheap enough to
+score every epoch of ``compare``); this module chooses, validates and presents them. The calibration error is that of
 :class:`~counterpoise.metrics.calibration.CalibrationBins`.
 """
 
@@ -28,7 +29,14 @@ from . import _tables
 from ._common import _as_numpy
 from .calibration import CalibrationBins
 
-__all__ = ["SUMMARY_METRICS", "ImbalanceMetrics", "ImbalanceReport", "imbalance_report"]
+__all__ = [
+    "CONFUSION_METRICS",
+    "SUMMARY_METRICS",
+    "ImbalanceMetrics",
+    "ImbalanceReport",
+    "confusion_metrics",
+    "imbalance_report",
+]
 
 #: Scalar metrics of a report, by name; every one is "higher is better" except ``ece``.
 SUMMARY_METRICS = (
@@ -42,7 +50,68 @@ SUMMARY_METRICS = (
     "ece",
 )
 
+#: The summary metrics that the confusion matrix alone gives (see :func:`confusion_metrics`).
+CONFUSION_METRICS = (
+    "balanced_accuracy",
+    "macro_f1",
+    "worst_class_recall",
+    "gmean_recall",
+    "accuracy",
+)
+
 _PROB_TOLERANCE = 1e-3
+
+
+def confusion_metrics(confusion: np.ndarray) -> dict[str, Any]:
+    """The label metrics of a confusion matrix (rows true classes, columns predictions).
+
+    Per class, with :math:`t_c` the correct predictions, :math:`n_c` the support and
+    :math:`p_c` the predictions of class :math:`c` (each 0 where its denominator is 0, as
+    scikit-learn's ``zero_division=0``):
+
+    .. math::
+
+        \\text{precision}_c = t_c / p_c, \\quad \\text{recall}_c = t_c / n_c, \\quad
+        F_1 = 2 t_c / (n_c + p_c);
+
+    ``balanced_accuracy``, ``worst_class_recall`` and ``gmean_recall`` are the mean, minimum
+    and geometric mean (0 when one is 0) of the recalls of the classes present, ``macro_f1``
+    the mean F1 over all classes, ``accuracy`` the trace over the total. Cheap enough to score
+    every epoch of a training run; :func:`imbalance_report` builds on it.
+
+    Args:
+        confusion: (C, C) counts with at least one sample.
+
+    Returns:
+        ``precision``, ``recall``, ``f1`` (float64 (C,)), ``support`` (int64 (C,)) and the
+        float metrics of :data:`CONFUSION_METRICS`, by name.
+
+    Example:
+        >>> m = confusion_metrics(np.array([[8, 2], [1, 1]]))
+        >>> m["recall"].tolist(), m["balanced_accuracy"], round(m["macro_f1"], 4)
+        ([0.8, 0.5], 0.65, 0.6211)
+    """
+    # in float64 torch: the same operations, in the same order, as every epoch's score
+    cm = torch.as_tensor(np.asarray(confusion)).double()
+    correct, support, predicted = cm.diag(), cm.sum(1), cm.sum(0)
+    zeros = torch.zeros_like(correct)
+    precision = torch.where(predicted > 0, correct / predicted.clamp_min(1), zeros)
+    recall = torch.where(support > 0, correct / support.clamp_min(1), zeros)
+    both = support + predicted
+    f1 = torch.where(both > 0, 2 * correct / both.clamp_min(1), zeros)
+    present = recall[support > 0]
+    gmean = present.clamp_min(1e-300).log().mean().exp() if bool((present > 0).all()) else 0.0
+    return {
+        "precision": precision.numpy(),
+        "recall": recall.numpy(),
+        "f1": f1.numpy(),
+        "support": support.numpy().astype(np.int64),
+        "accuracy": float(correct.sum() / cm.sum()),
+        "balanced_accuracy": float(present.mean()),
+        "macro_f1": float(f1.mean()),
+        "gmean_recall": float(gmean),
+        "worst_class_recall": float(present.min()),
+    }
 
 
 @dataclass(frozen=True)
@@ -315,33 +384,17 @@ def _report(
 ) -> ImbalanceReport:
     """A report from sufficient statistics: the confusion matrix (and calibration bins).
 
-    scikit-learn computes the metrics from the C x C (true, predicted) pairs weighted by their
-    counts, which gives exactly what it gives on the samples themselves.
+    The label metrics are :func:`confusion_metrics`; scikit-learn computes Matthews'
+    correlation from the C x C (true, predicted) pairs weighted by their counts, which gives
+    exactly what it gives on the samples themselves.
     """
-    skm = require("sklearn.metrics", extra="metrics")
-
     c = confusion.shape[0]
     true, pred = np.repeat(np.arange(c), c), np.tile(np.arange(c), c)
     weight = confusion.ravel().astype(np.float64)
-    precision, recall, f1, _ = skm.precision_recall_fscore_support(
-        true, pred, labels=np.arange(c), sample_weight=weight, zero_division=0
-    )
-    support = confusion.sum(axis=1).astype(np.int64)
-    present = support > 0
-    rec = recall[present]
-    total = confusion.sum()
     return ImbalanceReport(
         classes=classes,
-        support=support,
-        precision=precision,
-        recall=recall,
-        f1=f1,
         confusion=confusion.astype(np.int64),
-        accuracy=float(np.trace(confusion) / total),
-        balanced_accuracy=float(rec.mean()),
-        macro_f1=float(f1.mean()),
-        gmean_recall=float(np.exp(np.log(rec).mean())) if rec.min() > 0 else 0.0,
-        worst_class_recall=float(rec.min()),
+        **confusion_metrics(confusion),
         mcc=_mcc(true, pred, weight),
         average_precision=average_precision,
         macro_average_precision=(
