@@ -1,15 +1,6 @@
-"""The collectives of the package: ``torch.distributed`` calls that do nothing without a process
-group (re-exported by :mod:`counterpoise.distributed`).
-
-Statistics such as class counts must often be summed over every rank of a data-parallel job
-before they are used (each rank sees only its shard of the data). These helpers wrap the few
-collectives the package needs so that the same code runs unchanged in a single process: when
-``torch.distributed`` is unavailable or no process group is initialised, the world has one
-rank (rank 0) and every reduction returns its input.
-
-Tensors are moved to the device the backend communicates on (the current CUDA device for
-``nccl``, the CPU otherwise) and the result is returned on the input's device. The reductions
-run on the default process group and must be called by every rank, in the same order.
+"""The few ``torch.distributed`` collectives the package needs, as no-ops without a process
+group. They live below everything else (counts, samplers and metrics sum over ranks with them);
+:mod:`counterpoise.distributed` offers them to users, with what they do in one process.
 """
 
 from __future__ import annotations
