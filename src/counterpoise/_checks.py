@@ -89,9 +89,34 @@ def check_positive_int(name: str, value: Any, *, allow_zero: bool = False) -> in
     return value
 
 
+def eager_checks(*tensors: torch.Tensor | None) -> bool:
+    """Whether checks of tensor *values* raise here and now: for tensors on the CPU, outside
+    :func:`torch.compile`.
+
+    Reading a value of a tensor on an accelerator waits for the device (a host-device
+    synchronisation) and stops CUDA-graph capture, and a traced graph cannot branch on data.
+    There, the same checks are device-side assertions (:func:`device_assert`): they fail the
+    next synchronising call with the message of the check, and cost no synchronisation. Checks
+    of shapes, dtypes, devices and options raise everywhere.
+    """
+    if torch.compiler.is_compiling():
+        return False
+    return all(t is None or t.device.type == "cpu" for t in tensors)
+
+
+def device_assert(ok: torch.Tensor, name: str, expected: str) -> None:
+    """Assert on the device that every element of ``ok`` is true, without synchronising; the
+    failure names the argument in the package's template ("`{name}` must be {expected}")."""
+    torch._assert_async(ok.all(), f"`{name}` must be {expected}")
+
+
 def check_finite(name: str, t: torch.Tensor) -> None:
     """Raise when a floating tensor holds NaN or infinity, saying where the first one is."""
     if t.is_floating_point() or t.is_complex():
+        if not eager_checks(t):
+            finite = t.abs() <= torch.finfo(t.abs().dtype).max  # False for NaN and infinity
+            device_assert(finite, name, "finite (no NaN or infinity)")
+            return
         bad = ~torch.isfinite(t)
         if bool(bad.any()):
             first = tuple(int(i) for i in bad.nonzero()[0].tolist())
@@ -102,6 +127,9 @@ def check_nonnegative(name: str, t: torch.Tensor) -> None:
     """Raise when a tensor holds NaN, infinity or a negative value."""
     check_finite(name, t)
     neg = t < 0
+    if not eager_checks(t):
+        device_assert(t >= 0, name, "non-negative")
+        return
     if bool(neg.any()):
         first = tuple(int(i) for i in neg.nonzero()[0].tolist())
         fail(name, "non-negative", f"{t[first].item()} at index {first}")
@@ -268,6 +296,12 @@ def check_index_target(
         fail("target", f"a tensor of shape {tuple(expected)}", describe_tensor(target))
     target = target.long()
     valid = target != ignore_index
+    if not eager_checks(target, input):
+        # always masked (whether anything is ignored is not read), range asserted on the device
+        safe = torch.where(valid, target, 0)
+        classes = f"class indices in [0, {input.shape[1]}) or ignore_index={ignore_index}"
+        device_assert((safe >= 0) & (safe < input.shape[1]), "target", classes)
+        return safe, valid
     safe, mask = target, None
     if not bool(valid.all()):
         safe, mask = torch.where(valid, target, 0), valid
@@ -291,7 +325,9 @@ def check_alpha(alpha: Any, length: int | None = None) -> float | torch.Tensor |
     if isinstance(alpha, (int, float)) and not isinstance(alpha, bool):
         return check_number("alpha", alpha, low=0.0, high=1.0)
     v = class_vector("alpha", alpha, length=length)
-    if bool((v > 1).any()):
+    if not eager_checks(v):
+        device_assert(v <= 1, "alpha", "values in [0, 1]")
+    elif bool((v > 1).any()):
         fail("alpha", "values in [0, 1]", f"{v.max().item()} at index {int(v.argmax())}")
     return v
 
@@ -314,9 +350,15 @@ def check_binary_target(
     known = None
     if ignore is not None:
         unknown = torch.isnan(target) if math.isnan(ignore) else target == ignore
-        if bool(unknown.any()):
-            known = ~unknown
+        if not eager_checks(target):
+            known, target = unknown.logical_not(), torch.where(unknown, 0, target)
+        elif bool(unknown.any()):
+            known = unknown.logical_not()
             target = torch.where(unknown, 0, target)
+    if not eager_checks(target):
+        allowed = "" if ignore is None else f" or ignore_value={ignore!r}"
+        device_assert((target >= 0) & (target <= 1), "target", f"values in [0, 1]{allowed}")
+        return target, known
     # One pass over the target; NaN makes the comparison fail as well.
     low, high = (float(v) for v in target.aminmax())
     if not (low >= 0 and high <= 1):
@@ -350,7 +392,9 @@ def check_focal_alpha(alpha: Any, x: torch.Tensor) -> float | torch.Tensor | Non
     if not isinstance(alpha, (torch.Tensor, np.ndarray, Sequence)):
         return check_number("alpha", alpha, low=0.0, high=1.0)
     v = label_vector("alpha", alpha, x)
-    if bool((v > 1).any()):
+    if not eager_checks(v):
+        device_assert(v <= 1, "alpha", "values in [0, 1]")
+    elif bool((v > 1).any()):
         # v is viewed along dimension 1 only: its flat index is the label's
         fail("alpha", "values in [0, 1]", f"{v.max().item()} at index {int(v.argmax())}")
     return v
@@ -368,7 +412,9 @@ def float_tensor(name: str, value: Any) -> torch.Tensor:
         fail(name, "a tensor or a sequence of numbers", value, error=TypeError)
     if t.dtype == torch.bool or t.is_complex():
         fail(name, "real numbers", describe_tensor(t), error=TypeError)
-    return t if t.is_floating_point() else t.double()
+    if t.is_floating_point():
+        return t
+    return t.double() if t.device.type == "cpu" else t.float()  # no float64 on accelerators
 
 
 def class_vector(
@@ -381,7 +427,9 @@ def class_vector(
     if length is not None:
         check_length(name, v, length)
     check_nonnegative(name, v)
-    if positive and not bool((v > 0).all()):
+    if positive and not eager_checks(v):
+        device_assert(v > 0, name, "positive")
+    elif positive and not bool((v > 0).all()):
         fail(name, "positive", f"{v.min().item()} at index {int(v.argmin())}")
     return v
 

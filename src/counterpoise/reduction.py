@@ -12,7 +12,15 @@ from typing import Literal, get_args
 
 import torch
 
-from ._checks import check_choice, check_nonnegative, check_number, describe_tensor, fail
+from ._checks import (
+    check_choice,
+    check_nonnegative,
+    check_number,
+    describe_tensor,
+    device_assert,
+    eager_checks,
+    fail,
+)
 
 __all__ = ["REDUCTIONS", "Reduction", "reduce"]
 
@@ -115,8 +123,7 @@ def _denominator(
 ) -> torch.Tensor:
     """The number the mean divides by, as a tensor on the device of ``loss``."""
     if denominator is not None:
-        value = check_number("denominator", denominator, low=0.0)
-        return torch.tensor(value, dtype=loss.dtype, device=loss.device)
+        return denominator_tensor(denominator, loss)
     if weight is None:
         count = loss.numel() if mask is None else mask.sum()
         return torch.as_tensor(count, dtype=loss.dtype, device=loss.device)
@@ -124,6 +131,21 @@ def _denominator(
     if mask is not None:
         weight = torch.where(mask, weight, weight.new_zeros(()))
     return weight.sum()
+
+
+def denominator_tensor(denominator: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A given ``denominator`` (a non-negative number or one-element tensor) as a scalar tensor
+    of the dtype and device of ``like``. A tensor stays a tensor: off the CPU and under
+    :func:`torch.compile` it is neither read (no synchronisation) nor turned into a constant
+    (no recompilation per value), and its range is asserted on the device."""
+    if isinstance(denominator, torch.Tensor) and not eager_checks(denominator):
+        if denominator.numel() != 1 or denominator.dtype == torch.bool or denominator.is_complex():
+            fail("denominator", "a one-element real tensor", describe_tensor(denominator))
+        d = denominator.reshape(()).to(device=like.device, dtype=like.dtype)
+        device_assert(torch.isfinite(d) & (d >= 0), "denominator", "finite and >= 0")
+        return d
+    value = check_number("denominator", denominator, low=0.0)
+    return torch.tensor(value, dtype=like.dtype, device=like.device)
 
 
 def _divide(total: torch.Tensor, denominator: torch.Tensor) -> torch.Tensor:

@@ -476,6 +476,8 @@ def _row_chunks(t: torch.Tensor) -> list[Any]:
     whole tensor) on other devices, for small tensors and for 0-d ones."""
     if t.ndim == 0 or t.device.type != "cpu" or t.numel() <= _CHUNK:
         return [...]
+    if torch.compiler.is_compiling():
+        return [...]  # one graph for every batch size: the compiler fuses the passes anyway
     rows = t.shape[0]
     count = min(rows, -(-t.numel() // _CHUNK))  # ceil; chunks of equal numbers of rows
     step = -(-rows // count)
@@ -545,8 +547,8 @@ def _binary(y: torch.Tensor) -> bool:
     """Whether every target of a CPU chunk is 0 or 1: sum y (1 - y) = 0, a sum of terms that
     are positive for any y strictly between 0 and 1 (no cancellation). False off the CPU,
     where reading the answer would synchronise with the device."""
-    if y.device.type != "cpu":
-        return False
+    if y.device.type != "cpu" or torch.compiler.is_compiling():
+        return False  # (a traced graph cannot branch on data either)
     flat = y.reshape(-1)
     return not bool(torch.dot(flat, torch.rsub(flat, 1.0)))
 

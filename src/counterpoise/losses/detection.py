@@ -20,9 +20,11 @@ from .._checks import (
     check_number,
     class_vector,
     describe_tensor,
+    device_assert,
+    eager_checks,
     fail,
 )
-from ..reduction import reduce_elements
+from ..reduction import denominator_tensor, reduce_elements
 from ..weights import focal_alpha
 from ._autograd import (
     SigmoidTerms,
@@ -169,8 +171,7 @@ def anchor_focal_loss(
     if denominator is None:
         count = positive.sum().to(loss.dtype)  # a tensor: no host synchronisation
     else:
-        value = check_number("denominator", denominator, low=0.0)
-        count = torch.tensor(value, dtype=loss.dtype, device=loss.device)
+        count = denominator_tensor(denominator, loss)
     return (total / count.clamp_min(1.0)).to(input.dtype)
 
 
@@ -196,18 +197,22 @@ def _anchor_target(
     target = target.long()
     positive = (target >= 0) & (target < num_classes)
     ignored = target == ignore_index
-    bad = ~(positive | ignored | (target == bg))
-    if bool(bad.any()):
+    bad = (positive | ignored | (target == bg)).logical_not()
+    expected = (
+        f"class indices in [0, {num_classes}), background={bg} or ignore_index={ignore_index}"
+    )
+    eager = eager_checks(target, input)
+    if not eager:
+        device_assert(bad.logical_not(), "target", expected)
+    elif bool(bad.any()):
         first = tuple(int(i) for i in bad.nonzero()[0])
-        fail(
-            "target",
-            f"class indices in [0, {num_classes}), background={bg} or ignore_index={ignore_index}",
-            f"{target[first].item()} at index {first}",
-        )
+        fail("target", expected, f"{target[first].item()} at index {first}")
     one_hot = torch.zeros(input.shape, dtype=dtype, device=input.device)
     index = torch.where(positive, target, 0).unsqueeze(-1)
     one_hot.scatter_(-1, index, positive.unsqueeze(-1).to(dtype))
-    return one_hot, (None if not bool(ignored.any()) else ~ignored), positive
+    # on the CPU, a batch without ignored anchors skips the masking passes
+    unmasked = eager and not bool(ignored.any())
+    return one_hot, (None if unmasked else ignored.logical_not()), positive
 
 
 def _anchor_terms(

@@ -26,7 +26,11 @@ from .._checks import (
     check_input,
     check_length,
     check_number,
+    check_positive_int,
     counts_with_total,
+    describe_tensor,
+    device_assert,
+    eager_checks,
     fail,
     label_weight,
 )
@@ -465,7 +469,22 @@ def _balanced_counts(
     counts: Any, num_samples: int | None, kappa: float
 ) -> tuple[torch.Tensor, float | None]:
     """The checked counts of :func:`distribution_balanced_loss` (a float64 CPU vector, all
-    positive) and N (None when not given; required, and above every count, for kappa > 0)."""
+    positive) and N (None when not given; required, and above every count, for kappa > 0).
+    Counts on an accelerator stay there, their values asserted on the device."""
+    source = getattr(counts, "counts", counts)
+    if isinstance(source, torch.Tensor) and not eager_checks(source):
+        if num_samples is not None and hasattr(counts, "counts"):
+            fail("num_samples", "None when the counts carry their own", num_samples)
+        given = getattr(counts, "num_samples", None) if hasattr(counts, "counts") else num_samples
+        if source.ndim != 1 or not source.is_floating_point():
+            fail("counts", "a 1-D floating tensor on the device", describe_tensor(source))
+        total = None if given is None else float(check_positive_int("num_samples", given))
+        if kappa > 0 and total is None:
+            fail("num_samples", "the number of training samples when kappa > 0", None)
+        ok = (source > 0) if total is None else (source > 0) & (source < total)
+        expected = "positive" + ("" if total is None else f" and below num_samples={total:g}")
+        device_assert(ok, "counts", f"{expected} for every label")
+        return source, total
     n, total = counts_with_total("counts", counts, num_samples)
     check_entries("counts", n > 0, "positive for every label", "no positives", noun=LABELS)
     if kappa > 0:
