@@ -104,6 +104,24 @@ def eager_checks(*tensors: torch.Tensor | None) -> bool:
     return all(t is None or t.device.type == "cpu" for t in tensors)
 
 
+#: The device types that autocast knows.
+_AUTOCAST_DEVICES = ("cpu", "cuda", "xpu", "mps", "hpu", "xla", "mtia", "ipu")
+
+
+def autocast_enabled(t: torch.Tensor) -> bool:
+    """Whether :func:`torch.autocast` is on for the device of ``t``."""
+    device = t.device.type
+    return device in _AUTOCAST_DEVICES and torch.is_autocast_enabled(device)
+
+
+def result_dtype(input: torch.Tensor) -> torch.dtype:
+    """The dtype a loss returns: float32 for half-precision logits under autocast (as
+    PyTorch's losses do there), the dtype of the logits otherwise."""
+    if input.dtype in (torch.float16, torch.bfloat16) and autocast_enabled(input):
+        return torch.float32
+    return input.dtype
+
+
 def device_assert(ok: torch.Tensor, name: str, expected: str) -> None:
     """Assert on the device that every element of ``ok`` is true, without synchronising; the
     failure names the argument in the package's template ("`{name}` must be {expected}")."""

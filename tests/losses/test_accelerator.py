@@ -301,3 +301,46 @@ def test_modules_compile_with_fullgraph(name):
     expected.sum().backward()
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(grad, b["x"].grad, rtol=1e-5, atol=1e-6)
+
+
+# --- mixed precision ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_under_autocast_every_loss_returns_float32_computed_in_float32(name, dtype):
+    multilabel, call = FUNCTIONS[name]
+    torch.manual_seed(2)
+    b = _batch("cpu", multilabel)
+    b["x"] = b["x"].detach().to(dtype).requires_grad_(True)
+    with torch.autocast("cpu", dtype=dtype):
+        got = call(b)
+    got.sum().backward()
+    assert got.dtype == torch.float32
+    assert b["x"].grad is not None and b["x"].grad.dtype == dtype
+    # what float64 gives on the same half-precision logits: no product ran in half precision
+    exact = call({**b, "x": b["x"].detach().double()})
+    torch.testing.assert_close(got.double(), exact, rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_under_autocast_every_module_returns_float32(name):
+    module, multilabel = _module(name)
+    b = _batch("cpu", multilabel)
+    b["x"] = b["x"].detach().bfloat16().requires_grad_(True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = _call_module(module, b, LOSSES[name].task == "detection")
+    assert got.dtype == torch.float32
+
+
+def test_a_half_precision_sum_over_many_rows_stays_finite_under_autocast():
+    torch.manual_seed(3)
+    x = (torch.randn(40_000, 10) * 4).half()
+    y = torch.randint(0, 10, (40_000,))
+    with torch.autocast("cpu", dtype=torch.float16):
+        ours = cf.cross_entropy(x, y, reduction="sum")
+        torchs = torch.nn.functional.cross_entropy(x, y, reduction="sum")
+    assert ours.dtype == torchs.dtype == torch.float32
+    assert torch.isfinite(ours) and torch.isfinite(torchs)
+    torch.testing.assert_close(ours, torchs, rtol=1e-5, atol=0)
+    assert not torch.isfinite(cf.cross_entropy(x, y, reduction="sum"))  # half without autocast

@@ -78,7 +78,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .._checks import compute_dtype, fail
+from .._checks import autocast_enabled, compute_dtype, fail
 
 __all__ = [
     "Rebalance",
@@ -205,7 +205,16 @@ def _adjusted(
 def weighted_sum(z: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """sum_c w_c z_c along dimension 1, as a batched matrix product (no (N, C) temporary)."""
     n, c = z.shape[:2]
-    return torch.matmul(w, z.reshape(n, c, -1)).reshape(z.shape[:1] + z.shape[2:])
+    return full_matmul(w, z.reshape(n, c, -1)).reshape(z.shape[:1] + z.shape[2:])
+
+
+def full_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a @ b`` in the operands' dtype, also under autocast (which would run a matrix product
+    in half precision: a loss computes in float32)."""
+    if autocast_enabled(a):
+        with torch.autocast(a.device.type, enabled=False):
+            return torch.matmul(a, b)
+    return torch.matmul(a, b)
 
 
 def _cost_rows(cost: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,7 @@ from .._checks import (
     device_assert,
     eager_checks,
     fail,
+    result_dtype,
 )
 from ..reduction import denominator_tensor, reduce_elements
 from ..weights import focal_alpha
@@ -166,13 +167,15 @@ def anchor_focal_loss(
             shapes = f"{tuple(target.shape)} (per anchor) or {tuple(loss.shape)}"
             fail("sample_weight", f"a tensor of shape {shapes}", describe_tensor(sample_weight))
     if reduction != "positives":
-        return reduce_elements(loss, reduction, None, mask, sample_weight, denominator, input.dtype)
+        return reduce_elements(
+            loss, reduction, None, mask, sample_weight, denominator, result_dtype(input)
+        )
     total = reduce_elements(loss, "sum", None, mask, sample_weight, None, loss.dtype)
     if denominator is None:
         count = positive.sum().to(loss.dtype)  # a tensor: no host synchronisation
     else:
         count = denominator_tensor(denominator, loss)
-    return (total / count.clamp_min(1.0)).to(input.dtype)
+    return (total / count.clamp_min(1.0)).to(result_dtype(input))
 
 
 def _anchor_target(

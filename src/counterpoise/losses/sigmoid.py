@@ -33,6 +33,7 @@ from .._checks import (
     eager_checks,
     fail,
     label_weight,
+    result_dtype,
 )
 from ..reduction import REDUCTIONS, Reduction, reduce_elements
 from ..weights import label_alpha
@@ -41,6 +42,7 @@ from ._autograd import (
     Rebalance,
     SigmoidTerms,
     SplitTerms,
+    full_matmul,
     sigmoid_family_loss,
     weighted_sum,
 )
@@ -135,7 +137,9 @@ def binary_cross_entropy_with_logits(
         neg_weight=label_weight("neg_weight", neg_weight, input),
     )
     loss = sigmoid_family_loss(input, target, terms)
-    return reduce_elements(loss, reduction, None, known, sample_weight, denominator, input.dtype)
+    return reduce_elements(
+        loss, reduction, None, known, sample_weight, denominator, result_dtype(input)
+    )
 
 
 def sigmoid_focal_loss(
@@ -220,7 +224,9 @@ def sigmoid_focal_loss(
         weight=label_weight("weight", weight, input),
     )
     loss = sigmoid_family_loss(input, target, terms)
-    return reduce_elements(loss, reduction, None, known, sample_weight, denominator, input.dtype)
+    return reduce_elements(
+        loss, reduction, None, known, sample_weight, denominator, result_dtype(input)
+    )
 
 
 def asymmetric_loss(
@@ -314,7 +320,9 @@ def asymmetric_loss(
     target, known = check_binary_target(target, input, ignore_value)
     terms = SplitTerms(gamma_pos=gamma_pos, gamma_neg=gamma_neg, clip=margin)
     loss = sigmoid_family_loss(input, target, terms)
-    return reduce_elements(loss, reduction, None, known, sample_weight, denominator, input.dtype)
+    return reduce_elements(
+        loss, reduction, None, known, sample_weight, denominator, result_dtype(input)
+    )
 
 
 def distribution_balanced_loss(
@@ -525,7 +533,7 @@ def _distribution_balanced(
     # R_k = sum_j y_kj / n_j over dimension 1, as a matrix product (no (N, L) temporary);
     # for (N, L) a matrix-vector product, some ten times faster than N batched products
     y = target.to(dtype)
-    rate = (y @ inverse if y.ndim == 2 else weighted_sum(y, inverse)).unsqueeze(1)
+    rate = (full_matmul(y, inverse) if y.ndim == 2 else weighted_sum(y, inverse)).unsqueeze(1)
     rebalance = Rebalance(
         inv_rate=rate.reciprocal_(),
         scaled=inverse.mul(beta).view(along),  # beta / n_l for the weight
@@ -544,7 +552,9 @@ def _distribution_balanced(
         rebalance=rebalance,
     )
     loss = sigmoid_family_loss(input, target, terms)
-    return reduce_elements(loss, reduction, None, known, sample_weight, denominator, input.dtype)
+    return reduce_elements(
+        loss, reduction, None, known, sample_weight, denominator, result_dtype(input)
+    )
 
 
 class WeightedBCEWithLogitsLoss(LossModule):

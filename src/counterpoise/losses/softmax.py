@@ -26,6 +26,7 @@ from .._checks import (
     describe_tensor,
     fail,
     float_tensor,
+    result_dtype,
 )
 from ..reduction import REDUCTIONS, Reduction, reduce_elements
 from ..weights import ldam_margins
@@ -566,7 +567,7 @@ def _softmax_family(
     target_weight = None if terms.weight is None else per_target(terms.weight, safe_target)
     loss = softmax_family_loss(input, safe_target, terms, target_weight)
     return reduce_elements(
-        loss, reduction, target_weight, valid, sample_weight, denominator, input.dtype
+        loss, reduction, target_weight, valid, sample_weight, denominator, result_dtype(input)
     )
 
 
@@ -592,7 +593,9 @@ def _soft_target_cross_entropy(
         w = class_vector("weight", weight, length=num_classes).to(x.dtype).to(input.device)
         q = q * w.view((1, -1) + (1,) * (input.ndim - 2))
     loss = -(q * F.log_softmax(x, dim=1)).sum(dim=1)
-    return reduce_elements(loss, reduction, None, None, sample_weight, denominator, input.dtype)
+    return reduce_elements(
+        loss, reduction, None, None, sample_weight, denominator, result_dtype(input)
+    )
 
 
 class WeightedCrossEntropyLoss(LossModule):
