@@ -11,7 +11,6 @@ cannot create views of them). A dispatch mode records blocking copies to the CPU
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +19,6 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import counterpoise as cp
-from counterpoise import _checks
 from counterpoise import functional as cf
 from counterpoise.losses.registry import LOSSES
 
@@ -203,20 +201,6 @@ def test_modules_never_read_their_tensors_forward_and_backward(name):
     assert mode.copies == []
 
 
-@pytest.fixture
-def device_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Take the accelerator's branch of every check on the CPU, where a device-side assertion
-    fails at once: what a GPU reports at its next synchronisation."""
-    _accelerator_branch(monkeypatch)
-
-
-def _accelerator_branch(monkeypatch: pytest.MonkeyPatch) -> None:
-    original = _checks.eager_checks
-    for module in list(sys.modules.values()):
-        if getattr(module, "eager_checks", None) is original:
-            monkeypatch.setattr(module, "eager_checks", lambda *tensors: False)
-
-
 @pytest.mark.usefixtures("device_checks")
 def test_off_the_cpu_a_data_check_is_a_device_assertion_with_the_same_message():
     x = torch.randn(4, 3)
@@ -231,7 +215,7 @@ def test_off_the_cpu_a_data_check_is_a_device_assertion_with_the_same_message():
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
-def test_the_accelerator_branch_gives_the_same_values_and_gradients(name, monkeypatch):
+def test_the_accelerator_branch_gives_the_same_values_and_gradients(name, request):
     # always masking, tensor denominators kept as tensors: the CPU's numbers all the same
     multilabel, call = FUNCTIONS[name]
     torch.manual_seed(0)
@@ -239,7 +223,7 @@ def test_the_accelerator_branch_gives_the_same_values_and_gradients(name, monkey
     expected = call(b)
     expected.sum().backward()
     grad, b["x"].grad = b["x"].grad, None
-    _accelerator_branch(monkeypatch)
+    request.getfixturevalue("device_checks")
     got = call(b)
     got.sum().backward()
     torch.testing.assert_close(got, expected)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
-from counterpoise.metrics import SUMMARY_METRICS, imbalance_report
+from counterpoise.metrics import SUMMARY_METRICS, ImbalanceMetrics, imbalance_report
 
 
 def ece_reference(probs, y, n_bins):
@@ -275,3 +275,52 @@ def test_without_an_optional_dependency_the_error_names_the_extra(monkeypatch):
             report.plot_confusion_matrix()
         with pytest.raises(ModuleNotFoundError, match=r"'counterpoise\[plots\]'"):
             report.plot_reliability()
+
+
+def _batches(seed: int, scored: bool) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for n in (7, 20, 1, 13):
+        y = torch.randint(0, 4, (n,), generator=g)
+        logits = torch.randn(n, 4, generator=g, dtype=torch.float64) * 3
+        out.append((y, logits.softmax(1) if scored else logits.argmax(1)))
+    return out
+
+
+@pytest.mark.parametrize("scored", [True, False])
+def test_batches_on_an_accelerator_are_summed_there_and_give_the_same_report(scored, request):
+    host = ImbalanceMetrics(4)
+    for y, s in _batches(0, scored):
+        host.update(y, s)
+    expected = host.compute()
+    request.getfixturevalue("device_checks")  # the accelerator's branch, here on the CPU
+    device = ImbalanceMetrics(4)
+    for y, s in _batches(0, scored):
+        device.update(y, s)
+    assert device._on_device is not None and device.confusion.sum() == 0  # nothing on the host
+    got = device.compute()
+    np.testing.assert_array_equal(got.confusion, expected.confusion)
+    assert got.balanced_accuracy == expected.balanced_accuracy
+    if scored:
+        np.testing.assert_array_equal(got.calibration.count, expected.calibration.count)
+        assert got.ece == pytest.approx(expected.ece, abs=1e-6)
+
+
+def test_updates_on_an_accelerator_never_read_their_tensors():
+    metrics = ImbalanceMetrics(4)
+    y = torch.randint(0, 4, (16,), device="meta")
+    metrics.update(y, torch.rand(16, 4, device="meta").softmax(1))
+    metrics.update(y, torch.rand(16, 4, device="meta").softmax(1))
+    assert metrics._on_device is not None
+    assert metrics._on_device["confusion"].device.type == "meta"
+
+
+@pytest.mark.usefixtures("device_checks")
+def test_bad_batches_on_an_accelerator_fail_with_the_same_message():
+    metrics = ImbalanceMetrics(3)
+    with pytest.raises(RuntimeError, match=r"`y_true` must be class indices in \[0, 3\)"):
+        metrics.update(torch.tensor([0, 3]), torch.tensor([0, 1]))
+    with pytest.raises(RuntimeError, match="`y_score` must be probabilities in"):
+        ImbalanceMetrics(3).update(
+            torch.tensor([0, 1]), torch.tensor([[2.0, 0.0, 0.0], [0.2, 0.3, 0.5]])
+        )

@@ -23,7 +23,7 @@ import torch
 
 from .. import _collectives as distributed
 from .. import plots
-from .._checks import check_positive_int, fail
+from .._checks import check_positive_int, describe_tensor, device_assert, eager_checks, fail
 from .._optional import require
 from . import _tables
 from ._common import _as_numpy
@@ -446,14 +446,35 @@ class ImbalanceMetrics:
         self.confusion = np.zeros((c, c), dtype=np.int64)
         self.calibration: CalibrationBins | None = None
         self._scored: bool | None = None
+        # sums of batches on an accelerator, kept there until compute()
+        self._on_device: dict[str, torch.Tensor] | None = None
 
     def update(self, y_true: Any, y_score_or_pred: Any) -> None:
         """Add a batch: true classes (N,) and predictions (N,) or probabilities (N, C), as for
-        :func:`imbalance_report`. Every batch must be of the same kind."""
+        :func:`imbalance_report`. Every batch must be of the same kind.
+
+        Tensors on an accelerator are summed there, without a host-device synchronisation:
+        their values are checked by device-side assertions, and the sums (in float32 for the
+        calibration bins) reach the host in :meth:`compute`.
+        """
+        if (
+            isinstance(y_true, torch.Tensor)
+            and isinstance(y_score_or_pred, torch.Tensor)
+            and not eager_checks(y_true, y_score_or_pred)
+        ):
+            self._update_on_device(y_true, y_score_or_pred)
+            return
         y, probs, pred, _, _ = _validate(
             y_true, y_score_or_pred, classes=self.classes, num_classes=None, y_pred=None
         )
-        scored = probs is not None
+        self._same_kind(probs is not None)
+        c = self.num_classes
+        self.confusion += np.bincount(y * c + pred, minlength=c * c).reshape(c, c)
+        if probs is not None:
+            bins = CalibrationBins.of(probs, y, self.n_bins)
+            self.calibration = bins if self.calibration is None else self.calibration + bins
+
+    def _same_kind(self, scored: bool) -> None:
         if self._scored is not None and scored != self._scored:
             fail(
                 "y_score_or_pred",
@@ -461,11 +482,81 @@ class ImbalanceMetrics:
                 "probabilities" if scored else "predictions",
             )
         self._scored = scored
-        c = self.num_classes
-        self.confusion += np.bincount(y * c + pred, minlength=c * c).reshape(c, c)
-        if probs is not None:
-            bins = CalibrationBins.of(probs, y, self.n_bins)
-            self.calibration = bins if self.calibration is None else self.calibration + bins
+
+    def _update_on_device(self, y: torch.Tensor, s: torch.Tensor) -> None:
+        """:meth:`update` for tensors on an accelerator: shapes checked here, values on the
+        device, and the confusion matrix and bins summed there (``index_add_``: unlike
+        ``bincount``, it needs no maximum read back)."""
+        c, n_bins = self.num_classes, self.n_bins
+        if y.ndim != 1 or y.numel() == 0:
+            fail("y_true", "a non-empty 1-D tensor of class indices", describe_tensor(y))
+        if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+            fail("y_true", "integer class indices", describe_tensor(y), error=TypeError)
+        if s.ndim == 0 or s.shape[0] != y.shape[0] or s.device != y.device:
+            fail(
+                "y_score_or_pred",
+                f"{y.shape[0]} rows on {y.device} like `y_true`",
+                describe_tensor(s),
+            )
+        scored = s.is_floating_point()
+        self._same_kind(scored)
+        y = y.long()
+        device_assert((y >= 0) & (y < c), "y_true", f"class indices in [0, {c})")
+        state = self._on_device
+        if state is None:
+            state = self._on_device = {
+                "confusion": torch.zeros(c * c, dtype=torch.long, device=y.device),
+                "count": torch.zeros(n_bins, dtype=torch.long, device=y.device),
+                "confidence": torch.zeros(n_bins, device=y.device),
+                "correct": torch.zeros(n_bins, device=y.device),
+            }
+        if scored:
+            probs = s if s.ndim == 2 else torch.stack([1 - s, s], dim=1)
+            if probs.ndim != 2 or probs.shape[1] != c:
+                fail("y_score", f"probabilities of shape (N, {c})", describe_tensor(s))
+            probs = probs.float()
+            rows = probs.sum(dim=1)
+            tol = _PROB_TOLERANCE
+            ok = (
+                (probs >= -tol).all(dim=1)
+                & (probs <= 1 + tol).all(dim=1)
+                & ((rows - 1).abs() <= tol)
+            )
+            device_assert(ok, "y_score", "probabilities in [0, 1] whose rows sum to 1")
+            probs = probs.clamp(0.0, 1.0)
+            probs = probs / probs.sum(dim=1, keepdim=True)
+            conf, pred = probs.max(dim=1)
+            edges = torch.linspace(0.0, 1.0, n_bins + 1, device=y.device)[1:-1]
+            which = torch.searchsorted(edges, conf, side="left")
+            state["count"].index_add_(0, which, torch.ones_like(which))
+            state["confidence"].index_add_(0, which, conf)
+            state["correct"].index_add_(0, which, (pred == y).float())
+        else:
+            if s.ndim != 1 or s.is_complex() or s.dtype == torch.bool:
+                fail(
+                    "y_score_or_pred",
+                    "integer predictions of shape (N,) or float probabilities",
+                    describe_tensor(s),
+                )
+            pred = s.long()
+            device_assert((pred >= 0) & (pred < c), "y_score_or_pred", f"class indices in [0, {c})")
+        state["confusion"].index_add_(0, y * c + pred, torch.ones_like(y))
+
+    def _host_sums(self) -> tuple[np.ndarray, CalibrationBins | None]:
+        """The confusion matrix and bins of every batch, those summed on a device included."""
+        confusion, bins = self.confusion, self.calibration
+        if self._on_device is not None:
+            state = {k: v.cpu() for k, v in self._on_device.items()}
+            c = self.num_classes
+            confusion = confusion + state["confusion"].view(c, c).numpy()
+            if self._scored:
+                device_bins = CalibrationBins(
+                    state["count"].numpy(),
+                    state["confidence"].double().numpy(),
+                    state["correct"].double().numpy(),
+                )
+                bins = device_bins if bins is None else bins + device_bins
+        return confusion, bins
 
     def compute(self) -> ImbalanceReport:
         """The report of everything seen (on every rank, when a process group is initialised).
@@ -473,7 +564,7 @@ class ImbalanceMetrics:
         Raises:
             ValueError: before any update.
         """
-        confusion, bins = self.confusion, self.calibration
+        confusion, bins = self._host_sums()
         if distributed.is_initialized():
             confusion = distributed.all_reduce_sum(torch.from_numpy(confusion)).numpy()
             # every rank takes part in the same sums, also one that saw no sample
