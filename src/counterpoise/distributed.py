@@ -74,8 +74,8 @@ def ddp_denominator(
         num_classes: C, for the anchor focal loss with its default background (C).
 
     Returns:
-        A float64 scalar tensor (summed in float64, so that large batches add up exactly) on
-        the target's device, without gradient.
+        A scalar tensor on the target's device, without gradient: float64 on the CPU (so that
+        large batches add up exactly), float32 on accelerators (some have no float64).
 
     Raises:
         ValueError: ``weight`` or ``ignore_index`` together with ``loss``; a ``sample_weight``

@@ -125,8 +125,9 @@ def _denominator(
     if denominator is not None:
         return denominator_tensor(denominator, loss)
     if weight is None:
-        count = loss.numel() if mask is None else mask.sum()
-        return torch.as_tensor(count, dtype=loss.dtype, device=loss.device)
+        if mask is None:  # a fill on the device, not a copy from the host
+            return loss.new_full((), float(loss.numel()))
+        return mask.sum().to(loss.dtype)
     weight = weight.to(loss.dtype)
     if mask is not None:
         weight = torch.where(mask, weight, weight.new_zeros(()))
@@ -145,7 +146,7 @@ def denominator_tensor(denominator: float | torch.Tensor, like: torch.Tensor) ->
         device_assert(torch.isfinite(d) & (d >= 0), "denominator", "finite and >= 0")
         return d
     value = check_number("denominator", denominator, low=0.0)
-    return torch.tensor(value, dtype=like.dtype, device=like.device)
+    return like.new_full((), value)  # a fill on the device, not a copy from the host
 
 
 def _divide(total: torch.Tensor, denominator: torch.Tensor) -> torch.Tensor:

@@ -272,7 +272,8 @@ class TrainerLoss:
         return loss
 
     def denominator(self, labels: torch.Tensor) -> torch.Tensor:
-        """The summed normalising weights of a batch's labels, in float64 on their device.
+        """The summed normalising weights of a batch's labels on their device (in float64 on
+        the CPU, float32 on accelerators).
 
         For class indices: the class weight of each label that is not ``ignore_index``
         (1 each without class weights, or for CostSensitiveLoss); for float targets: one per
@@ -330,7 +331,7 @@ class WeightedLossMixin(_TrainerBase):
     (``class MyTrainer(WeightedLossMixin, Trainer)``); :class:`WeightedLossTrainer` is the
     plain case. Where the ``Trainer`` counts the labels of the accumulation window (and sums
     the count over the processes), this mixin sums
-    :meth:`TrainerLoss.denominator` instead, in float64, and sums it over the processes in the
+    :meth:`TrainerLoss.denominator` instead and sums it over the processes in the
     same way. The ``compute_loss_func`` then divides every micro-batch's weighted sum by
 
     .. math::

@@ -149,7 +149,8 @@ class LossEntry:
                 background is C (its default).
 
         Returns:
-            A float64 scalar tensor on the target's device, without gradient: the summed
+            A scalar tensor on the target's device, without gradient, in float64 on the CPU
+            and float32 on accelerators (some have no float64): the summed
             weights of the elements that count. Summed over micro-batches or ranks and passed
             as the loss's ``denominator``, it makes their losses add up to the global mean.
         """
@@ -174,6 +175,12 @@ class LossEntry:
             )
 
 
+def sum_dtype(t: torch.Tensor) -> torch.dtype:
+    """What denominators are summed in: float64 on the CPU (large batches add up exactly),
+    float32 on accelerators (Apple's MPS has no float64; float32 counts exactly to 2**24)."""
+    return torch.float64 if t.device.type == "cpu" else torch.float32
+
+
 def class_denominator(
     target: torch.Tensor,
     weight: torch.Tensor | None = None,
@@ -183,20 +190,21 @@ def class_denominator(
 ) -> torch.Tensor:
     """The ``"class_weight"`` normaliser: the summed weights ``w[y] * sample_weight`` of the
     elements whose class-index target is not ``ignore_index``; for probability targets, one
-    per row times its sample weight. float64, on the target's device."""
+    per row times its sample weight. On the target's device, in :func:`sum_dtype`."""
+    dtype = sum_dtype(target)
     with torch.no_grad():
         if target.is_floating_point():
             if sample_weight is not None:
-                return sample_weight.detach().double().sum()
+                return sample_weight.detach().to(dtype).sum()
             rows = target[..., 0].numel() if target.ndim > 1 else target.numel()
-            return torch.tensor(float(rows), dtype=torch.float64, device=target.device)
+            return target.new_full((), float(rows), dtype=dtype)
         counted = target != ignore_index
-        local = counted.double()
+        local = counted.to(dtype)
         if weight is not None:
             index = torch.where(counted, target, torch.zeros_like(target))
-            local = local * weight.detach().double().to(target.device)[index]
+            local = local * weight.detach().to(device=target.device, dtype=dtype)[index]
         if sample_weight is not None:
-            local = local * sample_weight.detach().double()
+            local = local * sample_weight.detach().to(dtype)
         return local.sum()
 
 
@@ -207,8 +215,9 @@ def element_denominator(
     sample_weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The ``"element"`` normaliser: the summed sample weights (1 each without) of the
-    elements whose target is known, i.e. not ``ignore_value`` (NaN matches NaN). float64, on
-    the target's device."""
+    elements whose target is known, i.e. not ``ignore_value`` (NaN matches NaN). On the
+    target's device, in :func:`sum_dtype`."""
+    dtype = sum_dtype(target)
     with torch.no_grad():
         known = None
         if ignore_value is not None and target.is_floating_point():
@@ -222,11 +231,11 @@ def element_denominator(
                     f"a tensor of the target's shape {tuple(target.shape)}",
                     describe_tensor(sample_weight),
                 )
-            local = sample_weight.detach().double()
+            local = sample_weight.detach().to(dtype)
             return (local if known is None else torch.where(known, local, 0.0)).sum()
         if known is None:
-            return torch.tensor(float(target.numel()), dtype=torch.float64, device=target.device)
-        return known.sum().double()
+            return target.new_full((), float(target.numel()), dtype=dtype)
+        return known.sum().to(dtype)
 
 
 def positives_denominator(
@@ -237,8 +246,8 @@ def positives_denominator(
     num_classes: int | None = None,
 ) -> torch.Tensor:
     """The ``"positives"`` normaliser: the number of positive anchors, whose targets are
-    classes in [0, C) (neither ``background``, C when None, nor ``ignore_index``). float64,
-    on the target's device."""
+    classes in [0, C) (neither ``background``, C when None, nor ``ignore_index``). On the
+    target's device, in :func:`sum_dtype`."""
     if background is None and num_classes is None:
         fail("num_classes", "C when the loss's background is None (it is then C)", None)
     with torch.no_grad():
@@ -247,7 +256,7 @@ def positives_denominator(
             positive &= target != background
         if num_classes is not None:
             positive &= target < num_classes
-        return positive.sum().double()
+        return positive.sum().to(sum_dtype(target))
 
 
 #: Every registered loss by name, in registration order.
