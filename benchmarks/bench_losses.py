@@ -1,6 +1,8 @@
 """Speed and memory of the losses against F.cross_entropy and plain compositions of PyTorch ops.
 
-For every loss and shape, three implementations run forward + backward in float32:
+For every loss and shape, three implementations run forward + backward in float32 (or, with
+``--mode bf16-autocast``, on bfloat16 logits under ``torch.autocast``; with ``--mode compiled``,
+each one through ``torch.compile`` with inductor):
 
 * ``ours``: the function from :mod:`counterpoise.functional`;
 * ``F.ce``: ``F.cross_entropy`` with the same class weights and label smoothing (for the
@@ -19,6 +21,7 @@ logits.
 Usage::
 
     python benchmarks/bench_losses.py [--device cuda] [--repeats 15] [--output FILE]
+        [--mode float32|bf16-autocast|compiled] [--only NAME]
 """
 
 from __future__ import annotations
@@ -163,9 +166,33 @@ def implementations(c: int, device: str) -> dict[str, dict[str, Fn]]:
     }
 
 
-def make_inputs(shape: tuple[int, ...], binary: bool, device: str) -> tuple[torch.Tensor, ...]:
+MODES = ("float32", "bf16-autocast", "compiled")
+
+
+def prepared(impls: dict[str, Fn], mode: str, device: str) -> dict[str, Fn]:
+    """The implementations as ``mode`` runs them: under autocast, or compiled."""
+    if mode == "compiled":
+        return {k: torch.compile(fn, backend="inductor", dynamic=False) for k, fn in impls.items()}
+    if mode == "bf16-autocast":
+
+        def autocast(fn: Fn) -> Fn:
+            def run(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+                with torch.autocast(device, dtype=torch.bfloat16):
+                    return fn(x, y)
+
+            return run
+
+        return {k: autocast(fn) for k, fn in impls.items()}
+    return impls
+
+
+def make_inputs(
+    shape: tuple[int, ...], binary: bool, device: str, mode: str = "float32"
+) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(shape, generator=g)
+    if mode == "bf16-autocast":
+        x = x.bfloat16()
     c = shape[1]
     y = torch.randint(0, c, shape[:1] + shape[2:], generator=g)
     if binary:
@@ -184,11 +211,16 @@ def sync(device: str) -> None:
 
 
 def time_all(
-    impls: dict[str, Fn], shape: tuple[int, ...], binary: bool, device: str, repeats: int
+    impls: dict[str, Fn],
+    shape: tuple[int, ...],
+    binary: bool,
+    device: str,
+    repeats: int,
+    mode: str = "float32",
 ) -> dict[str, float]:
     """Median (and, under "best ...", the least) seconds of forward + backward for each
     implementation, the implementations interleaved."""
-    x, y = make_inputs(shape, binary, device)
+    x, y = make_inputs(shape, binary, device, mode)
     times: dict[str, list[float]] = {k: [] for k in impls}
     for fn in impls.values():  # warm-up
         step(fn, x, y)
@@ -204,19 +236,20 @@ def time_all(
     }
 
 
-def peak_memory_child(loss: str, impl: str, kind: str, device: str) -> int:
+def peak_memory_child(loss: str, impl: str, kind: str, device: str, mode: str) -> int:
     """In a fresh process: bytes of peak memory that one forward + backward adds."""
     shape = SHAPES[kind]
     binary = "binary" in loss or "sigmoid" in loss
-    fn = implementations(shape[1], device)[loss][impl]
-    small = (4, *shape[1:2], *(2 for _ in shape[2:]))
-    step(fn, *make_inputs(small, binary, device))  # initialise autograd and kernels
-    x, y = make_inputs(shape, binary, device)
+    fn = prepared(implementations(shape[1], device)[loss], mode, device)[impl]
+    small = shape if mode == "compiled" else (4, *shape[1:2], *(2 for _ in shape[2:]))
+    step(fn, *make_inputs(small, binary, device, mode))  # initialise autograd and kernels
+    x, y = make_inputs(shape, binary, device, mode)
     return peak_step_memory(lambda: step(fn, x, y), device)
 
 
-def peak_memory(loss: str, impl: str, kind: str, device: str) -> int:
-    return peak_memory_in_child(__file__, ["--child", loss, impl, kind, "--device", device])
+def peak_memory(loss: str, impl: str, kind: str, device: str, mode: str) -> int:
+    args = ["--child", loss, impl, kind, "--device", device, "--mode", mode]
+    return peak_memory_in_child(__file__, args)
 
 
 def main() -> None:
@@ -226,15 +259,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--only", default=None, help="run only losses whose name contains this")
+    parser.add_argument("--mode", default="float32", choices=MODES)
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="kinds of shape to run")
     parser.add_argument("--child", nargs=3, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.child is not None:
-        print(peak_memory_child(*args.child, args.device))
+        print(peak_memory_child(*args.child, args.device, args.mode))
         return
 
     lines = [
-        f"Forward + backward, float32, device {args.device}"
+        f"Forward + backward, {args.mode}, device {args.device}"
         + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else "")
         + f", {args.threads} threads, torch {torch.__version__}, {platform.machine()}; "
         f"time: median of {args.repeats} (and the ratio of the best times); memory: peak extra bytes of one step in a fresh "
@@ -249,14 +284,17 @@ def main() -> None:
     ]
     print("\n".join(lines), flush=True)
     for kind, shape in SHAPES.items():
+        if kind not in args.shapes.split(","):
+            continue
         registry = implementations(shape[1], args.device)
         for loss, impls in registry.items():
             if args.only is not None and args.only not in loss:
                 continue
             binary = "binary" in loss or "sigmoid" in loss
             ref = "F.bce" if binary else "F.ce"
-            t = time_all(impls, shape, binary, args.device, args.repeats)
-            m = {k: peak_memory(loss, k, kind, args.device) for k in impls}
+            runs = prepared(impls, args.mode, args.device)
+            t = time_all(runs, shape, binary, args.device, args.repeats, args.mode)
+            m = {k: peak_memory(loss, k, kind, args.device, args.mode) for k in impls}
             mib = {k: v / 2**20 for k, v in m.items()}
             row = (
                 f"| {'x'.join(map(str, shape))} | {loss} ({ref}) | {t[ref] * 1e3:.1f} "

@@ -26,7 +26,8 @@ def fail(name: str, expected: str, actual: Any, *, error: type[Exception] = Valu
 
 def describe_tensor(t: torch.Tensor) -> str:
     """A short description of a tensor for error messages (never its full contents)."""
-    return f"tensor of shape {tuple(t.shape)} and dtype {t.dtype}"
+    where = "" if t.device.type == "cpu" else f" on {t.device}"
+    return f"tensor of shape {tuple(t.shape)} and dtype {t.dtype}{where}"
 
 
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
@@ -312,6 +313,10 @@ def check_index_target(
     expected = input.shape[:1] + input.shape[2:]
     if target.shape != expected:
         fail("target", f"a tensor of shape {tuple(expected)}", describe_tensor(target))
+    if target.device != input.device:
+        fail(
+            "target", f"a tensor on the device of `input` ({input.device})", describe_tensor(target)
+        )
     target = target.long()
     valid = target != ignore_index
     if not eager_checks(target, input):
@@ -362,6 +367,10 @@ def check_binary_target(
         fail("target", "a tensor that does not require grad", describe_tensor(target))
     if target.shape != input.shape:
         fail("target", f"a tensor of shape {tuple(input.shape)}", describe_tensor(target))
+    if target.device != input.device:
+        fail(
+            "target", f"a tensor on the device of `input` ({input.device})", describe_tensor(target)
+        )
     ignore = check_ignore_value(ignore_value)
     if target.numel() == 0 or target.dtype == torch.bool:
         return target, None
