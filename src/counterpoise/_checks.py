@@ -310,6 +310,7 @@ def check_index_target(
     """Class-index targets: (target with ignored elements set to 0, mask of valid elements, or
     None when no element is ignored: the reduction then skips two masking passes)."""
     check_integer_target(target)
+    ignore_index = check_ignore_index(ignore_index)
     expected = input.shape[:1] + input.shape[2:]
     if target.shape != expected:
         fail("target", f"a tensor of shape {tuple(expected)}", describe_tensor(target))
@@ -338,6 +339,37 @@ def check_index_target(
                 f"{target[first].item()} at index {first}",
             )
     return safe, mask
+
+
+#: How far rows of probabilities may be from summing to 1 (rounding of float16 and softmax).
+PROBABILITY_TOLERANCE = 1e-3
+
+
+def check_probability_rows(name: str, q: torch.Tensor) -> None:
+    """Probabilities along dimension 1: values in [0, 1] whose sums are 1 (within
+    :data:`PROBABILITY_TOLERANCE`)."""
+    expected = "probabilities in [0, 1] along dimension 1 that sum to 1"
+    tol = PROBABILITY_TOLERANCE
+    in_range = (q >= 0) & (q <= 1)
+    sums_to_one = (q.sum(dim=1) - 1).abs() <= tol
+    if not eager_checks(q):
+        device_assert(in_range, name, expected)
+        device_assert(sums_to_one, name, expected)
+        return
+    if not bool(in_range.all()):
+        first = tuple(int(i) for i in in_range.logical_not().nonzero()[0])
+        fail(name, expected, f"{q[first].item()} at index {first}")
+    if not bool(sums_to_one.all()):
+        row = tuple(int(i) for i in sums_to_one.logical_not().nonzero()[0])
+        total = q.sum(dim=1)[row].item()
+        fail(name, expected, f"a sum of {total:.6g} (sample {row[0]}, position {row[1:]})")
+
+
+def check_ignore_index(value: Any) -> int:
+    """``ignore_index`` checked: an integer (not a boolean)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        fail("ignore_index", "an integer", value, error=TypeError)
+    return int(value)
 
 
 def check_alpha(alpha: Any, length: int | None = None) -> float | torch.Tensor | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import fail
+from ._checks import check_ignore_value, check_nonnegative, fail
 from ._collectives import all_reduce_max, all_reduce_sum, get_rank, get_world_size, is_initialized
 from .losses.registry import class_denominator, element_denominator, entry_of
 
@@ -37,6 +37,7 @@ def ddp_denominator(
     loss: nn.Module | None = None,
     ignore_index: int | None = None,
     sample_weight: torch.Tensor | None = None,
+    ignore_value: float | None = None,
     num_classes: int | None = None,
 ) -> torch.Tensor:
     """The ``denominator`` that makes a weighted-mean loss exact under DistributedDataParallel.
@@ -71,6 +72,8 @@ def ddp_denominator(
         ignore_index: the target value that does not count (class-index targets); default
             -100; not with ``loss`` (its own counts).
         sample_weight: per-element weights of the target's shape, or None.
+        ignore_value: for binary or multilabel targets, the value of labels that were not
+            annotated (-1, or NaN), which do not count; not with ``loss`` (its own counts).
         num_classes: C, for the anchor focal loss with its default background (C).
 
     Returns:
@@ -100,12 +103,17 @@ def ddp_denominator(
             fail("weight", "None when `loss` is given (its own class weights count)", "a tensor")
         if ignore_index is not None:
             fail("ignore_index", "None when `loss` is given (its own counts)", ignore_index)
+        if ignore_value is not None:
+            fail("ignore_value", "None when `loss` is given (its own counts)", ignore_value)
         local = entry_of(loss).denominator(
             loss, target, sample_weight=sample_weight, num_classes=num_classes
         )
     elif target.is_floating_point():
-        local = element_denominator(target, sample_weight=sample_weight)
+        ignore = check_ignore_value(ignore_value)
+        local = element_denominator(target, ignore, sample_weight=sample_weight)
     else:
+        if weight is not None:
+            check_nonnegative("weight", weight)
         local = class_denominator(
             target,
             weight,

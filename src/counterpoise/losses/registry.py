@@ -198,6 +198,12 @@ def class_denominator(
                 return sample_weight.detach().to(dtype).sum()
             rows = target[..., 0].numel() if target.ndim > 1 else target.numel()
             return target.new_full((), float(rows), dtype=dtype)
+        if sample_weight is not None and sample_weight.shape != target.shape:
+            fail(
+                "sample_weight",
+                f"a tensor of the target's shape {tuple(target.shape)}",
+                describe_tensor(sample_weight),
+            )
         counted = target != ignore_index
         local = counted.to(dtype)
         if weight is not None:

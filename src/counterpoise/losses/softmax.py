@@ -22,6 +22,7 @@ from .._checks import (
     check_input,
     check_length,
     check_number,
+    check_probability_rows,
     class_vector,
     describe_tensor,
     fail,
@@ -124,6 +125,13 @@ def cross_entropy(
         tensor(0., grad_fn=<DivBackward0>)
     """
     eps = check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
+    if not isinstance(target, torch.Tensor):
+        fail(
+            "target",
+            "a tensor of class indices or of probabilities",
+            type(target).__name__,
+            error=TypeError,
+        )
     if target.is_floating_point():
         if ignore_index != -100:
             fail("ignore_index", "left at -100 with probability targets", ignore_index)
@@ -585,8 +593,13 @@ def _soft_target_cross_entropy(
     x = input.to(check_input(input, min_ndim=2))
     if target.shape != input.shape:
         fail("target", f"probabilities of shape {tuple(input.shape)}", describe_tensor(target))
+    if target.device != input.device:
+        fail(
+            "target", f"a tensor on the device of `input` ({input.device})", describe_tensor(target)
+        )
     num_classes = input.shape[1]
     q = target.to(x.dtype)
+    check_probability_rows("target", q)
     if eps > 0:
         q = (1 - eps) * q + eps / num_classes
     if weight is not None:
