@@ -228,12 +228,7 @@ def _weighting_warnings() -> Iterator[None]:
     for message in dict.fromkeys(
         str(w.message) for w in caught if issubclass(w.category, WeightingWarning)
     ):
-        _stderr().print(
-            f"[yellow]Warning:[/] {_in_flags(message)}",
-            markup=True,
-            highlight=False,
-            soft_wrap=True,
-        )
+        _stderr().print(f"[yellow]Warning:[/] {_in_flags(message)}", markup=True, highlight=False)
     for w in caught:  # any other warning, as Python would have shown it
         if not issubclass(w.category, WeightingWarning):
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
@@ -312,7 +307,7 @@ def _render(d: Description, source: str, multilabel: bool) -> None:
     ):
         out.print(table)
     for w in d.warnings:
-        _stderr().print(f"[yellow]Warning:[/] {w}", markup=True, soft_wrap=True)
+        _stderr().print(f"[yellow]Warning:[/] {w}", markup=True)  # wrapped at the width
 
 
 @app.command("inspect", cls=_Command)

@@ -301,8 +301,11 @@ def weighting_notes(
 
     Example:
         >>> counts = [2741, 37919, 22858, 31235, 5499]
-        >>> print(weighting_notes(counts, [1.0, 1.0, 1.0, 1.0, 1.0], "effective", beta=0.999)[0])
-        'effective' weights with beta=0.999 are nearly uniform for these counts (largest/smallest 1.00 against counts 13.8:1): the smallest class has 2,741 samples, more than 1/(1 - beta) = 1,000, so every class's effective number is close to 1,000. beta=0.9999 gives a weight ratio of 4.1:1.
+        >>> (note,) = weighting_notes(counts, [1.0, 1.0, 1.0, 1.0, 1.0], "effective", beta=0.999)
+        >>> note[: note.index(" for")]
+        "'effective' weights with beta=0.999 are nearly uniform"
+        >>> note[note.index("beta=0.9999") :]
+        'beta=0.9999 gives a weight ratio of 4.1:1.'
     """
     n = np.asarray(torch.as_tensor(counts, dtype=torch.float64).cpu(), dtype=np.float64)
     w = np.asarray(torch.as_tensor(weights, dtype=torch.float64).cpu(), dtype=np.float64)
