@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,3 +45,25 @@ def device_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     for module in list(sys.modules.values()):
         if getattr(module, "eager_checks", None) is original:
             monkeypatch.setattr(module, "eager_checks", lambda *tensors: False)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The documentation site, built once per test session by ``mkdocs build --strict``."""
+    for module in ("mkdocs", "material", "mkdocstrings_handlers.python", "markdown_exec"):
+        pytest.importorskip(module)
+    out = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    start = time.perf_counter()
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", "mkdocs.yml", "-d", str(out)],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    seconds = time.perf_counter() - start
+    assert build.returncode == 0, f"mkdocs build --strict failed:\n{build.stderr[-6000:]}"
+    print(f"mkdocs build --strict: {seconds:.1f} s")
+    return out

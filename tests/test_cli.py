@@ -239,5 +239,112 @@ def test_tables_are_not_wrapped_at_80_columns_when_piped(monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)
     result = runner.invoke(app, ["inspect"])
     assert result.exit_code == 0, result.output
-    header = next(line for line in result.output.splitlines() if "class" in line and "┃" in line)
-    assert "effective(beta=0.999)" in header and len(header) > 80
+    assert "(1 of 2)" not in result.output  # one table, as wide as it needs
+    assert "(beta=0.999)" in result.output and "…" not in result.output
+
+
+#: The counts of the first-hour example: 13.8:1, large enough that beta=0.999 saturates.
+FORUM_COUNTS = [2741, 37919, 22858, 31235, 5499]
+
+
+@pytest.fixture
+def forum_labels(tmp_path):
+    path = tmp_path / "labels.csv"
+    y = np.repeat(np.arange(5), FORUM_COUNTS)
+    path.write_text("y\n" + "\n".join(map(str, y)) + "\n")
+    return path
+
+
+def _cells(output):
+    """Every cell of the rich tables in ``output``, stripped."""
+    return [
+        cell.strip()
+        for line in output.splitlines()
+        if line.startswith("│")
+        for cell in line.strip("│").split("│")
+    ]
+
+
+@pytest.mark.parametrize("columns", [80, 60, 100])
+def test_inspect_shows_every_number_whole(forum_labels, columns):
+    from counterpoise import describe
+
+    res = runner.invoke(app, ["inspect", str(forum_labels)], env={"COLUMNS": str(columns)})
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    assert "…" not in res.stdout  # nothing cut, in the cells or in the headers
+    cells = _cells(res.stdout)
+    d = describe(FORUM_COUNTS)
+    for n in FORUM_COUNTS:
+        assert f"{n:,}" in cells
+    for e in d.schemes:
+        for w, share in zip(e.weights, e.loss_share):
+            assert f"{w:.4g}" in cells and f"{share:.1%}" in cells
+    # inverse, balanced, max and median weights are equal under "samples": one column
+    assert sum("balanced =" in line for line in lines) == 2  # the weights' and shares' tables
+
+
+def test_inspect_wide_tables_turn_or_split_instead_of_cutting():
+    res = runner.invoke(app, ["inspect"], env={"COLUMNS": "50"})
+    assert res.exit_code == 0, res.output
+    assert max(len(line) for line in res.stdout.splitlines()) <= 50
+    assert "(1 of" in res.stdout and "…" not in res.stdout
+
+
+def _help(*args):
+    return runner.invoke(app, [*args, "--help"], env={"COLUMNS": "80"}).output
+
+
+@pytest.mark.parametrize("command", [(), ("inspect",), ("weights",), ("compare",)])
+def test_help_shows_no_type_hints(command):
+    text = _help(*command)
+    assert "Usage:" in text and "--help" in text
+    for hint in ("<bool>", "<int", "<float", "<str>", "<path>", "range>", "[x>="):
+        assert hint not in text, hint
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["weights", "--scheme", "bogus"], "`--scheme` must be one of"),
+        (["weights", "--scheme", "power"], "`--beta` must be given with `--scheme power`"),
+        (["weights", "--scheme", "effective", "--beta", "2"], "`--beta` must be in"),
+        (["weights", "--clip", "5,1"], "`--clip` must be in"),
+        (["weights", "--max-ratio", "0.5"], "`--max-ratio` must be in"),
+        (["inspect", "nothere.csv"], "`PATH` must be an existing file"),
+        (["compare", "--metric", "bogus"], "`--metric` must be one of"),
+        (["compare", "--strategies", "nope"], "`--strategies` must be"),
+    ],
+)
+def test_errors_name_the_flag_that_was_typed(args, message):
+    res = invoke(*args)
+    assert res.exit_code == 2
+    text = " ".join(res.output.split())
+    assert message in text
+    assert "got None" not in text
+
+
+def test_inspect_and_weights_warn_when_effective_weights_stay_uniform(forum_labels):
+    res = invoke("inspect", forum_labels)
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "'effective' weights with beta=0.999 are nearly uniform" in text
+    assert "beta=0.9999 gives a weight ratio of 4.1:1" in text
+    res = invoke("weights", forum_labels, "--scheme", "effective", "--format", "json")
+    assert res.exit_code == 0, res.output
+    assert "nearly uniform" in " ".join(res.stderr.split())
+    assert "WeightingWarning" not in res.stderr
+    assert json.loads(res.stdout)["weights"][1] == 0.9978972  # float32's digits, no noise
+    res = invoke("weights", forum_labels, "--scheme", "effective", "--beta", "0.9999")
+    assert res.exit_code == 0, res.output
+    assert "Warning" not in res.stderr
+
+
+def test_weights_warn_when_one_class_would_dominate(tmp_path):
+    path = tmp_path / "y.npy"
+    np.save(path, np.repeat([0, 1], [5000, 2]))
+    res = invoke("weights", path, "--scheme", "inverse")
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.stderr.split())
+    assert "ratio of 2,500:1" in text and "`--max-ratio`" in text

@@ -58,7 +58,27 @@ def test_zero_count_classes_are_reported_not_raised():
 def test_extreme_imbalance_warns():
     d = describe([1_000_000, 1])
     assert any("Imbalance ratio" in w for w in d.warnings)
-    assert any("'inverse' weights span" in w for w in d.warnings)
+    # schemes with the same weights share one note
+    assert any("'inverse', 'balanced', 'max', 'median' weights span" in w for w in d.warnings)
+    assert not any(w.startswith("'balanced' weights") for w in d.warnings)
+
+
+def test_saturating_effective_weights_warn_and_name_a_beta_that_works():
+    counts = [2741, 37919, 22858, 31235, 5499]
+    d = describe(counts)
+    (note,) = [w for w in d.warnings if "'effective'" in w]
+    assert "beta=0.999 are nearly uniform" in note and "13.8:1" in note
+    assert "beta=0.9999 gives a weight ratio of 4.1:1" in note
+    # the named beta is not nearly uniform, and describe issues no Python warning itself
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = describe(counts, schemes={"effective": {"beta": 0.9999}})
+    assert not any("nearly uniform" in w for w in d.warnings)
+    assert d.schemes[0].weight_ratio == pytest.approx(4.1, abs=0.05)
+    # small counts: beta=0.999 is not saturated, nothing to say
+    assert not any("nearly uniform" in w for w in describe([124, 30, 5, 1]).warnings)
 
 
 def test_label_counts_carry_class_names_and_to_dict_is_json():

@@ -8,11 +8,8 @@ import ast
 import html
 import importlib
 import inspect
-import os
 import re
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -177,27 +174,6 @@ def test_every_guide_is_in_the_navigation():
 
 
 # --------------------------------------------------------------------------- the strict build
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    for module in ("mkdocs", "material", "mkdocstrings_handlers.python", "markdown_exec"):
-        pytest.importorskip(module)
-    out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    start = time.perf_counter()
-    build = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", "mkdocs.yml", "-d", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    seconds = time.perf_counter() - start
-    assert build.returncode == 0, f"mkdocs build --strict failed:\n{build.stderr[-6000:]}"
-    print(f"mkdocs build --strict: {seconds:.1f} s")
-    return out
 
 
 def _page(site: Path, name: str) -> str:

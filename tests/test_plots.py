@@ -7,13 +7,24 @@ from counterpoise.plots import plot_class_distribution, save_figure
 
 
 def test_bars_are_the_counts_largest_first_on_a_log_axis():
-    fig = plot_class_distribution([5, 500, 50], classes=["a", "b", "c"])
+    fig = plot_class_distribution([5, 500, 50, 1000], classes=["a", "b", "c", "d"])
     (ax,) = fig.axes
     heights = [p.get_height() for p in ax.patches]
-    assert heights == [500, 50, 5]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["b", "c", "a"]
-    assert ax.get_yscale() == "log"
-    assert "imbalance ratio 100:1" in ax.get_title()
+    assert heights == [1000, 500, 50, 5]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["d", "b", "c", "a"]
+    assert ax.get_yscale() == "log" and "log scale" in ax.get_ylabel()
+    assert ax.get_ylim()[0] < 1  # bars start below one sample: the smallest is visible
+    assert "imbalance ratio 200.0:1" in ax.get_title()
+    assert [t.get_text() for t in ax.texts] == ["1,000", "500", "50", "5"]
+
+
+def test_moderate_imbalance_is_drawn_on_a_linear_axis_with_the_counts():
+    counts = [2741, 37919, 22858, 31235, 5499]  # 13.8:1
+    (ax,) = plot_class_distribution(counts).axes
+    assert ax.get_yscale() == "linear" and ax.get_ylabel() == "samples"
+    assert ax.get_ylim()[0] == 0
+    assert [t.get_text() for t in ax.texts] == ["37,919", "31,235", "22,858", "5,499", "2,741"]
+    assert plot_class_distribution(counts, log=True).axes[0].get_yscale() == "log"
 
 
 def test_unsorted_linear_and_many_classes():
@@ -71,14 +82,44 @@ def test_reliability_points_are_bin_accuracy_against_confidence():
     np.testing.assert_allclose(line.get_ydata(), [1.0, 0.5, 1.0])
 
 
-def test_training_curves_average_runs_and_vary_line_styles():
+def test_training_curves_average_runs_in_one_plot_for_a_few():
     from counterpoise.plots import plot_training_curves
 
-    curves = {f"s{i}": [[0.1, 0.2], [0.3]] for i in range(12)}
+    curves = {"a": [[0.1, 0.2], [0.3]], "b": [[0.5, 0.6]], "c": [[0.5, 0.6]]}
     fig = plot_training_curves(curves)
-    lines = fig.axes[0].get_lines()
+    (ax,) = fig.axes
+    lines = ax.get_lines()
     np.testing.assert_allclose(lines[0].get_ydata(), [0.2, 0.2])
-    assert lines[0].get_linestyle() == "-" and lines[11].get_linestyle() == "--"
+    # identical curves share one line, named together
+    assert len(lines) == 2 and [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b = c"]
+
+
+def test_many_training_curves_are_small_multiples_against_the_baseline():
+    from counterpoise.plots import plot_training_curves
+
+    curves = {f"s{i}": [[0.1 * i, 0.1 * i + 0.05]] for i in range(12)}
+    fig = plot_training_curves(curves, baseline="s0")
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 11  # one per strategy, the baseline in each
+    assert [ax.get_title() for ax in panels] == [f"s{i}" for i in range(1, 12)]
+    for i, ax in enumerate(panels, start=1):
+        base, own = ax.get_lines()
+        np.testing.assert_allclose(base.get_ydata(), [0.0, 0.05])
+        np.testing.assert_allclose(own.get_ydata(), [0.1 * i, 0.1 * i + 0.05])
+    with pytest.raises(ValueError, match="baseline"):
+        plot_training_curves(curves, baseline="nope")
+
+
+def test_identical_reliability_lines_are_folded():
+    from counterpoise.plots import plot_reliability_diagram
+
+    probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.4, 0.6]])
+    y = np.array([0, 1, 1, 1])
+    other = np.array([[0.6, 0.4], [0.6, 0.4], [0.6, 0.4], [0.6, 0.4]])
+    fig = plot_reliability_diagram({"a": (probs, y), "b": (other, y), "c": (probs, y)}, n_bins=5)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert len(fig.axes[0].get_lines()) == 3  # the diagonal, a = c, b
+    assert labels[1].startswith("a = c (ECE") and labels[2].startswith("b (ECE")
 
 
 def _uninstall(monkeypatch, package):

@@ -1,3 +1,4 @@
+import warnings
 from decimal import Decimal, getcontext
 from types import SimpleNamespace
 
@@ -606,3 +607,19 @@ def test_an_option_of_another_choice_names_who_uses_it():
 
 def test_sample_weights_of_no_labels_is_empty():
     assert sample_weights([], [1.0, 2.0]).shape == (0,)
+
+
+def test_weighting_warnings():
+    from counterpoise.weights import DOMINANT_WEIGHT_RATIO, WeightingWarning
+
+    assert issubclass(WeightingWarning, UserWarning)
+    counts = [2741, 37919, 22858, 31235, 5499]
+    with pytest.warns(WeightingWarning, match=r"nearly uniform.*beta=0\.9999 gives"):
+        class_weights(counts, "effective", beta=0.999)
+    with pytest.warns(WeightingWarning, match=r"span a ratio of 2,000:1.*max_ratio"):
+        class_weights([2000, 1], "inverse")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        class_weights(counts, "effective", beta=0.9999)
+        class_weights(counts, "balanced")
+        class_weights([2000, 1], "inverse", max_ratio=DOMINANT_WEIGHT_RATIO)

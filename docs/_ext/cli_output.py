@@ -1,7 +1,7 @@
 """Run ``counterpoise`` commands inside the documentation build and show them as console blocks.
 
 A command runs in-process (the package is already imported, so this costs no start-up time)
-with a fixed terminal width and no colours, so that the page is plain text of a fixed width.
+with a fixed terminal width (that of the pages' code blocks) and no colours, so that the page is plain text of a fixed width.
 It runs in a temporary folder, so that ``compare`` writes its report there; the report's
 ``results.json`` is kept. Input files that a page generates (a small table for ``compare``) are
 written into that folder first, so that the command names them by a relative path. Each distinct
@@ -24,7 +24,11 @@ from typer.testing import CliRunner
 
 from counterpoise.cli import app
 
-_ENV = {"COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
+#: The width of the terminal the commands run in: what a code block of the docs' theme shows
+#: without a sideways scrollbar on a laptop's screen (1280 px: about 81 characters).
+DOCS_COLUMNS = 80
+
+_ENV = {"COLUMNS": str(DOCS_COLUMNS), "NO_COLOR": "1", "TERM": "dumb", "FORCE_COLOR": None}
 
 #: The one comparison that the guides show and quote.
 QUICK_COMPARE = "counterpoise compare --quick"

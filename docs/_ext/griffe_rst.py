@@ -16,7 +16,15 @@ table. This griffe extension rewrites those before mkdocstrings parses the secti
 * ``Example:`` sections become ``Examples:`` (which griffe parses into code blocks), and
   doctest paragraphs outside them fenced ``pycon`` blocks;
 * ``a, b: description`` in ``Args:`` becomes one entry per parameter;
-* ``#:`` comments above a module attribute become its docstring.
+* ``#:`` comments above a module attribute become its docstring;
+* the first paragraph becomes one line, because the reference's summary tables show a
+  docstring's first line: a summary never stops mid-sentence.
+
+And for the reference's sake, after the rewriting: an attribute without a docstring takes its
+description from its class's ``Attributes:`` section, or else (an attribute that ``__init__``
+sets from an argument of the same name) from the ``Args:`` section; the value of an attribute
+set in ``__init__`` (implementation code, such as a validator's call) is not shown; a base
+class of a private module is left out of a class's bases.
 """
 
 from __future__ import annotations
@@ -44,11 +52,61 @@ class ReStructuredTextToMarkdown(griffe.Extension):
     """Rewrite every docstring of the package once it is loaded."""
 
     def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
-        for obj in _walk(pkg):
+        objects = _walk(pkg)
+        for obj in objects:
             if obj.docstring is None and obj.is_attribute:
                 _comment_docstring(obj)
             if obj.docstring is not None:
                 obj.docstring.value = convert(obj.docstring.value, obj)
+        for obj in objects:
+            if obj.is_class:
+                _describe_attributes(obj)
+                _drop_private_bases(obj)
+
+
+def _described(cls: griffe.Object) -> dict[str, str]:
+    """The descriptions of the names in ``cls``'s ``Attributes:`` and ``Args:`` sections (the
+    attributes' first), from its docstring and its ``__init__``'s."""
+    found: dict[str, str] = {}
+    docs = [cls.docstring]
+    init = cls.members.get("__init__")
+    if init is not None and not init.is_alias:
+        docs.append(init.docstring)
+    for kind in ("attributes", "parameters"):
+        for doc in docs:
+            if doc is None:
+                continue
+            for section in doc.parse("google", warnings=False):
+                if section.kind.value == kind:
+                    for item in section.value:
+                        if item.description and item.name not in found:
+                            found[item.name] = item.description
+    return found
+
+
+def _describe_attributes(cls: griffe.Object) -> None:
+    described: dict[str, str] | None = None
+    for name, member in cls.members.items():
+        if member.is_alias or not member.is_attribute or name.startswith("_"):
+            continue
+        if "instance-attribute" in member.labels:
+            member.value = None  # e.g. check_number('gamma', gamma, low=0.0): not documentation
+        if member.docstring is None or not member.docstring.value.strip():
+            if described is None:
+                described = _described(cls)
+            if name in described:
+                member.docstring = griffe.Docstring(described[name], parent=member)
+
+
+def _drop_private_bases(cls: griffe.Object) -> None:
+    """Leave out the bases defined in a private module or with a private name."""
+    kept = []
+    for base in cls.bases:
+        path = base.canonical_path if hasattr(base, "canonical_path") else str(base)
+        if any(part.startswith("_") for part in str(path).split(".")):
+            continue
+        kept.append(base)
+    cls.bases = kept
 
 
 def _walk(obj: griffe.Object) -> list[griffe.Object]:
@@ -83,7 +141,19 @@ def convert(text: str, obj: griffe.Object) -> str:
     # after the literals: the fences are made of backticks
     text = _literal_blocks(text)
     text = _doctests(text)
-    return _parameter_groups(text)
+    return _one_line_summary(_parameter_groups(text))
+
+
+def _one_line_summary(text: str) -> str:
+    """``text`` with its first paragraph on one line, unless it is code, math or a table."""
+    lines = text.split("\n")
+    end = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
+    first = lines[:end]
+    if len(first) < 2 or any(
+        line.lstrip().startswith(("```", "$$", ">>>", "|", "- ", "* ")) for line in first
+    ):
+        return text
+    return "\n".join([" ".join(line.strip() for line in first), *lines[end:]])
 
 
 def _math_blocks(text: str) -> str:

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import os
+import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,27 +27,66 @@ from .compare import (
     run_compare,
     write_report,
 )
-from .compare.report import baseline_of, format_stats, metric_title, ranking_rows, table_metrics
+from .compare.report import (
+    baseline_of,
+    feature_words,
+    format_stats,
+    metric_title,
+    ranking_rows,
+    split_words,
+    table_metrics,
+)
 from .compare.runner import LOWER_IS_BETTER, resolve_config
 from .counts import LabelCounts, count_labels
 from .datasets import load_digits_lt
-from .describe import Description, describe
+from .describe import Description, describe, fold_schemes
+from .metrics._tables import fit_tables, wrapped_widths
 from .plots import plot_class_distribution, save_figure
-from .weights import SCHEMES, class_weights, pos_weight
+from .weights import SCHEMES, WeightingWarning, class_weights, pos_weight
 
 if TYPE_CHECKING:
     import rich.progress as _progress
     import typer
+    import typer.core as _typer_core
     from rich.console import Console
     from rich.table import Table
 else:  # the command line's own dependencies: the `cli` extra
     typer = require("typer", extra="cli")
+    _typer_core = require("typer.core", extra="cli")
     Console = require("rich.console", extra="cli").Console
     Table = require("rich.table", extra="cli").Table
     _progress = require("rich.progress", extra="cli")
 
+
+def _without_type_hints(params: list[Any]) -> None:
+    """Leave the value's type (``<int range>``) and range (``[x>=1]``) out of the help of
+    ``params``: each option's help says in words what it takes."""
+    for param in params:
+        param.display_type_rich = lambda ctx: None
+        param._get_number_range_help_str = lambda: None
+
+
+class _Command(_typer_core.TyperCommand):
+    """A command whose help shows no type hints."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)  # with --help, which click adds here
+        _without_type_hints(params)
+        return params
+
+
+class _Group(_typer_core.TyperGroup):
+    """The root command, whose help shows no type hints."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)  # with --help, which click adds here
+        _without_type_hints(params)
+        return params
+
+
 app = typer.Typer(
     name="counterpoise",
+    cls=_Group,
     help="Class weights, losses and samplers for imbalanced data: count, weigh, compare.",
     no_args_is_help=True,
     add_completion=False,
@@ -79,6 +120,7 @@ PathArg = Annotated[
     typer.Argument(
         help="Labels: CSV, TSV, Parquet (file or directory), .npy, .npz or a text file with one "
         "label per line. Omitted: the built-in digits-lt training labels.",
+        metavar="PATH",
         show_default=False,
     ),
 ]
@@ -98,7 +140,7 @@ FactorOpt = Annotated[
     float | None,
     typer.Option(
         "--imbalance-factor",
-        help="Imbalance factor of the built-in digits-lt (default 100).",
+        help="Imbalance factor of the built-in digits-lt: at least 1 (default 100).",
         min=1.0,
         show_default=False,
     ),
@@ -106,20 +148,90 @@ FactorOpt = Annotated[
 SeedOpt = Annotated[
     int | None,
     typer.Option(
-        "--seed", help="Seed of the built-in data set (default 0).", min=0, show_default=False
+        "--seed",
+        help="Seed of the built-in data set: 0 or more (default 0).",
+        min=0,
+        show_default=False,
     ),
 ]
 _DEFAULT_FACTOR = 100.0
 
 
+#: The library's parameters that the commands' arguments and options set, by the name that
+#: the user typed: errors and warnings name what the user can change.
+_FLAGS = {
+    "source": "PATH",
+    "path": "PATH",
+    "column": "--column",
+    "scheme": "--scheme",
+    "beta": "--beta",
+    "c": "--c",
+    "cost": "--cost",
+    "normalize": "--normalize",
+    "clip": "--clip",
+    "max_ratio": "--max-ratio",
+    "zero_counts": "--zero-counts",
+    "imbalance_factor": "--imbalance-factor",
+    "label": "--label",
+    "labels": "--labels",
+    "seeds": "--seeds",
+    "strategies": "--strategies",
+    "metric": "--metric",
+    "boundaries": "--label-groups",
+    "epochs": "--epochs",
+    "hidden": "--hidden",
+    "depth": "--depth",
+}
+
+
+def _in_flags(message: str) -> str:
+    """``message`` with the library's parameter names replaced by the command line's: `beta`
+    by `--beta`, `clip[1]` by `--clip`, scheme='power' by `--scheme power`, "got None" by
+    "not given"."""
+
+    def name(m: re.Match[str]) -> str:
+        return f"`{_FLAGS[m.group(1)]}`" if m.group(1) in _FLAGS else m.group(0)
+
+    def setting(m: re.Match[str]) -> str:
+        key, value = m.group(1), m.group(2)
+        return f"`{_FLAGS[key]} {value}`" if key in _FLAGS else m.group(0)
+
+    message = re.sub(r"`([a-z_]+)(?:\[\d+\])?`", name, message)
+    message = re.sub(r"\b([a-z_]+)='([^']*)'", setting, message)
+    message = re.sub(r" when (`--[a-z-]+ [^`]*`), got None$", r" with \1", message)
+    return re.sub(r", got None$", ", but it was not given", message)
+
+
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Turn bad input into a one-line message and exit status 2, without a traceback."""
+    """Turn bad input into a one-line message and exit status 2, without a traceback; the
+    message names the option or argument the user typed."""
     try:
         yield
     except (ValueError, TypeError, FileNotFoundError, IsADirectoryError) as exc:
-        _stderr().print(f"[bold red]Error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        _stderr().print(
+            f"[bold red]Error:[/] {_in_flags(str(exc))}",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(code=2) from None
+
+
+@contextmanager
+def _weighting_warnings() -> Iterator[None]:
+    """Print the library's :class:`~counterpoise.weights.WeightingWarning` as "Warning:" lines
+    that name the options (each distinct one once), instead of Python's warning format."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", WeightingWarning)
+        yield
+    for message in dict.fromkeys(
+        str(w.message) for w in caught if issubclass(w.category, WeightingWarning)
+    ):
+        _stderr().print(f"[yellow]Warning:[/] {_in_flags(message)}", markup=True, highlight=False)
+    for w in caught:  # any other warning, as Python would have shown it
+        if not issubclass(w.category, WeightingWarning):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def _only_without_path(path: Path | None, **options: Any) -> None:
@@ -158,49 +270,47 @@ def _rows(n: int) -> list[int | None]:
     return [*range(_ROWS_EACH_END), None, *range(n - _ROWS_EACH_END, n)]
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.4g}"
-
-
 def _render(d: Description, source: str, multilabel: bool) -> None:
     unit, units = ("label", "labels") if multilabel else ("class", "classes")
-    what = "positives" if multilabel else "count"
-    _stdout().print(f"[bold]{source}[/]", markup=True)
-    _stdout().print(
+    out = _stdout()
+    out.print(f"[bold]{source}[/]", markup=True)
+    out.print(
         f"{d.num_classes} {units}, {d.num_samples:,} {'rows' if multilabel else 'samples'}, "
-        f"imbalance ratio {d.imbalance_ratio:,.1f}:1, "
+        f"imbalance ratio {d.imbalance_ratio:,.1f}:1,\n"
         f"effective number of {units} {d.effective_num_classes:.2f}"
     )
-    table = Table(title=f"Weights per {unit} (normalised: {d.normalize})", title_justify="left")
-    table.add_column(unit, justify="right")
-    table.add_column(what, justify="right")
-    table.add_column("share", justify="right")
-    for s in d.schemes:
-        table.add_column(s.label, justify="right")
-    shares = Table(
-        title="Share of the loss weight each scheme gives each " + unit + " (w·n / Σ w·n)",
-        title_justify="left",
-    )
-    shares.add_column(unit, justify="right")
-    for s in d.schemes:
-        shares.add_column(s.label, justify="right")
-    for i in _rows(d.num_classes):
-        if i is None:
-            table.add_row("…", *["…"] * (2 + len(d.schemes)))
-            shares.add_row("…", *["…"] * len(d.schemes))
-            continue
-        name = str(d.classes[i])
-        table.add_row(
-            name, f"{d.counts[i]:,}", f"{d.share[i]:.2%}", *[_fmt(s.weights[i]) for s in d.schemes]
-        )
-        shares.add_row(name, *[f"{s.loss_share[i]:.1%}" for s in d.schemes])
-    _stdout().print(table)
-    _stdout().print(shares)
+    shown = _rows(d.num_classes)
+    names = ["…" if i is None else str(d.classes[i]) for i in shown]
+
+    def column(values: Any, fmt: str) -> list[str]:
+        return ["…" if i is None else format(values[i], fmt) for i in shown]
+
+    # schemes with the same weights share one column (under "samples": inverse, balanced, ...)
+    groups = fold_schemes(d.schemes)
+    headers = [" =\n".join(e.label.replace("(", "\n(") for e in g) for g in groups]
+    weights = [(h, column(g[0].weights, ".4g")) for h, g in zip(headers, groups)]
+    counts = [
+        ("positives" if multilabel else "count", column(d.counts, ",")),
+        ("share", column(d.share, ".2%")),
+    ]
+    shares = [(h, column(g[0].loss_share, ".1%")) for h, g in zip(headers, groups)]
+    for table in fit_tables(
+        f"Weights per {unit} (normalised: {d.normalize})", unit, names, counts + weights, out.width
+    ):
+        out.print(table)
+    for table in fit_tables(
+        f"Share of the loss weight per {unit} (w·n / Σ w·n)",
+        unit,
+        names,
+        shares,
+        out.width,
+    ):
+        out.print(table)
     for w in d.warnings:
-        _stderr().print(f"[yellow]Warning:[/] {w}", markup=True, soft_wrap=True)
+        _stderr().print(f"[yellow]Warning:[/] {w}", markup=True)  # wrapped at the width
 
 
-@app.command("inspect")
+@app.command("inspect", cls=_Command)
 def inspect_cmd(
     path: PathArg = None,
     column: ColumnOpt = None,
@@ -255,9 +365,10 @@ def _parse_cost(text: str | None) -> np.ndarray | None:
 
 
 def _number(v: float) -> str:
-    """Eight significant digits, always with a decimal point or exponent, so that the printed
-    tensor is a float tensor (``torch.tensor([1, 3])`` would be int64, which losses reject)."""
-    text = f"{v:.8g}"
+    """The shortest text that reads back as the same float32 (0.9979, not 0.99790001), always
+    with a decimal point or exponent, so that the printed tensor is a float tensor
+    (``torch.tensor([1, 3])`` would be int64, which losses reject)."""
+    text = str(np.float32(v))
     return text if any(ch in text for ch in ".einf") else text + ".0"
 
 
@@ -272,7 +383,8 @@ def _emit(values: list[float], names: list[Any], fmt: str, meta: dict[str, Any])
         writer.writerows([name, _number(v)] for name, v in zip(names, values))
         typer.echo(buffer.getvalue(), nl=False)
     else:
-        typer.echo(json.dumps({**meta, "classes": names, "weights": values}, indent=2))
+        weights = [float(_number(v)) for v in values]  # float32's digits, not float64's
+        typer.echo(json.dumps({**meta, "classes": names, "weights": weights}, indent=2))
 
 
 _FORMATS = ("python", "json", "csv")
@@ -280,7 +392,7 @@ _NORMALIZE = ("samples", "classes", "sum", "max", "none")
 _ZERO = ("error", "smooth", "zero")
 
 
-@app.command("weights")
+@app.command("weights", cls=_Command)
 def weights_cmd(
     path: PathArg = None,
     scheme: Annotated[
@@ -356,22 +468,23 @@ def weights_cmd(
         else:
             scheme = scheme or "balanced"
             normalize = normalize or "samples"
-            w = class_weights(
-                labels,
-                scheme,  # type: ignore[arg-type]
-                beta=beta,
-                c=c,
-                cost=_parse_cost(cost),
-                normalize=None if normalize == "none" else normalize,  # type: ignore[arg-type]
-                clip=_parse_pair("--clip", clip, "LO,HI"),
-                max_ratio=max_ratio,
-                zero_counts=zero_counts,  # type: ignore[arg-type]
-            )
+            with _weighting_warnings():
+                w = class_weights(
+                    labels,
+                    scheme,  # type: ignore[arg-type]
+                    beta=beta,
+                    c=c,
+                    cost=_parse_cost(cost),
+                    normalize=None if normalize == "none" else normalize,  # type: ignore[arg-type]
+                    clip=_parse_pair("--clip", clip, "LO,HI"),
+                    max_ratio=max_ratio,
+                    zero_counts=zero_counts,  # type: ignore[arg-type]
+                )
             meta = {"source": source, "scheme": scheme, "normalize": normalize}
     _emit([float(v) for v in w.tolist()], names, fmt, meta)
 
 
-@app.command("compare")
+@app.command("compare", cls=_Command)
 def compare_cmd(
     path: Annotated[
         Path | None,
@@ -379,6 +492,7 @@ def compare_cmd(
             help="Your data: CSV/TSV/Parquet with numeric feature columns and a label column (or "
             "several 0/1 label columns, see --labels), or .npz with X and y (a 2-D y of 0/1 is "
             "multilabel). Omitted: the built-in digits-lt.",
+            metavar="PATH",
             show_default=False,
         ),
     ] = None,
@@ -401,7 +515,9 @@ def compare_cmd(
     ] = False,
     seeds: Annotated[
         int | None,
-        typer.Option("--seeds", help="Seeds per strategy (default 3; 1 with --quick).", min=1),
+        typer.Option(
+            "--seeds", help="Seeds per strategy, at least 1 (default 3; 1 with --quick).", min=1
+        ),
     ] = None,
     strategies: Annotated[
         str | None,
@@ -428,10 +544,14 @@ def compare_cmd(
     imbalance_factor: FactorOpt = None,
     epochs: Annotated[
         int | None,
-        typer.Option("--epochs", help="Most epochs per run (default 100; 40 with --quick).", min=1),
+        typer.Option(
+            "--epochs",
+            help="Most epochs per run, at least 1 (default 100; 40 with --quick).",
+            min=1,
+        ),
     ] = None,
     hidden: Annotated[
-        int, typer.Option("--hidden", help="Width of the MLP's hidden layers.", min=1)
+        int, typer.Option("--hidden", help="Width of the MLP's hidden layers, at least 1.", min=1)
     ] = 128,
     depth: Annotated[
         int, typer.Option("--depth", help="Hidden layers of the MLP (0: a linear model).", min=0)
@@ -500,11 +620,13 @@ def compare_cmd(
 
     unit = "labels" if splits.multilabel else "classes"
     _stdout().print(
-        f"[bold]{splits.name}[/]: {splits.num_classes} {unit}, sizes {splits.sizes()}", markup=True
+        f"[bold]{splits.name}[/]: {splits.num_classes} {unit}; {split_words(splits)} "
+        f"{'rows' if splits.multilabel else 'samples'}",
+        markup=True,
     )
     for note in splits.notes:
         _stdout().print(note)
-    _stdout().print(f"Features: {splits.feature_summary()}.")
+    _stdout().print(f"Features: {feature_words(splits)}.")
     with _progress.Progress(
         _progress.TextColumn("{task.description:<32}"),
         _progress.BarColumn(),
@@ -513,7 +635,8 @@ def compare_cmd(
         console=_stderr(),
         transient=True,
     ) as progress:
-        result = run_compare(splits, config, progress=progress)
+        with _weighting_warnings():
+            result = run_compare(splits, config, progress=progress)
     files = write_report(result, out_dir, html_page=html_page)
 
     rows = ranking_rows(result)
@@ -530,16 +653,23 @@ def compare_cmd(
     else:
         shown = list(dict.fromkeys((metric, "worst_class_recall", "accuracy")))
     delta_title = f"Δ vs {baseline_of(result)}"  # of the ranking metric, named in the title
-    table.add_column("rank", justify="right")
-    table.add_column("strategy", overflow="fold")  # a narrow terminal folds names, never cuts
-    for col in (*(metric_title(result, m) for m in shown), delta_title):
-        table.add_column(col, justify="right")
+    cells: list[list[str]] = []
     for row in rows:
-        cells = [format_stats(row["stats"][m], config.seeds) for m in shown]
-        delta = "" if row["delta"] is None else f"{row['delta']:+.3f}"
         name = row["strategy"] + (" ≈" if row["within_spread_of_best"] else "")
-        name += f" (≡ {row['same_as']})" if row["same_as"] else ""
-        table.add_row(str(row["rank"]), name, *cells, delta)
+        name += f"\n(≡ {row['same_as']})" if row["same_as"] else ""
+        delta = "" if row["delta"] is None else f"{row['delta']:+.3f}"
+        stats = [format_stats(row["stats"][m], config.seeds) for m in shown]
+        cells.append([str(row["rank"]), name, *stats, delta])
+    # headers wrap at spaces, cells at most at a space: no number is ever cut
+    headers = ["rank", "strategy", *(metric_title(result, m).replace("_", " ") for m in shown)]
+    headers.append(delta_title)
+    columns = [(h, [c[i] for c in cells]) for i, h in enumerate(headers)]
+    for i, w in enumerate(wrapped_widths(columns, _stdout().width)):
+        table.add_column(
+            headers[i], justify="left" if i == 1 else "right", width=w, overflow="fold"
+        )
+    for c in cells:
+        table.add_row(*c)
     _stdout().print(table)
     if any(r["within_spread_of_best"] for r in rows):
         _stdout().print("≈ within the spread of the best: not reliably worse.")

@@ -17,7 +17,7 @@ TSV, Parquet, a directory of Parquet files, ``.npy``, ``.npz`` or plain text). C
 are counted with ``np.bincount`` over chunks of ``batch_size`` labels, about as fast as one
 ``np.bincount`` of all of them (a min/max pass checks the range first; no sorting, no Python
 loop over labels, no masking pass for an ``ignore_index`` such as 255); streams and files are
-read in batches (by :mod:`counterpoise._io`), so memory stays constant however many labels
+read in batches, so memory stays constant however many labels
 there are. Tensors on an accelerator are copied to the CPU one chunk at a time.
 """
 
@@ -543,7 +543,7 @@ def _count_stream(tally: _Tally, source: Any, key: Any, batch_size: int) -> None
 
 
 def _count_file(tally: _Tally, path: Path, column: Any, batch_size: int) -> None:
-    """Count the labels of a file (see :func:`counterpoise._io.read_labels`)."""
+    """Count the labels of a file, read in batches."""
     parts = read_labels(path, column=column, multilabel=tally.multilabel, batch_size=batch_size)
     for part in parts:
         if isinstance(part, Columns):

@@ -15,6 +15,7 @@ for every scheme, so that a user sees what a scheme does before training with it
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,9 +24,9 @@ import numpy as np
 import torch
 
 from ._checks import check_1d, check_nonnegative, check_number, fail, real_tensor
-from .weights import class_weights
+from .weights import DOMINANT_WEIGHT_RATIO, WeightingWarning, class_weights, weighting_notes
 
-__all__ = ["DEFAULT_SCHEMES", "Description", "SchemeEffect", "describe"]
+__all__ = ["DEFAULT_SCHEMES", "Description", "SchemeEffect", "describe", "fold_schemes"]
 
 #: The schemes that :func:`describe` and ``counterpoise inspect`` show, with their options.
 DEFAULT_SCHEMES: Mapping[str, Mapping[str, Any]] = {
@@ -39,8 +40,9 @@ DEFAULT_SCHEMES: Mapping[str, Mapping[str, Any]] = {
     "log": {},
 }
 
-#: A scheme whose largest weight exceeds its smallest by more than this earns a warning.
-EXTREME_WEIGHT_RATIO = 1000.0
+#: A scheme whose largest weight exceeds its smallest by more than this earns a warning
+#: (:data:`counterpoise.weights.DOMINANT_WEIGHT_RATIO`).
+EXTREME_WEIGHT_RATIO = DOMINANT_WEIGHT_RATIO
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,10 @@ class Description:
             with the label, so the shares need not sum to 1).
         schemes: one :class:`SchemeEffect` per scheme, in order.
         normalize: the normalisation the weights were computed with.
-        warnings: plain-language warnings (zero-count classes, extreme ratios and weights).
+        warnings: plain-language warnings: classes without samples, an extreme imbalance,
+            and the notes of :func:`counterpoise.weights.weighting_notes` (``effective``
+            weights left nearly uniform by a small beta, weights far enough apart to dominate
+            the loss), one per group of schemes with the same weights.
     """
 
     counts: np.ndarray
@@ -169,7 +174,8 @@ def describe(
 
     Returns:
         A :class:`Description`. Classes with zero samples get weight 0 under every scheme and a
-        warning, instead of an error.
+        warning, instead of an error. The weights' notes are listed in its ``warnings`` rather
+        than issued as :class:`~counterpoise.weights.WeightingWarning`.
 
     Raises:
         ValueError: for counts that :func:`counterpoise.class_weights` rejects, or ``classes``
@@ -204,7 +210,9 @@ def describe(
 
     effects = []
     for scheme, options in (DEFAULT_SCHEMES if schemes is None else schemes).items():
-        w = class_weights(source, scheme, normalize=normalize, zero_counts="zero", **options)  # type: ignore[arg-type]
+        with warnings.catch_warnings():  # listed in the description's warnings instead
+            warnings.simplefilter("ignore", WeightingWarning)
+            w = class_weights(source, scheme, normalize=normalize, zero_counts="zero", **options)  # type: ignore[arg-type]
         w64 = w.to(torch.float64).numpy()
         mass = w64 * n.numpy()
         effects.append(SchemeEffect(scheme, dict(options), w64, mass / mass.sum()))
@@ -219,25 +227,27 @@ def describe(
     nz = p[p > 0]
     effective = math.exp(float(-(nz * np.log(nz)).sum()))
 
-    warnings = []
+    notes = []
     zero = [c for c, k in zip(classes, n.tolist()) if k == 0]
     if zero:
-        warnings.append(
+        notes.append(
             f"{len(zero)} class(es) have no samples: {', '.join(map(str, zero[:10]))}"
             f"{' ...' if len(zero) > 10 else ''}. No weight can make a model learn them; "
             'the weights shown give them 0 (`zero_counts="zero"`).'
         )
     if ratio > extreme_ratio:
-        warnings.append(
+        notes.append(
             f"Imbalance ratio {ratio:,.0f}:1 is extreme: pure inverse-frequency weights will be "
             "large and noisy; consider 'sqrt', 'effective' or `max_ratio`, or a sampler."
         )
-    for e in effects:
-        if e.weight_ratio > EXTREME_WEIGHT_RATIO:
-            warnings.append(
-                f"'{e.label}' weights span a ratio of {e.weight_ratio:,.0f}: a few samples will "
-                "dominate the gradient; cap with `max_ratio` or prefer a milder scheme."
-            )
+    for group in fold_schemes(effects):
+        for note in weighting_notes(
+            n, group[0].weights, group[0].scheme, beta=group[0].options.get("beta")
+        ):
+            if len(group) > 1:  # one note for the schemes with the same weights
+                names = ", ".join(f"'{e.scheme}'" for e in group)
+                note = note.replace(f"'{group[0].scheme}' weights", f"{names} weights", 1)
+            notes.append(note)
     return Description(
         counts=counts_np,
         classes=classes,
@@ -247,5 +257,20 @@ def describe(
         share=share,
         schemes=tuple(effects),
         normalize=normalize,
-        warnings=tuple(warnings),
+        warnings=tuple(notes),
     )
+
+
+def fold_schemes(effects: Sequence[SchemeEffect]) -> list[list[SchemeEffect]]:
+    """The schemes grouped by their weights: schemes whose weights agree to six significant
+    digits share a group (under ``normalize="samples"``, ``inverse``, ``balanced``, ``max`` and
+    ``median`` are one), in the order of their first member."""
+    groups: list[list[SchemeEffect]] = []
+    for e in effects:
+        for g in groups:
+            if np.allclose(g[0].weights, e.weights, rtol=1e-6, atol=0.0):
+                g.append(e)
+                break
+        else:
+            groups.append([e])
+    return groups

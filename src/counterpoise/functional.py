@@ -25,7 +25,7 @@ Conventions shared by all of them:
 * float16 and bfloat16 inputs are computed in float32; results and gradients come back in the
   input's dtype. Class weights, priors and counts never receive gradients.
 
-The softmax-family losses share one autograd function (see ``counterpoise.losses._autograd``), which
+The softmax-family losses share one custom autograd function, which
 saves one number per element between the forward and backward passes; the sigmoid family
 shares another, which computes the gradient with the loss and keeps only it. So a
 sigmoid-family loss (binary cross-entropy, the sigmoid and anchor focal losses, the asymmetric

@@ -39,21 +39,32 @@ _GROUP_COLOURS = {"head": "#4C72B0", "medium": "#DD8452", "tail": "#C44E52"}
 _OTHER_COLOUR = "#8C8C8C"
 
 
+#: A class distribution whose largest count exceeds the smallest by at most this is drawn on a
+#: linear axis (every bar visible); beyond it, on a logarithmic one.
+LINEAR_UP_TO_RATIO = 100.0
+
+
 def plot_class_distribution(
     counts: Any,
     classes: Sequence[Hashable] | None = None,
     *,
-    log: bool = True,
+    log: bool | None = None,
     sort: bool = True,
     title: str | None = None,
 ) -> Figure:
-    """Bar chart of samples per class, largest first, on a log scale by default.
+    """Bar chart of samples per class, largest first, with each count printed on its bar.
+
+    The axis suits the data: linear when the largest count is at most
+    :data:`LINEAR_UP_TO_RATIO` times the smallest (every bar is then tall enough to see), and
+    logarithmic from 1 beyond that, saying so under the axis, so that a class of 3 samples
+    still shows as a bar.
 
     Args:
         counts: samples per class, shape (C,), or the result of :func:`counterpoise.count_labels`.
         classes: class names for the x axis (default: those of ``counts``, else 0..C-1); the names
-            are shown when there are at most 40 classes.
-        log: use a logarithmic y axis (classes with zero samples are then drawn as empty).
+            and the counts are shown when there are at most 40 classes.
+        log: True or False to force a logarithmic or linear y axis; None (default) chooses as
+            above. On a logarithmic axis, classes with zero samples are drawn as empty.
         sort: order the bars from the largest class to the smallest.
         title: the figure's title (default: C, N and the imbalance ratio).
 
@@ -68,28 +79,40 @@ def plot_class_distribution(
     if len(labels) != n.size:
         fail("classes", f"a sequence of {n.size} class names", f"{len(labels)} names")
     order = np.argsort(-n, kind="stable") if sort else np.arange(n.size)
+    present = n[n > 0]
+    ratio = present.max() / present.min() if present.size else float("nan")
+    if log is None:
+        log = bool(present.size) and ratio > LINEAR_UP_TO_RATIO
 
     fig = _figure(max(6.0, min(14.0, 0.35 * n.size)), 4.0)
     ax = fig.add_subplot()
-    ax.bar(np.arange(n.size), n[order], color="#4C72B0", width=0.85)
+    bars = ax.bar(np.arange(n.size), n[order], color="#4C72B0", width=0.85)
     if log:
         ax.set_yscale("log")
+        ax.set_ylim(bottom=0.8, top=max(present.max(), 1.0) * 3 if present.size else 10.0)
+    else:
+        ax.set_ylim(0, max(n.max(), 1.0) * 1.12)
     if n.size <= _MAX_TICK_LABELS:
         ax.set_xticks(
             np.arange(n.size), [labels[i] for i in order], rotation=90 if n.size > 12 else 0
         )
+        ax.set_xlabel("class (sorted by count)" if sort else "class")
+        whole = bool(np.all(n == np.round(n)))
+        ax.bar_label(
+            bars,
+            [f"{v:,.0f}" if whole else f"{v:,.3g}" for v in n[order]],
+            fontsize=7 if n.size <= 20 else 6,
+            rotation=90 if n.size > 20 else 0,
+            padding=2,
+        )
     else:
         ax.set_xticks([])
         ax.set_xlabel(f"{n.size} classes, sorted by count" if sort else f"{n.size} classes")
-    if n.size <= _MAX_TICK_LABELS:
-        ax.set_xlabel("class (sorted by count)" if sort else "class")
-    ax.set_ylabel("samples (log scale)" if log else "samples")
-    present = n[n > 0]
-    ratio = present.max() / present.min() if present.size else float("nan")
+    ax.set_ylabel("samples (log scale: each step is 10×)" if log else "samples")
     ax.set_title(
-        title or f"{n.size} classes, {int(n.sum()):,} samples, imbalance ratio {ratio:,.0f}:1"
+        title or f"{n.size} classes, {int(n.sum()):,} samples, imbalance ratio {ratio:,.1f}:1"
     )
-    ax.grid(axis="y", alpha=0.3, which="both")
+    ax.grid(axis="y", alpha=0.3, which="major")
     return fig
 
 
@@ -235,9 +258,47 @@ class _ReliabilityBins:
         return float(np.abs(self.correct - self.confidence).sum() / self.count.sum())
 
 
+def _fold(series: Mapping[str, Any], same: Any) -> list[tuple[str, Any]]:
+    """The entries of ``series`` with those that ``same`` finds equal to an earlier one folded
+    into it, named together ("a = b"): identical lines would hide each other."""
+    groups: list[tuple[list[str], Any]] = []
+    for name, value in series.items():
+        for names, first in groups:
+            if same(first, value):
+                names.append(name)
+                break
+        else:
+            groups.append(([name], value))
+    return [(" = ".join(names), value) for names, value in groups]
+
+
+#: Reliability points closer than this (in confidence and in accuracy) are drawn as one.
+_SAME_POINT = 2e-3
+
+
+def _points(b: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The bins' counts, and the mean confidence and accuracy of each non-empty bin."""
+    count = np.asarray(b.count)
+    used = count > 0
+    conf = np.asarray(b.confidence)[used] / count[used]
+    return count, conf, np.asarray(b.correct)[used] / count[used]
+
+
+def _same_bins(a: Any, b: Any) -> bool:
+    """Whether two models' reliability lines would be drawn on top of each other."""
+    (ca, xa, ya), (cb, xb, yb) = _points(a), _points(b)
+    return (
+        np.array_equal(ca, cb)
+        and np.allclose(xa, xb, rtol=0.0, atol=_SAME_POINT)
+        and np.allclose(ya, yb, rtol=0.0, atol=_SAME_POINT)
+    )
+
+
 def plot_reliability_bins(bins: Mapping[str, Any], *, title: str = "Reliability") -> Figure:
     """Reliability diagram from :class:`counterpoise.metrics.CalibrationBins`, one line per
-    model: the accuracy of each non-empty bin against its mean confidence.
+    model: the accuracy of each non-empty bin against its mean confidence. Models whose lines
+    would lie on top of each other (the same bins, points within 0.002) share one line, named
+    together ("a = b"), instead of one hiding the other.
 
     Args:
         bins: name to calibration bins (any object with the per-bin arrays ``count``,
@@ -250,15 +311,15 @@ def plot_reliability_bins(bins: Mapping[str, Any], *, title: str = "Reliability"
     fig = _figure(5.5, 5.0)
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="calibrated")
-    for name, b in bins.items():
-        used = b.count > 0
-        ax.plot(
-            b.confidence[used] / b.count[used],
-            b.correct[used] / b.count[used],
-            marker="o",
-            markersize=3,
-            label=f"{name} (ECE {b.ece:.3f})",
-        )
+    markers = "osD^v<>p"
+    for k, (names, b) in enumerate(_fold(bins, _same_bins)):
+        eces = [f"{bins[n].ece:.3f}" for n in names.split(" = ")]
+        if len(set(eces)) == 1:
+            label = f"{names} (ECE {eces[0]})"
+        else:
+            label = " = ".join(f"{n} (ECE {e})" for n, e in zip(names.split(" = "), eces))
+        _, x, y = _points(b)
+        ax.plot(x, y, marker=markers[k % len(markers)], markersize=4, label=label)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("confidence (top-label probability)")
@@ -268,38 +329,76 @@ def plot_reliability_bins(bins: Mapping[str, Any], *, title: str = "Reliability"
     return fig
 
 
+#: Training curves of more strategies than this are drawn as small multiples.
+_CURVES_IN_ONE_PANEL = 5
+
+
+def _mean_curve(runs: Sequence[Sequence[float]]) -> np.ndarray:
+    """The mean over runs per epoch (runs that stopped early leave the later epochs)."""
+    length = max(len(r) for r in runs)
+    padded = np.full((len(runs), length), np.nan)
+    for i, r in enumerate(runs):
+        padded[i, : len(r)] = r
+    return np.nanmean(padded, axis=0)
+
+
 def plot_training_curves(
     curves: Mapping[str, Sequence[Sequence[float]]],
     *,
     ylabel: str = "validation score",
     title: str = "Training curves",
+    baseline: str | None = None,
 ) -> Figure:
-    """Validation score per epoch, one line per strategy (the mean over its runs, which may
-    have stopped at different epochs).
+    """Validation score per epoch for each strategy (the mean over its runs, which may have
+    stopped at different epochs).
+
+    Up to five strategies share one plot. More are drawn as small multiples, one panel per
+    strategy on shared axes, each with the baseline in grey behind it, so that every curve can
+    be told apart. Strategies with identical curves share a line (or a panel), named together.
 
     Args:
         curves: name to a list of per-epoch series (one per run).
         ylabel: the y axis label.
         title: the figure's title.
+        baseline: the strategy drawn in grey in every panel (default: the first of ``curves``).
     """
     if not curves:
         fail("curves", "at least one entry", {})
-    fig = _figure(7.0, 4.5)
-    ax = fig.add_subplot()
-    for k, (name, runs) in enumerate(curves.items()):
-        length = max(len(r) for r in runs)
-        padded = np.full((len(runs), length), np.nan)
-        for i, r in enumerate(runs):
-            padded[i, : len(r)] = r
-        style = ("-", "--", ":", "-.")[(k // 10) % 4]  # the colour cycle repeats after ten
-        ax.plot(
-            np.arange(1, length + 1), np.nanmean(padded, axis=0), style, label=name, linewidth=1.2
-        )
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    if baseline is not None and baseline not in curves:
+        fail("baseline", f"one of the names of `curves` ({', '.join(curves)})", baseline)
+    means = _fold(
+        {name: _mean_curve(runs) for name, runs in curves.items()},
+        lambda a, b: a.shape == b.shape and np.allclose(a, b, equal_nan=True),
+    )
+    if len(means) <= _CURVES_IN_ONE_PANEL:
+        fig = _figure(7.0, 4.5)
+        ax = fig.add_subplot()
+        for name, mean in means:
+            ax.plot(np.arange(1, mean.size + 1), mean, label=name, linewidth=1.4)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        return fig
+
+    base_name = baseline if baseline is not None else next(iter(curves))
+    base_key, base = next((k, m) for k, m in means if base_name in k.split(" = "))
+    others = [(k, m) for k, m in means if k != base_key]
+    cols = 4
+    rows = -(-len(others) // cols)
+    fig = _figure(10.0, 1.2 + 2.0 * rows)
+    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
+    for ax, (name, mean) in zip(axes.flat, others):
+        ax.plot(np.arange(1, base.size + 1), base, color="#8C8C8C", linewidth=1.0)
+        ax.plot(np.arange(1, mean.size + 1), mean, color="#4C72B0", linewidth=1.4)
+        ax.set_title(name, fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(others) :]:
+        ax.set_visible(False)
+    fig.supxlabel("epoch", fontsize=9)
+    fig.supylabel(ylabel, fontsize=9)
+    fig.suptitle(f"{title}: each strategy (blue) against {base_key} (grey)", fontsize=10)
     return fig
 
 

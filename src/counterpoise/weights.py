@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, get_args
@@ -61,9 +62,11 @@ from ._checks import (
 )
 
 __all__ = [
+    "DOMINANT_WEIGHT_RATIO",
     "SCHEMES",
     "Normalize",
     "Scheme",
+    "WeightingWarning",
     "ZeroCountPolicy",
     "class_weights",
     "compute_class_weight",
@@ -74,6 +77,7 @@ __all__ = [
     "log_class_weights",
     "pos_weight",
     "sample_weights",
+    "weighting_notes",
 ]
 
 Scheme = Literal[
@@ -89,6 +93,31 @@ _NORMALIZE: tuple[str, ...] = get_args(Normalize)
 _ZERO_COUNTS: tuple[str, ...] = get_args(ZeroCountPolicy)
 _DEFAULT_BETA = 0.999
 _DEFAULT_C = 1.02
+
+
+#: Weights whose largest exceeds the smallest positive one by more than this let the few samples
+#: of the most-weighted class dominate the loss and its gradient: :func:`class_weights` warns.
+DOMINANT_WEIGHT_RATIO = 1000.0
+
+#: ``effective`` weights count as nearly uniform when their spread, on a log scale, is less than
+#: this fraction of the spread of the counts (``inverse`` weights have all of it).
+_NEARLY_UNIFORM = 0.1
+
+#: The betas that a note on nearly uniform ``effective`` weights picks from: 0.9, 0.99, 0.995, ...
+_BETAS = tuple(
+    sorted([1 - 10.0**-k for k in range(1, 10)] + [1 - 5 * 10.0**-k for k in range(3, 10)])
+)
+
+
+class WeightingWarning(UserWarning):
+    """Class weights that will not do what they were chosen for.
+
+    :func:`class_weights` warns when ``effective`` weights stay nearly uniform because beta is
+    too small for the counts, and when the weights are so far apart (a ratio above
+    :data:`DOMINANT_WEIGHT_RATIO`) that the samples of one class dominate the loss. The weights
+    are returned all the same; silence the warning with
+    ``warnings.filterwarnings("ignore", category=WeightingWarning)``.
+    """
 
 
 class HasCounts(Protocol):
@@ -189,6 +218,12 @@ def class_weights(
             given to a scheme that does not use it, or weights too large for float32.
         TypeError: for counts or costs that are not real numbers.
 
+    Warns:
+        WeightingWarning: when the weights will not do what they were chosen for (see
+            :func:`weighting_notes`): ``effective`` weights left nearly uniform by a small beta
+            (the message names a beta that is not), or a weight ratio above
+            :data:`DOMINANT_WEIGHT_RATIO`.
+
     Example:
         >>> class_weights([90, 9, 1])
         tensor([ 0.3704,  3.7037, 33.3333])
@@ -237,7 +272,87 @@ def class_weights(
             "such that the weights fit in float32 (use max_ratio)",
             f"{out.max().item():g}",
         )
+    for note in weighting_notes(n[keep], w, scheme, beta=beta):
+        warnings.warn(note, WeightingWarning, stacklevel=2)
     return result if device is None else result.to(device)
+
+
+def weighting_notes(
+    counts: ArrayLike, weights: ArrayLike, scheme: str, *, beta: float | None = None
+) -> tuple[str, ...]:
+    """Plain-language notes on class weights that will not do what they were chosen for.
+
+    Two cases are noted. ``effective`` weights are nearly uniform when beta is small for the
+    counts: every class has many more than :math:`1 / (1 - \\beta)` samples, so every effective
+    number is close to :math:`1 / (1 - \\beta)`; the note names the smallest beta of 0.9, 0.99,
+    0.995, 0.999, ... whose weights span at least half of the counts' ratio on a log scale. And
+    weights whose largest exceeds the smallest positive one by more than
+    :data:`DOMINANT_WEIGHT_RATIO` let the few samples of one class dominate the loss.
+
+    Args:
+        counts: samples per class, shape (C,), of the classes that have weights.
+        weights: their weights, shape (C,), under any normalisation.
+        scheme: the scheme that gave the weights (named in the notes).
+        beta: the beta of ``effective`` (ignored for the other schemes).
+
+    Returns:
+        The notes, empty when there is nothing to say. :func:`class_weights` issues each as a
+        :class:`WeightingWarning`; :func:`counterpoise.describe` lists them.
+
+    Example:
+        >>> counts = [2741, 37919, 22858, 31235, 5499]
+        >>> (note,) = weighting_notes(counts, [1.0, 1.0, 1.0, 1.0, 1.0], "effective", beta=0.999)
+        >>> note[: note.index(" for")]
+        "'effective' weights with beta=0.999 are nearly uniform"
+        >>> note[note.index("beta=0.9999") :]
+        'beta=0.9999 gives a weight ratio of 4.1:1.'
+    """
+    n = np.asarray(torch.as_tensor(counts, dtype=torch.float64).cpu(), dtype=np.float64)
+    w = np.asarray(torch.as_tensor(weights, dtype=torch.float64).cpu(), dtype=np.float64)
+    keep = (n > 0) & (w > 0)
+    if keep.sum() < 2:
+        return ()
+    n, w = n[keep], w[keep]
+    count_ratio = float(n.max() / n.min())
+    weight_ratio = float(w.max() / w.min())
+    notes = []
+    if (
+        scheme == "effective"
+        and beta is not None
+        and count_ratio >= 2
+        and math.log(weight_ratio) < _NEARLY_UNIFORM * math.log(count_ratio)
+    ):
+        note = (
+            f"'effective' weights with beta={beta:g} are nearly uniform for these counts "
+            f"(largest/smallest {weight_ratio:.2f} against counts {count_ratio:,.1f}:1): the "
+            f"smallest class has {n.min():,.0f} samples, more than 1/(1 - beta) = "
+            f"{1 / (1 - beta):,.0f}, so every class's effective number is close to "
+            f"{1 / (1 - beta):,.0f}."
+        )
+        better = _unsaturated_beta(n.min(), n.max(), count_ratio)
+        if better is not None:
+            b, ratio = better
+            note += f" beta={b:g} gives a weight ratio of {ratio:,.1f}:1."
+        notes.append(note)
+    if weight_ratio > DOMINANT_WEIGHT_RATIO:
+        notes.append(
+            f"'{scheme}' weights span a ratio of {weight_ratio:,.0f}:1: the few samples of the "
+            "most-weighted class will dominate the loss and its gradient; cap the ratio with "
+            "`max_ratio` or use a milder scheme ('sqrt', 'effective')."
+        )
+    return tuple(notes)
+
+
+def _unsaturated_beta(n_min: float, n_max: float, count_ratio: float) -> tuple[float, float] | None:
+    """The smallest beta of :data:`_BETAS` whose ``effective`` weights span at least half of the
+    counts' ratio on a log scale, with that weight ratio; None when none does."""
+    for b in _BETAS:
+        log_b = math.log(b)
+        # E(n) = (1 - b**n) / (1 - b); the weight ratio is E(n_max) / E(n_min)
+        ratio = math.expm1(n_max * log_b) / math.expm1(n_min * log_b)
+        if math.log(ratio) >= 0.5 * math.log(count_ratio):
+            return b, ratio
+    return None
 
 
 def pos_weight(

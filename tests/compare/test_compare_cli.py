@@ -62,7 +62,25 @@ def test_quick_run_on_builtin_writes_a_complete_report(tmp_path):
         assert png in md
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 6 and "<table>" in page
+    # a phone shows the page at its width, and a wide table scrolls in its own box
+    assert "name='viewport' content='width=device-width" in page
+    assert '<div class="scroll"><table>' in page and ".scroll{overflow-x:auto" in page
     assert ranking[0] in res.stdout and "Report:" in res.stdout
+    assert "{'train'" not in res.stdout and "array columns" not in res.stdout
+    assert "train / validation / test: 304 / 200 / 300 samples" in res.stdout
+
+    # the folder holds the latest run's files only: no report.html without --html, and no
+    # plot the new report does not show; files that are not the report's stay
+    (out / "notes.txt").write_text("mine")
+    (out / "old_plot.png").write_bytes(b"x")  # not named by report.md: not ours
+    res = invoke("compare", "--quick", "--epochs", "2", "--strategies", "ce,focal", "--out", out)
+    assert res.exit_code == 0, res.output
+    left = {p.name for p in out.iterdir()}
+    assert "report.html" not in left and {"notes.txt", "old_plot.png"} <= left
+    md = (out / "report.md").read_text()
+    for png in left - {"old_plot.png"}:
+        if png.endswith(".png"):
+            assert png in md
 
 
 def test_user_csv_with_seeds_and_strategy_subset(tmp_path):

@@ -596,7 +596,7 @@ def test_list_shows_the_task_of_every_strategy():
         (["--labels", "f0,tag_1"], "column 'f0'"),
         (["--labels", "tag_*", "--metric", "balanced_accuracy"], "metric"),
         (["--labels", "tag_*", "--strategies", "bce,ce"], "multiclass data only"),
-        (["--labels", "tag_*", "--label", "tag_0"], "`label`"),
+        (["--labels", "tag_*", "--label", "tag_0"], "`--label`"),
     ],
 )
 def test_bad_multilabel_input_exits_2_before_training(table, tmp_path, args, message):
@@ -708,8 +708,8 @@ def test_label_groups_option_sets_the_boundaries_everywhere(table, splits, tmp_p
     ("args", "message"),
     [
         (["--label-groups", "20"], "`--label-groups` must be two numbers 'LOW,HIGH', got '20'"),
-        (["--label-groups", "100,20"], "`boundaries` must be (low, high) with low <= high"),
-        (["--label-groups", "-1,20"], "`boundaries[0]` must be in [0.0, inf]"),
+        (["--label-groups", "100,20"], "`--label-groups` must be (low, high) with low <= high"),
+        (["--label-groups", "-1,20"], "`--label-groups` must be in [0.0, inf]"),
     ],
 )
 def test_bad_label_groups_exit_2(table, tmp_path, args, message):

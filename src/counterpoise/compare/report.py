@@ -6,6 +6,7 @@ import base64
 import html
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any, cast
 
@@ -100,6 +101,20 @@ def ranking_rows(result: CompareResult) -> list[dict[str, Any]]:
     return rows
 
 
+def feature_words(splits: Any) -> str:
+    """The features in words: the named columns of a table, or the width of an array."""
+    if splits.features:
+        return str(splits.feature_summary())
+    d = splits.num_features
+    return f"{d} numeric value{'s' if d != 1 else ''} per sample"
+
+
+def split_words(splits: Any) -> str:
+    """The sizes of the splits in words, e.g. ``train / validation / test: 304 / 500 / 500``."""
+    sizes = splits.sizes()
+    return f"train / validation / test: {sizes['train']:,} / {sizes['val']:,} / {sizes['test']:,}"
+
+
 def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str, str]) -> str:
     if result.task == "multilabel":
         return _multilabel_markdown(result, rows, plots)
@@ -111,7 +126,7 @@ def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str
         f"{s.num_classes} classes; train / validation / test: {len(s.y_train)} / {len(s.y_val)} / "
         f"{len(s.y_test)} samples; training class counts {s.class_counts('train').tolist()}.",
         *[f"{note}" for note in s.notes],
-        f"Features: {s.feature_summary()}.",
+        f"Features: {feature_words(s)}.",
         "",
         f"Ranked by test {metric} "
         f"({'lower' if metric in LOWER_IS_BETTER else 'higher'} is better), "
@@ -266,6 +281,7 @@ def _figures(result: CompareResult, rows: list[dict[str, Any]]) -> dict[str, Any
         {n: [r.history["val_score"] for r in runs] for n, runs in result.runs.items()},
         ylabel=f"validation {result.metric}"
         + (" (negated)" if result.metric in LOWER_IS_BETTER else ""),
+        baseline=BASELINE if BASELINE in result.runs else None,
     )
     return figs
 
@@ -288,7 +304,7 @@ def _multilabel_markdown(
         f"{len(s.y_test)} rows; training positives per label from {counts.max()} to "
         f"{counts.min()} (imbalance ratio {counts.max() / counts.min():.1f}:1).",
         *s.notes,
-        f"Features: {s.feature_summary()}.",
+        f"Features: {feature_words(s)}.",
         "",
         *_group_lines(result),
         "",
@@ -421,6 +437,7 @@ def _multilabel_figures(result: CompareResult, rows: list[dict[str, Any]]) -> di
     figs["Training curves"] = plot_training_curves(
         {n: [r.history["val_score"] for r in runs] for n, runs in result.runs.items()},
         ylabel=f"validation {metric_title(result, result.metric)}",
+        baseline=baseline_of(result) if baseline_of(result) in result.runs else None,
     )
     return figs
 
@@ -445,11 +462,16 @@ def write_report(
 ) -> dict[str, Path]:
     """Write results.json, report.md and the plots (and report.html) into ``out_dir``.
 
+    The files of an earlier report in ``out_dir`` (its report.md, report.html, results.json
+    and the plots its report.md shows) are removed first, so that the folder holds the latest
+    run's files only; other files are left alone.
+
     Returns:
         The written files by kind (``"json"``, ``"markdown"``, ``"html"``, and one per plot).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    _remove_previous_report(out)
     rows = ranking_rows(result)
     files: dict[str, Path] = {}
     plots: dict[str, str] = {}
@@ -470,6 +492,20 @@ def write_report(
     return files
 
 
+def _remove_previous_report(out: Path) -> None:
+    """Remove the files that an earlier :func:`write_report` wrote into ``out``."""
+    old = out / "report.md"
+    plots = (
+        re.findall(r"^!\[[^\]]*\]\(([^)/\\]+\.png)\)$", old.read_text(), re.M)
+        if old.is_file()
+        else []
+    )
+    for name in ("report.md", "report.html", "results.json", *plots):
+        path = out / name
+        if path.is_file():
+            path.unlink()
+
+
 def _html(markdown: str, folder: Path) -> str:
     """A single self-contained page (images inlined) from the report's markdown."""
     body: list[str] = []
@@ -480,10 +516,12 @@ def _html(markdown: str, folder: Path) -> str:
             return
         head, *rest = table
         body.append(
-            "<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr></thead><tbody>"
+            '<div class="scroll"><table><thead><tr>'
+            + "".join(f"<th>{c}</th>" for c in head)
+            + "</tr></thead><tbody>"
         )
         body.extend("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rest)
-        body.append("</tbody></table>")
+        body.append("</tbody></table></div>")
         table.clear()
 
     def inline(text: str) -> str:
@@ -516,13 +554,22 @@ def _html(markdown: str, folder: Path) -> str:
         elif line.strip():
             body.append(f"<p>{inline(line)}</p>")
     flush_table()
+    # A phone shows the page at its own width (viewport); a table wider than the screen
+    # scrolls inside its box instead of pushing the page sideways; long words and code wrap.
     style = (
-        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
-        "td:nth-child(2),th:nth-child(2){text-align:left}img{max-width:100%}figure{margin:1em 0}"
+        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;"
+        "line-height:1.45;overflow-wrap:anywhere}"
+        ".scroll{overflow-x:auto;margin:1em 0}"
+        "table{border-collapse:collapse;overflow-wrap:normal}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}"
+        "td:nth-child(2),th:nth-child(2){text-align:left}"
+        "img{max-width:100%;height:auto}figure{margin:1em 0}"
+        "@media (max-width:600px){body{margin:1em auto;padding:0 .6em}td,th{padding:3px 5px}}"
     )
     return (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>counterpoise compare</title>"
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<link rel='icon' href='data:,'>"  # self-contained: no request for /favicon.ico
+        "<title>counterpoise compare</title>"
         f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
     )

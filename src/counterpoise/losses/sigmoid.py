@@ -3,9 +3,8 @@
 Binary cross-entropy with positive and negative weights, the sigmoid focal loss (Lin et al., 2017),
 the asymmetric loss (Ridnik et al., 2021) and the distribution-balanced loss (Wu et al., 2020);
 each as a pure function (documented with :mod:`counterpoise.functional`) and as a module whose
-``forward`` is one call of it. They share one autograd function
-(:mod:`counterpoise.losses._autograd`). The conventions they follow are in
-:mod:`counterpoise.functional`.
+``forward`` is one call of it. They share one custom autograd function, which computes the
+gradient with the loss. The conventions they follow are in :mod:`counterpoise.functional`.
 """
 
 from __future__ import annotations

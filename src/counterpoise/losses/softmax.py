@@ -3,8 +3,8 @@
 Cross-entropy with class weights, the focal loss (Lin et al., 2017), logit adjustment (Menon et
 al., 2021), balanced softmax (Ren et al., 2020), LDAM (Cao et al., 2019) and the expected
 misclassification cost; each as a pure function and as a module whose ``forward`` is one call of
-it. They share one autograd function (:mod:`counterpoise.losses._autograd`). The conventions they
-follow are in :mod:`counterpoise.functional`.
+it. They share one custom autograd function, which computes the gradient in closed form. The
+conventions they follow are in :mod:`counterpoise.functional`.
 """
 
 from __future__ import annotations

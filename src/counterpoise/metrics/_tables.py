@@ -22,6 +22,93 @@ def _rich() -> tuple[Any, Any]:
     return console.Console, table.Table
 
 
+def _border_width(widths: list[int]) -> int:
+    """Characters of a rich table (the default box, one space of padding each side) whose
+    columns hold ``widths`` characters."""
+    return sum(widths) + 3 * len(widths) + 1
+
+
+def _words(text: str) -> list[str]:
+    """The pieces a cell may be wrapped into: its lines when it has line breaks, else its
+    words."""
+    return (text.split("\n") if "\n" in text else text.split()) or [""]
+
+
+def _column_width(header: str, cells: list[str]) -> int:
+    """The width a column needs: its widest cell, and its header's longest word (headers
+    wrap at spaces, or only at their line breaks when they have any; cells never wrap)."""
+    return max([len(c) for c in cells] + [len(w) for w in _words(header)])
+
+
+def wrapped_widths(columns: list[tuple[str, list[str]]], width: int) -> list[int]:
+    """Column widths for a rich table of ``(header, cells)`` columns that fits in ``width``
+    characters where it can: each column starts as wide as its widest cell or header and the
+    widest is narrowed first, never below its longest word (or line, for text with line
+    breaks), so that a number is wrapped at a space at most, never cut. The table may stay
+    wider than ``width`` when even the longest words do not fit."""
+    widest = [max(len(line) for t in (h, *c) for line in t.split("\n")) for h, c in columns]
+    least = [max(len(w) for t in (h, *c) for w in _words(t)) for h, c in columns]
+    widths = list(widest)
+    while _border_width(widths) > width:
+        slack = [w - m for w, m in zip(widths, least)]
+        i = max(range(len(widths)), key=lambda k: (slack[k] > 0, widths[k]))
+        if slack[i] <= 0:
+            break
+        widths[i] -= 1
+    return widths
+
+
+def fit_tables(
+    title: str,
+    corner: str,
+    row_names: list[str],
+    columns: list[tuple[str, list[str]]],
+    width: int,
+) -> list[Any]:
+    """rich tables that show every cell whole in ``width`` characters.
+
+    The table has one row per name of ``row_names`` (headed ``corner``) and the given
+    ``(header, cells)`` columns. When it is wider than ``width`` it is transposed (the columns
+    become rows) if that fits, and otherwise cut into several tables of whole columns, each
+    repeating the row names, choosing the orientation that needs fewer tables. Headers wrap at
+    their spaces; numbers are never wrapped or cut.
+    """
+    _, table_type = _rich()
+    flipped_rows = [header for header, _ in columns]
+    flipped = [(name, [cells[i] for _, cells in columns]) for i, name in enumerate(row_names)]
+
+    def chunks(names: list[str], cols: list[tuple[str, list[str]]]) -> list[list[int]]:
+        first = _column_width(corner, names)
+        widths = [_column_width(h, c) for h, c in cols]
+        out: list[list[int]] = [[]]
+        for i, w in enumerate(widths):
+            if out[-1] and _border_width([first, *[widths[j] for j in out[-1]], w]) > width:
+                out.append([])
+            out[-1].append(i)
+        return out
+
+    straight, turned = chunks(row_names, columns), chunks(flipped_rows, flipped)
+    if len(turned) < len(straight):
+        row_names, columns, parts = flipped_rows, flipped, turned
+    else:
+        parts = straight
+    tables = []
+    first = _column_width(corner, row_names)
+    for k, part in enumerate(parts):
+        suffix = f" ({k + 1} of {len(parts)})" if len(parts) > 1 else ""
+        table = table_type(title=title + suffix, title_justify="left")
+        table.add_column(corner, justify="right", width=first, overflow="fold")
+        for i in part:
+            header, cells = columns[i]
+            table.add_column(
+                header, justify="right", width=_column_width(header, cells), overflow="fold"
+            )
+        for r, name in enumerate(row_names):
+            table.add_row(name, *[columns[i][1][r] for i in part])
+        tables.append(table)
+    return tables
+
+
 def _summary_table(table_type: Any, summary: dict[str, float]) -> Any:
     """The scalar metrics of a report, one row each."""
     table = table_type(title="Summary", title_justify="left")
