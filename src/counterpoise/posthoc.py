@@ -183,7 +183,11 @@ def tune_tau(
         pred = adjust_logits(x, priors, tau=tau).argmax(1).cpu().numpy()
         report = imbalance_report(truth, pred, num_classes=x.shape[1])
         values.append(float(getattr(report, metric)))
-    best = max(range(len(grid)), key=lambda i: (values[i], -abs(grid[i] - 1.0), -grid[i]))
+    # values equal up to rounding (1e-12) are ties: the same score reached through different
+    # confusion matrices may differ in its last bits
+    best = max(
+        range(len(grid)), key=lambda i: (round(values[i], 12), -abs(grid[i] - 1.0), -grid[i])
+    )
     return TauSearch(grid[best], values[best], grid, tuple(values))
 
 
