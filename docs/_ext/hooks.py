@@ -51,7 +51,9 @@ def tex_to_mathml(tex: str, *, display: bool) -> str:
     for pattern, replacement in _TEX_FIXES:
         tex = pattern.sub(replacement, tex)
     # inside \text{...} an escaped underscore is a plain one
-    tex = re.sub(r"\\text\{([^}]*)\}", lambda m: "\\text{" + m.group(1).replace("\\_", "_") + "}", tex)
+    tex = re.sub(
+        r"\\text\{([^}]*)\}", lambda m: "\\text{" + m.group(1).replace("\\_", "_") + "}", tex
+    )
     mathml = convert(tex, display="block" if display else "inline")
     if "<merror" in mathml or "\\" in re.sub(r"<[^>]+>", "", mathml):
         raise ValueError(f"latex2mathml cannot render {tex!r}")
