@@ -352,3 +352,40 @@ def test_device_moves_still_apply_with_a_dtype() -> None:
     assert module.counts.device.type == "meta" and module.counts.dtype == torch.float32
     focal = losses.AnchorFocalLoss(ALPHA, weight=ODD_WEIGHT).to("meta", torch.bfloat16)
     assert all(b.device.type == "meta" and b.dtype == torch.float32 for b in focal.buffers())
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cross_entropy",
+        "focal",
+        "logit_adjusted",
+        "balanced_softmax",
+        "ldam",
+        "cost_sensitive",
+        "bce",
+        "sigmoid_focal",
+        "distribution_balanced",
+        "anchor_focal",
+    ],
+)
+@pytest.mark.parametrize("bad", [float("nan"), -1.0])
+def test_a_loaded_state_is_checked_like_the_constructor_checks_it(name, bad, raises):
+    from counterpoise import count_labels
+    from counterpoise.losses.registry import LOSSES
+
+    entry = LOSSES[name]
+    if entry.task == "multilabel":
+        counts = count_labels(
+            torch.tensor([[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 0, 1]]), multilabel=True
+        )
+    else:
+        counts = torch.tensor([40, 10, 5])
+    module = entry.build(counts)
+    state = module.state_dict()
+    buffer = next(k for k, v in state.items() if v is not None and v.is_floating_point())
+    module.load_state_dict(state)  # its own state loads
+    state[buffer] = state[buffer].clone()
+    state[buffer].view(-1)[0] = bad
+    with raises(ValueError, buffer):
+        module.load_state_dict(state)

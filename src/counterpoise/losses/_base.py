@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._checks import VectorLike, check_choice, class_vector, fail
+from .._checks import VectorLike, check_choice, check_nonnegative, class_vector, fail
 from ..reduction import REDUCTIONS, Reduction
 from ..weights import class_weights
 
@@ -44,8 +44,21 @@ def weights_from_counts(counts: Any, scheme: str, options: dict[str, Any]) -> to
     return class_weights(counts, scheme, **options)  # type: ignore[arg-type]
 
 
+#: Buffers that must be positive (they enter a logarithm or a division), not merely >= 0.
+_POSITIVE = frozenset({"priors", "counts"})
+
+
 class FloatBuffers(nn.Module):
-    """A module whose buffers follow its device but keep their dtype (float32)."""
+    """A module whose buffers follow its device but keep their dtype (float32).
+
+    Its buffers (class weights, alphas, priors, counts, costs) are checked when they enter:
+    when the module is built, and again when a state dict is loaded into it, so that a
+    checkpoint with a NaN or a negative weight is refused at loading, naming the buffer.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_load_state_dict_post_hook(_check_loaded_buffers)
 
     def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> Any:
         # Every conversion of a module (.to, .cuda, .half, .double, ...) goes through _apply;
@@ -64,3 +77,14 @@ class LossModule(FloatBuffers):
         super().__init__()
         check_choice("reduction", reduction, REDUCTIONS)
         self.reduction: Reduction = reduction
+
+
+def _check_loaded_buffers(module: nn.Module, incompatible: Any) -> None:
+    """After ``load_state_dict``: every floating buffer of the module itself finite and
+    non-negative (positive for priors and counts)."""
+    del incompatible  # missing or unexpected keys are load_state_dict's own errors
+    for name, value in module.named_buffers(recurse=False):
+        if value is not None and value.is_floating_point():
+            check_nonnegative(name, value)
+            if name in _POSITIVE:
+                class_vector(name, value, positive=True)
