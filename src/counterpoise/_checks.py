@@ -519,3 +519,16 @@ def label_vector(name: str, value: Any, x: torch.Tensor) -> torch.Tensor:
     if x.ndim == 0:
         return v.view(())
     return v.view((1, -1) + (1,) * (x.ndim - 2)) if x.ndim >= 2 else v
+
+
+def check_unique_names(name: str, names: Sequence[str], where: str) -> None:
+    """Raise when a name occurs more than once in ``names`` (the columns of a table read from
+    ``where``), naming the first such name and how often it occurs."""
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            times = sum(other == n for other in names)
+            fail(
+                name, f"a table whose column names differ in {where}", f"{times} columns named {n}"
+            )
+        seen.add(n)

@@ -42,11 +42,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import fail
+from ._checks import check_unique_names, fail
 from ._optional import require
 
 #: Column (or ``.npz`` array) names tried in this order when no label column is given.
 LABEL_NAMES = ("label", "labels", "target", "y", "class")
+#: Names of ``.npz`` arrays that hold features, never read as labels without ``column``.
+FEATURE_NAMES = ("X", "x", "features", "inputs", "embeddings")
 #: Pillow modes that hold one integer per pixel.
 MASK_MODES = ("L", "P", "I", "I;16", "I;16L", "I;16B")
 
@@ -286,6 +288,11 @@ def read_labels(
     ``multilabel``, ``column`` is a list of 0/1 columns or a prefix ending in ``*`` (default:
     all), and a :class:`Columns` comes first. An empty file gives nothing.
 
+    A ``.csv`` file whose header row reads as one column holding ``;`` or a tab (a ``.tsv``
+    file: holding ``,``) that splits into several columns at it is read with that delimiter
+    (a spreadsheet's export, named ``.csv`` whatever its delimiter). An ``.npz`` file's only
+    array is its labels unless it is named like features (:data:`FEATURE_NAMES`).
+
     Args:
         path: the file (or directory of Parquet files).
         column: the label column(s), or None.
@@ -298,7 +305,9 @@ def read_labels(
     Raises:
         FileNotFoundError: if ``path`` does not exist.
         ValueError: for an unreadable file, an unknown column, options that do not fit the
-            file, or missing values (after reading all of them, naming how many per column).
+            file, or missing values (after reading all of them, naming how many per column);
+            for two columns of the same name, text that is not UTF-8, a directory without
+            data files, and a file named ``.npy`` / ``.npz`` that is not one (empty, text).
         TypeError: for a column that is neither numbers nor strings.
         ModuleNotFoundError: if pyarrow, needed for tables and text files, is not installed.
 
@@ -310,6 +319,8 @@ def read_labels(
             f"`source` must be an existing file or directory, got {str(path)!r}"
         )
     name = path.name.lower()
+    if path.is_dir():
+        _check_data_directory("source", path)
     if path.is_dir() or name.endswith((".parquet", ".pq")):
         ds = require("pyarrow.dataset", extra="io")
         options = ds.ParquetFragmentScanOptions(pre_buffer=False)
@@ -331,7 +342,12 @@ def read_labels(
         return  # no labels (pyarrow cannot read an empty file)
     ds = require("pyarrow.dataset", extra="io")
     if not text:
-        parse, convert = _csv_options(tsv=name.endswith(".tsv"))
+        pa = require("pyarrow", extra="io")
+        try:
+            delimiter = _csv_delimiter(path, tsv=name.endswith(".tsv"))
+        except pa.ArrowException as error:
+            _unreadable(path, "CSV file", error)
+        parse, convert = _csv_options(delimiter)
         fmt = ds.CsvFileFormat(parse_options=parse, convert_options=convert)
         yield from _table_labels(path, fmt, "CSV file", column, multilabel, batch_size, header=True)
         return
@@ -348,17 +364,89 @@ def read_labels(
     )
 
 
-def _csv_options(*, tsv: bool) -> tuple[Any, Any]:
-    """pyarrow's parse and convert options of a CSV (or TSV) table with a header row.
+def _csv_options(delimiter: str) -> tuple[Any, Any]:
+    """pyarrow's parse and convert options of a table with a header row and ``delimiter``.
 
     Empty fields and markers such as ``NA`` or ``null`` are missing values, in text columns
     too.
     """
     pcsv = require("pyarrow.csv", extra="io")
     return (
-        pcsv.ParseOptions(delimiter="\t" if tsv else ","),
+        pcsv.ParseOptions(delimiter=delimiter),
         pcsv.ConvertOptions(strings_can_be_null=True),
     )
+
+
+#: Delimiters a table may use in place of the one its suffix says (a ``.csv`` exported with
+#: semicolons, a tab-separated file named ``.csv``, a comma-separated one named ``.tsv``).
+_DELIMITERS = (",", ";", "\t")
+
+
+def _csv_delimiter(path: Path, *, tsv: bool, name: str = "source") -> str:
+    """The delimiter of a CSV (or TSV) file, checked to have distinct column names.
+
+    The suffix's delimiter (``,``, or a tab for ``.tsv``), unless the header row then reads as
+    a single column that holds one of the other delimiters of :data:`_DELIMITERS` and splits
+    into several columns at it: the file is then read with that one (the one that occurs most
+    often in the header row, when it holds several).
+
+    Raises:
+        ValueError: for a column name that occurs twice, naming it.
+        pyarrow.ArrowException: for a file that pyarrow cannot read.
+    """
+    pcsv = require("pyarrow.csv", extra="io")
+
+    def header(delimiter: str) -> list[str]:
+        options = pcsv.ParseOptions(delimiter=delimiter)
+        with pcsv.open_csv(path, parse_options=options) as reader:
+            return list(reader.schema.names)
+
+    delimiter = "\t" if tsv else ","
+    names = header(delimiter)
+    if len(names) == 1:
+        others = sorted(
+            (d for d in _DELIMITERS if d != delimiter and d in names[0]),
+            key=lambda d: -names[0].count(d),
+        )
+        if others and len(split := header(others[0])) > 1:
+            delimiter, names = others[0], split
+    check_unique_names(name, names, repr(str(path)))
+    return delimiter
+
+
+def _check_data_directory(name: str, path: Path) -> None:
+    """Raise when the directory ``path`` holds no data files (only hidden files, or files
+    whose names start with ``_``, which Parquet readers skip, or none at all)."""
+    for _, _, files in os.walk(path):
+        if any(not f.startswith((".", "_")) for f in files):
+            return
+    fail(name, "a file, or a directory that holds Parquet files", f"{path!s}: no data files")
+
+
+def _utf8_column(array: Any, column: str, path: Path, row: int = 0, name: str = "source") -> Any:
+    """A column of bytes as text, when the file holds it as UTF-8.
+
+    Raises:
+        ValueError: naming the first row whose bytes are not UTF-8 (a file saved as Latin-1
+            or another legacy encoding).
+    """
+    pa = require("pyarrow", extra="io")
+    pc = require("pyarrow.compute", extra="io")
+    try:
+        return pc.cast(array, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    for i, value in enumerate(array.to_pylist()):
+        try:
+            if value is not None:
+                value.decode("utf-8")
+        except UnicodeDecodeError:
+            fail(
+                name,
+                "text encoded as UTF-8 (save the file as UTF-8)",
+                f"{value!r} in row {row + i}, column {column!r} of {str(path)!r}",
+            )
+    return array  # not reached: the cast fails only for bytes that are not UTF-8
 
 
 def _is_empty(path: Path) -> bool:
@@ -507,6 +595,7 @@ def _table_labels(
     try:
         dataset = ds.dataset(path, format=fmt)
         available = dataset.schema.names
+        check_unique_names("source", available, repr(str(path)))
         if header:
             _warn_if_headerless(available, path)
         if multilabel:
@@ -551,10 +640,12 @@ def _batch_labels(
         )
     (labels,) = columns
     where: Where = lambda i: f"row {row + i[0]} of {str(path)!r}"  # noqa: E731
+    if pa.types.is_binary(labels.type) or pa.types.is_large_binary(labels.type):
+        labels = _utf8_column(labels, names[0], path, row)
     kind = labels.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
         return Labels(labels.to_numpy(zero_copy_only=False), where)
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind):
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         found = pc.value_counts(labels)
         return ValueCounts(
             dict(zip(found.field("values").to_pylist(), found.field("counts").to_pylist())),
@@ -569,10 +660,16 @@ def _batch_labels(
 
 
 def _numpy_file_labels(path: Path, column: Any) -> Labels:
-    """The array of a ``.npy`` file (memory-mapped) or the chosen array of a ``.npz`` file."""
+    """The array of a ``.npy`` file (memory-mapped) or the chosen array of a ``.npz`` file.
+
+    Without ``column``, an ``.npz`` file gives its array named like labels (the first of
+    :data:`LABEL_NAMES`), or its only array unless that is named like features
+    (:data:`FEATURE_NAMES`, or ``X_`` followed by a split): features alone are not labels.
+    """
     npz = path.name.lower().endswith(".npz")
     if not npz and column is not None:
         fail("column", "None for a .npy file", column)
+    _check_numpy_file("source", path, npz=npz)
     unreadable = (ValueError, OSError, EOFError, zipfile.BadZipFile)
     try:
         # copy-on-write mapping: pages are read on demand and the file is never written
@@ -583,12 +680,51 @@ def _numpy_file_labels(path: Path, column: Any) -> Labels:
         array = loaded
     else:
         with loaded:
-            name = _pick_name(loaded.files, column, path)
+            files = list(loaded.files)
+            named = [n for n in LABEL_NAMES if n in files]
+            alone = len(files) == 1 and not _is_feature_name(files[0])
+            if column is None and not named and not alone:
+                fail(
+                    "column",
+                    f"given to choose the labels among the arrays of {str(path)!r}: "
+                    f"{_listed(files) or 'none'} (none is named "
+                    f"{', '.join(map(repr, LABEL_NAMES))}, and features are not labels)",
+                    None,
+                )
+            name = _pick_name(files, column, path)
             try:
                 array = loaded[name]
             except unreadable as error:
                 _unreadable(path, f"{path.suffix} file", error)
     return Labels(array, lambda i: f"index {index_text(i)} of {str(path)!r}")
+
+
+def _is_feature_name(name: str) -> bool:
+    return name in FEATURE_NAMES or name.startswith(("X_", "x_"))
+
+
+#: The first bytes of an ``.npy`` file.
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _check_numpy_file(name: str, path: Path, *, npz: bool) -> None:
+    """Raise unless ``path`` is an ``.npz`` archive (a zip file) or, without ``npz``, begins
+    like an ``.npy`` file: an empty file, text or a pickle named so is not read by NumPy's
+    loader, whose errors (end of file, advice about pickles) would not say what is wrong."""
+    if path.is_dir():
+        fail(name, f"a {path.suffix} file", f"{path!s}: a directory")
+    size = path.stat().st_size
+    if npz:
+        if size and zipfile.is_zipfile(path):
+            return
+        expected = "an .npz archive (a zip file of .npy arrays, as numpy.savez writes)"
+    else:
+        with open(path, "rb") as file:
+            if file.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
+                return
+        expected = "an .npy file (as numpy.save writes)"
+    found = "an empty file" if size == 0 else f"not a {path.suffix} file"
+    fail(name, expected, f"{path!s}: {found}")
 
 
 # --- tables ------------------------------------------------------------------------------------
@@ -607,24 +743,35 @@ def read_table(path: Path) -> dict[str, np.ndarray]:
     Returns:
         ``{column name: values}`` in the order of the table's columns.
 
+    A ``.csv`` file whose header row reads as one column holding ``;`` or a tab (a ``.tsv``
+    file: holding ``,``) that splits into several columns at it is read with that delimiter.
+    Text must be UTF-8.
+
     Raises:
-        ValueError: if the file cannot be read as a table (the message names it).
+        ValueError: if the file cannot be read as a table (the message names it), for a
+            directory that holds no data files, for a column name that occurs twice (naming
+            it), or for text that is not UTF-8 (naming the row and column).
         ModuleNotFoundError: if pyarrow is not installed.
     """
     pa = require("pyarrow", extra="io")
     pcsv = require("pyarrow.csv", extra="io")
     pq = require("pyarrow.parquet", extra="io")
     suffixes = [s.lower() for s in path.suffixes]
+    if path.is_dir():
+        _check_data_directory("path", path)
     try:
         if path.is_dir() or ".parquet" in suffixes or ".pq" in suffixes:
             table = pq.read_table(path)
         else:
-            parse, convert = _csv_options(tsv=".tsv" in suffixes)
+            parse, convert = _csv_options(_csv_delimiter(path, tsv=".tsv" in suffixes, name="path"))
             table = pcsv.read_csv(path, parse_options=parse, convert_options=convert)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise ValueError(f"could not read {path.name} as a table: {exc}") from None
+    check_unique_names("path", table.column_names, repr(str(path)))
     out: dict[str, np.ndarray] = {}
     for name, col in zip(table.column_names, table.columns):
+        if pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
+            col = _utf8_column(col.combine_chunks(), name, path, name="path")
         out[name] = col.to_numpy(zero_copy_only=False)
     return out
 
@@ -637,9 +784,17 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
 
     Returns:
         ``{name: array}`` in the order of the file.
+
+    Raises:
+        ValueError: for a file that is not an ``.npz`` archive (an empty file, text), or one
+            that cannot be read (damaged, or holding pickled objects).
     """
-    with np.load(path, allow_pickle=False) as arrays:
-        return {name: arrays[name] for name in arrays.files}
+    _check_numpy_file("path", path, npz=True)
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return {name: arrays[name] for name in arrays.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        fail("path", f"a readable .npz archive of numeric arrays ({error})", str(path))
 
 
 # --- image masks -------------------------------------------------------------------------------

@@ -23,10 +23,13 @@ import torch
 
 from ._checks import (
     check_choice,
+    check_nonnegative,
     check_number,
     check_positive_int,
     class_indices,
     describe_tensor,
+    device_assert,
+    eager_checks,
     fail,
     resolve_option,
 )
@@ -105,8 +108,14 @@ class OnlinePriors:
         return {"counts": self.counts}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore the state saved by :meth:`state_dict`."""
+        """Restore the state saved by :meth:`state_dict`.
+
+        Raises:
+            ValueError: for other keys, or counts of another shape or dtype, NaN, infinite or
+                negative.
+        """
         (counts,) = _load(state_dict, {"counts": (self.num_classes, torch.float64)})
+        check_nonnegative("state_dict['counts']", counts)
         self._counts.copy_(counts)
 
 
@@ -324,9 +333,23 @@ class AdaptiveClassWeights:
         return {"score": self._score.clone(), "seen": self._seen.clone()}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore the state saved by :meth:`state_dict`."""
+        """Restore the state saved by :meth:`state_dict`.
+
+        Raises:
+            ValueError: for other keys, tensors of another shape or dtype, or scores that
+                are NaN or outside [0, 1].
+        """
         c = self.num_classes
         score, seen = _load(state_dict, {"score": (c, torch.float64), "seen": (c, torch.bool)})
+        # a smoothed recall or F-beta: a value in [0, 1]
+        check_nonnegative("state_dict['score']", score)
+        if not eager_checks(score):
+            device_assert(score <= 1, "state_dict['score']", "values in [0, 1]")
+        elif bool((score > 1).any()):
+            first = int((score > 1).nonzero()[0])
+            fail(
+                "state_dict['score']", "values in [0, 1]", f"{score[first].item()} at index {first}"
+            )
         self._score.copy_(score)
         self._seen.copy_(seen)
 

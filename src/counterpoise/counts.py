@@ -625,10 +625,15 @@ def count_labels(
       Parquet files) read by pyarrow ``batch_size`` rows at a time; ``.npy`` (memory-mapped);
       ``.npz``; any other file is text with one label per line. ``column`` names the label
       column (or ``.npz`` array); without it, the only one, else the first of ``label``,
-      ``labels``, ``target``, ``y``, ``class`` that exists. Integer columns are counted like class indices, string
+      ``labels``, ``target``, ``y``, ``class`` that exists (an ``.npz`` file's only array
+      is not taken when it is named like features, such as ``X``: features are not labels).
+      Integer columns are counted like class indices, string
       columns like other labels. A CSV file must have a header row: when every column name is
       a number (a file without a header, whose first row was read as one) a
-      :class:`UserWarning` says so. In a text file, each line is stripped of surrounding
+      :class:`UserWarning` says so. A ``.csv`` file whose header row reads as one column
+      holding ``;`` or a tab (a ``.tsv`` file: holding ``,``) that splits into several columns
+      at it is read with that delimiter, as spreadsheets export it. Column names must differ,
+      text must be UTF-8, and a directory must hold data files: else an error says so. In a text file, each line is stripped of surrounding
       whitespace (``"cat "`` is ``"cat"``) and lines left blank are skipped; its labels are
       integers when all of its first ``batch_size`` labels are (whole) numbers, else strings (``NA`` and
       ``null`` included). Empty fields and markers such as ``NA`` or ``null`` in a CSV and

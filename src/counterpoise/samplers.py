@@ -58,6 +58,7 @@ from ._checks import (
     check_positive_int,
     describe_tensor,
     fail,
+    real_tensor,
 )
 from ._collectives import get_rank, get_world_size
 from .weights import class_weights
@@ -73,6 +74,9 @@ __all__ = [
 #: stream seeded with ``(seed, epoch, block)``: any part of a plan is drawn without the rest.
 _BLOCK = 1 << 16
 
+#: Class indices and categories must be below this: the samplers hold arrays of one entry per
+#: class (counts, probabilities, tables), so a label id such as 2**40 is not a class index.
+MAX_CLASSES = 2**24
 #: Labels are grouped by class in slices of this many samples, to bound temporary memory.
 _GROUP_SLICE = 1 << 20
 
@@ -275,7 +279,9 @@ class ClassBalancedSampler(_EpochSampler):
     random undersampling of the frequent classes.
 
     Args:
-        labels: class index of every sample, shape (N,), integers in [0, C). A tensor, array or
+        labels: class index of every sample, shape (N,), integers in [0, C) with C at most
+            :data:`MAX_CLASSES` (the sampler holds arrays of C entries: other ids, such as
+            hashes, are not class indices and must be encoded first). A tensor, array or
             sequence; it is not kept.
         weights: how to weigh the classes. A scheme name of
             :func:`~counterpoise.weights.class_weights` (default ``"balanced"``; schemes that
@@ -297,7 +303,8 @@ class ClassBalancedSampler(_EpochSampler):
             (False, default).
 
     Raises:
-        ValueError: for labels that are not 1-D, empty or negative; weights of the wrong length,
+        ValueError: for labels that are not 1-D, empty, negative or not below
+            :data:`MAX_CLASSES`; weights of the wrong length,
             negative, non-finite or zero for every present class; an unknown scheme; a
             ``num_samples`` larger than the samples that can be drawn without replacement;
             ``rank >= num_replicas``.
@@ -542,7 +549,7 @@ class RepeatFactorSampler(_EpochSampler):
 
     Raises:
         ValueError: for targets that are not a 2-D multi-hot matrix or a sequence of category
-            lists, negative categories, a threshold outside [0, 1], ``rank >= num_replicas``.
+            lists, negative categories or categories not below :data:`MAX_CLASSES`, a threshold outside [0, 1], ``rank >= num_replicas``.
         TypeError: for arguments of the wrong type.
 
     Example:
@@ -691,10 +698,18 @@ def _label_array(labels: Any) -> np.ndarray:
             fail(
                 "labels", "integer class indices", f"array of dtype {array.dtype}", error=TypeError
             )
-    low = array.min()
+    low, high = array.min(), array.max()
     if low < 0:
         first = int(np.argmax(array < 0))
         fail("labels", "class indices >= 0", f"{int(low)} at index {first}")
+    if high >= MAX_CLASSES:
+        first = int(np.argmax(array >= MAX_CLASSES))
+        fail(
+            "labels",
+            f"class indices in [0, {MAX_CLASSES}) (a label indexes the class weights and the "
+            "counts; encode other ids first, e.g. np.unique(ids, return_inverse=True)[1])",
+            f"{int(high)} at index {first}",
+        )
     return array
 
 
@@ -705,9 +720,8 @@ def _class_mass(counts: np.ndarray, weights: ClassWeights) -> tuple[np.ndarray, 
     elif isinstance(weights, str):
         w = class_weights(counts, weights, zero_counts="zero").double().numpy()  # type: ignore[arg-type]
     else:
-        given = torch.as_tensor(weights).detach().cpu()
-        if given.is_complex() or given.dtype == torch.bool:
-            fail("weights", "real numbers", describe_tensor(given), error=TypeError)
+        # float64 for sequences of numbers: float32 would turn a finite 1e39 into infinity
+        given = real_tensor("weights", weights)
         check_1d("weights", given)
         if len(given) < len(counts):
             fail(
@@ -827,6 +841,8 @@ def _label_pairs(targets: Any) -> tuple[np.ndarray, np.ndarray, int]:
     flat = np.asarray(list(itertools.chain.from_iterable(targets)))
     if flat.size and (flat.dtype.kind not in "iu" or flat.min() < 0):
         fail("multilabel_targets", "category indices: integers >= 0", flat.min())
+    if flat.size and flat.max() >= MAX_CLASSES:
+        fail("multilabel_targets", f"category indices in [0, {MAX_CLASSES})", int(flat.max()))
     sample = np.repeat(np.arange(len(targets)), lengths)
     category = flat.astype(np.int64)
     num_categories = int(category.max()) + 1 if flat.size else 1

@@ -731,7 +731,11 @@ def _normalized(
 
 
 def _check_class_weight(class_weight: Any, *, allow_list: bool = False) -> None:
-    if class_weight is None or isinstance(class_weight, dict):
+    if isinstance(class_weight, dict):
+        for label, weight in class_weight.items():  # finite and non-negative, as float64
+            check_number(f"class_weight[{label!r}]", weight, low=0.0)
+        return
+    if class_weight is None:
         return
     if allow_list and isinstance(class_weight, list):
         return
@@ -750,6 +754,14 @@ def _label_array(y: Any) -> np.ndarray:
     labels = np.asarray(y)
     if labels.ndim == 0:
         fail("y", "array-like", y, error=TypeError)
+    if labels.dtype.kind in "fc" and labels.size:
+        missing = np.isnan(labels)
+        if missing.any():  # NaN is a missing label, not a class
+            first = tuple(int(i) for i in np.argwhere(missing)[0])
+            where = first[0] if len(first) == 1 else first
+            fail(
+                "y", "labels without NaN (a missing label is not a class)", f"nan at index {where}"
+            )
     return labels
 
 

@@ -361,6 +361,10 @@ def load_user_data(
       with a row for each of its ``y_*``. A 2-D ``y`` (N, L) of 0/1 is multilabel (NaN: not
       annotated), its labels named 0..L-1.
 
+    A ``.csv`` file whose header row reads as one column holding ``;`` or a tab is read with
+    that delimiter, as spreadsheets export it; column names must differ and text
+    must be UTF-8.
+
     Multilabel label columns hold 0/1 or true/false; an empty value (NaN in an ``.npz``) is a
     label that is not annotated for that row (:data:`UNKNOWN`), masked out of the losses and
     the metrics. Every other column (but ``split``) is a numeric feature; their names are
@@ -384,7 +388,9 @@ def load_user_data(
 
     Raises:
         FileNotFoundError: when the file does not exist.
-        ValueError: for a missing label column, non-numeric or missing features, missing labels,
+        ValueError: for a file that cannot be read (an ``.npz`` that is empty or not a zip
+            archive, a directory without data files, two columns of the same name, text that
+            is not UTF-8), a missing label column, non-numeric or missing features, missing labels,
             a single class, or a class with fewer than three samples; for an ``.npz`` file,
             arrays whose rows do not match (``X_train`` and ``y_train``, ...), splits whose
             arrays differ in shape, or a ``y`` that is neither 1-D nor 2-D; for a ``split``
@@ -679,9 +685,10 @@ def _load_npz(path: Path, val_fraction: float, test_fraction: float, seed: int) 
         return _given_splits(path.name, X_all, y_enc, classes, split, "arrays")
     if "X" not in arrays or "y" not in arrays:
         fail(
-            "npz",
-            "arrays named X and y (or X_train, y_train, X_val, y_val, X_test, y_test)",
-            sorted(arrays),
+            "path",
+            "an .npz file with arrays named X and y (or X_train, y_train, X_val, y_val, "
+            f"X_test, y_test), found {sorted(arrays)}",
+            str(path),
         )
     X, y = _npz_pair(arrays, "X", "y")
     X = _features(X, None, path.name)
