@@ -391,3 +391,11 @@ def test_an_npz_of_one_unnamed_array_is_still_counted(tmp_path):
 def test_a_finite_1e39_class_weight_is_used_as_given():
     sampler = cp.ClassBalancedSampler([0, 1], [1e39, 1.0])
     assert sampler.class_probabilities.tolist() == pytest.approx([1.0, 1e-39], rel=1e-12)
+
+
+def test_a_finite_1e39_in_a_list_is_read_as_given_and_refused_where_it_must_fit_float32(raises):
+    # a list is read in float64: the value is the one given, not infinity
+    margins = cf.ldam_margins([1e39, 1.0])
+    assert torch.isfinite(margins).all() and margins[1] == 0.5
+    with raises(ValueError, "weight", "at most 3.403e+38 (kept in float32)", 1e39):
+        cp.WeightedCrossEntropyLoss([1e39, 1.0])

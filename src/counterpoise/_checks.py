@@ -467,6 +467,11 @@ def float_tensor(name: str, value: Any) -> torch.Tensor:
     """A floating tensor from a tensor, an array or a sequence of numbers."""
     try:
         t = torch.as_tensor(value)
+        if not isinstance(value, torch.Tensor) and t.dtype == torch.float32:
+            if not bool(torch.isfinite(t).all()):
+                # numbers beyond float32's range are read in float64 rather than as infinity
+                wide = torch.as_tensor(np.asarray(value, dtype=np.float64))
+                t = wide if bool(torch.isfinite(wide).all()) else t
     except (TypeError, ValueError, RuntimeError):
         fail(name, "a tensor or a sequence of numbers", value, error=TypeError)
     if t.dtype == torch.bool or t.is_complex():

@@ -16,7 +16,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._checks import VectorLike, check_choice, check_nonnegative, class_vector, fail
+from .._checks import (
+    VectorLike,
+    check_choice,
+    check_nonnegative,
+    class_vector,
+    eager_checks,
+    fail,
+)
 from ..reduction import REDUCTIONS, Reduction
 from ..weights import class_weights
 
@@ -27,7 +34,12 @@ def buffer(name: str, value: VectorLike | None, *, positive: bool = False) -> to
     """A checked per-class vector as a float32 tensor for ``register_buffer``."""
     if value is None:
         return None
-    return class_vector(name, value, positive=positive).to(torch.float32)
+    checked = class_vector(name, value, positive=positive)
+    kept = checked.to(torch.float32)
+    if eager_checks(kept) and not bool(torch.isfinite(kept).all()):
+        big = checked.abs().max().item()
+        fail(name, f"at most {torch.finfo(torch.float32).max:.4g} (kept in float32)", big)
+    return kept
 
 
 def counts_of(counts: Any) -> Any:
