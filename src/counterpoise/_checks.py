@@ -133,7 +133,8 @@ def check_finite(name: str, t: torch.Tensor) -> None:
     """Raise when a floating tensor holds NaN or infinity, saying where the first one is."""
     if t.is_floating_point() or t.is_complex():
         if not eager_checks(t):
-            finite = t.abs() <= torch.finfo(t.abs().dtype).max  # False for NaN and infinity
+            size = t.abs()
+            finite = size <= torch.finfo(size.dtype).max  # False for NaN and infinity
             device_assert(finite, name, "finite (no NaN or infinity)")
             return
         bad = ~torch.isfinite(t)

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import (
+    PROBABILITY_TOLERANCE,
     check_1d,
     check_choice,
     check_finite,
@@ -71,7 +72,6 @@ CalibrationKind = Literal["temperature", "vector"]
 TAU_METRICS: tuple[str, ...] = get_args(TauMetric)
 _DEFAULT_TAUS = tuple(i / 10 for i in range(21))
 _DEFAULT_BETA = 1.0
-_PROB_TOLERANCE = 1e-3
 
 
 def adjust_logits(logits: torch.Tensor, priors: ArrayLike, *, tau: float = 1.0) -> torch.Tensor:
@@ -565,12 +565,12 @@ def _probabilities(value: Any) -> torch.Tensor:
     if x.numel() == 0:
         return x
     low, high = float(x.min()), float(x.max())
-    if low < -_PROB_TOLERANCE or high > 1 + _PROB_TOLERANCE:
+    if low < -PROBABILITY_TOLERANCE or high > 1 + PROBABILITY_TOLERANCE:
         fail(
             "probs", "probabilities in [0, 1] (pass logits.softmax(1))", f"[{low:.3g}, {high:.3g}]"
         )
     error = float((x.sum(1, dtype=torch.float64) - 1).abs().max())
-    if error > _PROB_TOLERANCE:
+    if error > PROBABILITY_TOLERANCE:
         fail("probs", "rows that sum to 1 over dimension 1", f"a sum off by {error:.3g}")
     return x
 

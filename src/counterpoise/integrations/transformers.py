@@ -93,7 +93,7 @@ from torch import nn
 from .._checks import class_indices, describe_tensor, fail
 from ..counts import count_labels
 from ..losses import WeightedCrossEntropyLoss
-from ..losses.registry import LOSSES, LossEntry, entry_of
+from ..losses.registry import LOSSES, LossEntry, find_entry
 
 try:
     import transformers
@@ -115,15 +115,9 @@ __all__ = ["TrainerLoss", "WeightedLossMixin", "WeightedLossTrainer"]
 
 def _entry(loss: nn.Module | type[nn.Module]) -> LossEntry:
     """The registry entry of a loss for class indices or labels (not anchors)."""
-    supported = ", ".join(e.module.__name__ for e in LOSSES.values() if e.task != "detection")
-    cls = loss if isinstance(loss, type) else type(loss)
-    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-        fail("loss", f"one of the losses {supported}", loss, error=TypeError)
-    try:
-        entry = entry_of(cls)
-    except TypeError:
-        entry = None
+    entry = find_entry(loss)
     if entry is None or entry.task == "detection":
+        supported = ", ".join(e.module.__name__ for e in LOSSES.values() if e.task != "detection")
         fail("loss", f"one of the losses {supported}", loss, error=TypeError)
     return entry
 
@@ -183,8 +177,6 @@ class TrainerLoss:
     """
 
     def __init__(self, loss: nn.Module) -> None:
-        if not isinstance(loss, nn.Module):
-            _entry(loss)  # the error that lists the losses
         self._entry = _entry(loss)
         if loss.reduction != "mean":
             fail("loss.reduction", '"mean"', loss.reduction)

@@ -74,6 +74,7 @@ __all__ = [
     "Normaliser",
     "Task",
     "entry_of",
+    "find_entry",
     "register",
 ]
 
@@ -154,25 +155,24 @@ class LossEntry:
             weights of the elements that count. Summed over micro-batches or ranks and passed
             as the loss's ``denominator``, it makes their losses add up to the global mean.
         """
-        with torch.no_grad():
-            if self.normaliser == "positives":
-                return positives_denominator(
-                    target,
-                    ignore_index=getattr(loss, "ignore_index", -100),
-                    background=getattr(loss, "background", None),
-                    num_classes=num_classes,
-                )
-            if self.normaliser == "element":
-                return element_denominator(
-                    target, getattr(loss, "ignore_value", None), sample_weight=sample_weight
-                )
-            vector = None if self.weight is None else getattr(loss, self.weight)
-            return class_denominator(
+        if self.normaliser == "positives":
+            return positives_denominator(
                 target,
-                vector if isinstance(vector, torch.Tensor) else None,
                 ignore_index=getattr(loss, "ignore_index", -100),
-                sample_weight=sample_weight,
+                background=getattr(loss, "background", None),
+                num_classes=num_classes,
             )
+        if self.normaliser == "element":
+            return element_denominator(
+                target, getattr(loss, "ignore_value", None), sample_weight=sample_weight
+            )
+        vector = None if self.weight is None else getattr(loss, self.weight)
+        return class_denominator(
+            target,
+            vector if isinstance(vector, torch.Tensor) else None,
+            ignore_index=getattr(loss, "ignore_index", -100),
+            sample_weight=sample_weight,
+        )
 
 
 def sum_dtype(t: torch.Tensor) -> torch.dtype:
@@ -198,12 +198,7 @@ def class_denominator(
                 return sample_weight.detach().to(dtype).sum()
             rows = target[..., 0].numel() if target.ndim > 1 else target.numel()
             return target.new_full((), float(rows), dtype=dtype)
-        if sample_weight is not None and sample_weight.shape != target.shape:
-            fail(
-                "sample_weight",
-                f"a tensor of the target's shape {tuple(target.shape)}",
-                describe_tensor(sample_weight),
-            )
+        _check_sample_weight(sample_weight, target)
         counted = target != ignore_index
         local = counted.to(dtype)
         if weight is not None:
@@ -212,6 +207,15 @@ def class_denominator(
         if sample_weight is not None:
             local = local * sample_weight.detach().to(dtype)
         return local.sum()
+
+
+def _check_sample_weight(sample_weight: torch.Tensor | None, target: torch.Tensor) -> None:
+    if sample_weight is not None and sample_weight.shape != target.shape:
+        fail(
+            "sample_weight",
+            f"a tensor of the target's shape {tuple(target.shape)}",
+            describe_tensor(sample_weight),
+        )
 
 
 def element_denominator(
@@ -231,12 +235,7 @@ def element_denominator(
         elif ignore_value is not None:
             known = target != ignore_value
         if sample_weight is not None:
-            if sample_weight.shape != target.shape:
-                fail(
-                    "sample_weight",
-                    f"a tensor of the target's shape {tuple(target.shape)}",
-                    describe_tensor(sample_weight),
-                )
+            _check_sample_weight(sample_weight, target)
             local = sample_weight.detach().to(dtype)
             return (local if known is None else torch.where(known, local, 0.0)).sum()
         if known is None:
@@ -281,15 +280,22 @@ def register(entry: LossEntry) -> LossEntry:
     return entry
 
 
-def entry_of(loss: nn.Module | type[nn.Module]) -> LossEntry:
-    """The registry entry of a loss module (or module class), by its class or nearest base."""
+def find_entry(loss: Any) -> LossEntry | None:
+    """The registry entry of a loss module (or module class), by its class or nearest base;
+    None for anything else."""
     cls = loss if isinstance(loss, type) else type(loss)
     by_module = {e.module: e for e in LOSSES.values()}
-    for base in cls.__mro__:
-        if base in by_module:
-            return by_module[base]
-    known = ", ".join(e.module.__name__ for e in LOSSES.values())
-    fail("loss", f"a registered loss module ({known})", cls.__name__, error=TypeError)
+    return next((by_module[base] for base in cls.__mro__ if base in by_module), None)
+
+
+def entry_of(loss: nn.Module | type[nn.Module]) -> LossEntry:
+    """The registry entry of a loss module (or module class), by its class or nearest base."""
+    entry = find_entry(loss)
+    if entry is None:
+        known = ", ".join(e.module.__name__ for e in LOSSES.values())
+        cls = loss if isinstance(loss, type) else type(loss)
+        fail("loss", f"a registered loss module ({known})", cls.__name__, error=TypeError)
+    return entry
 
 
 for _entry in (

@@ -23,7 +23,14 @@ import torch
 
 from .. import _collectives as distributed
 from .. import plots
-from .._checks import check_positive_int, describe_tensor, device_assert, eager_checks, fail
+from .._checks import (
+    PROBABILITY_TOLERANCE,
+    check_positive_int,
+    describe_tensor,
+    device_assert,
+    eager_checks,
+    fail,
+)
 from .._optional import require
 from . import _tables
 from ._common import _as_numpy
@@ -58,8 +65,6 @@ CONFUSION_METRICS = (
     "gmean_recall",
     "accuracy",
 )
-
-_PROB_TOLERANCE = 1e-3
 
 
 def confusion_metrics(confusion: np.ndarray) -> dict[str, Any]:
@@ -214,9 +219,9 @@ def _check_probabilities(probs: np.ndarray, num_classes: int) -> np.ndarray:
         fail("y_score", "finite probabilities", "NaN or infinity")
     rows = probs.sum(axis=1)
     if (
-        probs.min() < -_PROB_TOLERANCE
-        or probs.max() > 1 + _PROB_TOLERANCE
-        or np.abs(rows - 1).max() > _PROB_TOLERANCE
+        probs.min() < -PROBABILITY_TOLERANCE
+        or probs.max() > 1 + PROBABILITY_TOLERANCE
+        or np.abs(rows - 1).max() > PROBABILITY_TOLERANCE
     ):
         fail(
             "y_score",
@@ -516,7 +521,7 @@ class ImbalanceMetrics:
                 fail("y_score", f"probabilities of shape (N, {c})", describe_tensor(s))
             probs = probs.float()
             rows = probs.sum(dim=1)
-            tol = _PROB_TOLERANCE
+            tol = PROBABILITY_TOLERANCE
             ok = (
                 (probs >= -tol).all(dim=1)
                 & (probs <= 1 + tol).all(dim=1)
