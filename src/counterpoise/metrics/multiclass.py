@@ -81,8 +81,10 @@ def confusion_metrics(confusion: np.ndarray) -> dict[str, Any]:
 
     ``balanced_accuracy``, ``worst_class_recall`` and ``gmean_recall`` are the mean, minimum
     and geometric mean (0 when one is 0) of the recalls of the classes present, ``macro_f1``
-    the mean F1 over all classes, ``accuracy`` the trace over the total. Cheap enough to score
-    every epoch of a training run; :func:`imbalance_report` builds on it.
+    the mean F1 over the classes present or predicted (those of scikit-learn's
+    ``f1_score(average="macro")``; a class absent from both has no F1), ``accuracy`` the trace
+    over the total. Cheap enough to score every epoch of a training run;
+    :func:`imbalance_report` builds on it.
 
     Args:
         confusion: (C, C) counts with at least one sample.
@@ -105,6 +107,7 @@ def confusion_metrics(confusion: np.ndarray) -> dict[str, Any]:
     both = support + predicted
     f1 = torch.where(both > 0, 2 * correct / both.clamp_min(1), zeros)
     present = recall[support > 0]
+    shown = f1[(support > 0) | (predicted > 0)]
     gmean = present.clamp_min(1e-300).log().mean().exp() if bool((present > 0).all()) else 0.0
     return {
         "precision": precision.numpy(),
@@ -113,7 +116,7 @@ def confusion_metrics(confusion: np.ndarray) -> dict[str, Any]:
         "support": support.numpy().astype(np.int64),
         "accuracy": float(correct.sum() / cm.sum()),
         "balanced_accuracy": float(present.mean()),
-        "macro_f1": float(f1.mean()),
+        "macro_f1": float(shown.mean()),
         "gmean_recall": float(gmean),
         "worst_class_recall": float(present.min()),
     }
@@ -131,7 +134,8 @@ class ImbalanceReport:
         confusion: int64 (C, C), rows are true classes, columns predicted classes.
         accuracy: fraction of correct predictions.
         balanced_accuracy: mean recall over the classes present in ``y_true``.
-        macro_f1: unweighted mean of the per-class F1 over all classes.
+        macro_f1: unweighted mean of the per-class F1 over the classes present in ``y_true``
+            or predicted (a class absent from both has no F1: scikit-learn's default labels).
         gmean_recall: geometric mean of the recalls of the classes present (0 if any is 0).
         worst_class_recall: the smallest recall among the classes present.
         mcc: Matthews' correlation coefficient (multiclass form).
