@@ -475,11 +475,11 @@ def result(splits):
     return run_compare(splits, config)
 
 
-def test_python_api_ranks_by_test_map_and_scores_like_sklearn(splits, result):
+def test_python_api_ranks_by_validation_map_and_scores_like_sklearn(splits, result):
     assert result.task == "multilabel" and result.metric == "map"
     assert result.config.metric == "map"  # resolved from None
     assert set(result.reports) == {"bce", "bce_pos_weight"}
-    means = [result.stats(n, "map")["mean"] for n in result.ranking()]
+    means = [result.stats(n, "map", "val")["mean"] for n in result.ranking()]
     assert means == sorted(means, reverse=True)
     for name in result.reports:
         for run, pred, report in zip(
@@ -523,9 +523,9 @@ def test_cli_end_to_end_reports_head_and_tail_average_precision(table, tmp_path)
     payload = json.loads((out / "results.json").read_text())
     assert set(payload["strategies"]) == set(MULTILABEL)
     assert payload["settings"]["metric"] == "map"
-    ranking = payload["ranking"]
-    means = [payload["strategies"][n]["map"]["mean"] for n in ranking]
-    assert means == sorted(means, reverse=True)
+    ranking = payload["ranking"]  # by validation, and the selected strategy leads it
+    means = [payload["strategies"][n]["validation"]["map"]["mean"] for n in ranking]
+    assert means == sorted(means, reverse=True) and payload["selected"] == ranking[0]
     dataset = payload["dataset"]
     groups = dataset["label_groups"]["group"]
     counts = dataset["positives"]["train"]

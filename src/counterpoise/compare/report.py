@@ -23,14 +23,12 @@ from ..plots import (
     plot_training_curves,
     save_figure,
 )
-from .runner import LOWER_IS_BETTER, CompareResult
+from .runner import BASELINES, LOWER_IS_BETTER, CompareResult
 
 __all__ = ["BASELINE", "BASELINES", "baseline_of", "ranking_rows", "write_report"]
 
 #: The strategy every other one is measured against (multiclass data).
 BASELINE = "ce"
-#: The baseline of each task: plain cross-entropy, plain binary cross-entropy.
-BASELINES = {"multiclass": BASELINE, "multilabel": "bce"}
 #: Metrics shown in the tables, in order.
 TABLE_METRICS = ("balanced_accuracy", "worst_class_recall", "macro_f1", "accuracy", "ece")
 #: Metrics shown in the multilabel tables, in order (those defined on the data).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, cast
 
@@ -19,7 +20,9 @@ from ..metrics import (
     imbalance_report,
     multilabel_report,
 )
+from . import statistics
 from .data import UNKNOWN, Splits
+from .execution import Job, RunSettings, available_cores, execute
 from .strategies import (
     STRATEGIES,
     Outputs,
@@ -31,12 +34,14 @@ from .strategies import (
     label_thresholds,
     probabilities,
 )
-from .training import RunResult, TrainConfig, train_run
+from .training import RunResult, TrainConfig
 
 __all__ = ["DEFAULT_METRICS", "CompareConfig", "CompareResult", "resolve_config", "run_compare"]
 
 #: The test-set report of one run: classes or labels.
 Report = ImbalanceReport | MultilabelReport
+#: The baseline of each task: plain cross-entropy, plain binary cross-entropy.
+BASELINES = {"multiclass": "ce", "multilabel": "bce"}
 #: Metrics for which lower is better.
 LOWER_IS_BETTER = frozenset({"ece"})
 #: The ranking metric of each task when none is chosen: balanced accuracy for classes, mean
@@ -65,6 +70,12 @@ class CompareConfig:
             ``high``; None for (20, 100) (see :func:`~counterpoise.metrics.multilabel_report`).
             They decide the ``head_*``, ``medium_*`` and ``tail_*`` metrics, in the report and
             on validation. None for multiclass data.
+        splits: how many splits of the data each strategy is trained on, with every seed
+            (1: the split given; more: repeated random splits, see
+            :meth:`~counterpoise.compare.data.Splits.resplit`).
+        jobs: worker processes that train at once, each with one PyTorch thread; None for the
+            CPU cores available, 1 to train in this process.
+        resamples: bootstrap replicates of the intervals.
     """
 
     seeds: int = 3
@@ -72,9 +83,16 @@ class CompareConfig:
     strategies: tuple[str, ...] | None = None
     train: TrainConfig = field(default_factory=TrainConfig)
     boundaries: tuple[float, float] | None = None
+    splits: int = 1
+    jobs: int | None = None
+    resamples: int = statistics.RESAMPLES
 
     def __post_init__(self) -> None:
         check_positive_int("seeds", self.seeds)
+        check_positive_int("splits", self.splits)
+        if self.jobs is not None:
+            check_positive_int("jobs", self.jobs)
+        check_positive_int("resamples", self.resamples)
         if self.metric is not None:
             check_choice(
                 "metric", self.metric, dict.fromkeys(m for t in TASK_METRICS.values() for m in t)
@@ -135,15 +153,26 @@ def resolve_config(config: CompareConfig, splits: Splits) -> CompareConfig:
 class CompareResult:
     """Everything a comparison measured.
 
+    Runs are the (split, seed) pairs, split by split (:attr:`keys`); every list below holds
+    one entry per run in that order.
+
     Attributes:
-        splits: the data.
+        splits: the data, as its first split (every split has the same classes and features).
         config: the settings.
         strategies: the strategies, in the order run.
-        reports: per strategy, the test-set report of each seed (a
+        reports: per strategy, the test-set report of each run (a
             :class:`~counterpoise.metrics.MultilabelReport` for multilabel data).
-        runs: per training strategy, the run of each seed (outputs, history, timing).
-        predictions: per strategy, the test-set prediction of each seed.
+        runs: per training strategy, the training run of each run (outputs, history, timing).
+        predictions: per strategy, the test-set prediction of each run.
         seconds: total wall-clock time.
+        val_reports: per strategy, the validation-set report of each run (at the selected
+            checkpoint; post-hoc corrections fitted on one half of the validation rows and
+            scored on the other, both ways).
+        val_predictions: per strategy, the validation-set prediction of each run.
+        keys: ``(split, seed)`` of each run.
+        split_list: each split, without its features (labels and notes only).
+        bootstrap: per strategy and metric, the bootstrap replicates of its mean test score
+            (:mod:`~counterpoise.compare.statistics`), paired across strategies.
     """
 
     splits: Splits
@@ -153,6 +182,11 @@ class CompareResult:
     runs: dict[str, list[RunResult]]
     predictions: dict[str, list[Prediction]]
     seconds: float = 0.0
+    val_reports: dict[str, list[Report]] = field(default_factory=dict)
+    val_predictions: dict[str, list[Prediction]] = field(default_factory=dict)
+    keys: list[tuple[int, int]] = field(default_factory=list)
+    split_list: list[Splits] = field(default_factory=list)
+    bootstrap: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
     @property
     def task(self) -> Task:
@@ -164,11 +198,22 @@ class CompareResult:
         """The ranking metric (the task's default when the settings leave it None)."""
         return self.config.metric or DEFAULT_METRICS[self.task]
 
-    def values(self, name: str, metric: str) -> list[float]:
-        """The metric of strategy ``name`` on each seed."""
+    @property
+    def baseline(self) -> str:
+        """The baseline strategy of the task (``ce``; ``bce`` for multilabel data)."""
+        return BASELINES[self.task]
+
+    @property
+    def num_runs(self) -> int:
+        """Runs per strategy: splits times seeds."""
+        return len(self.keys) or self.config.seeds
+
+    def values(self, name: str, metric: str, split: str = "test") -> list[float]:
+        """The metric of strategy ``name`` on each run, on ``"test"`` or ``"val"``."""
+        reports = (self.reports if split == "test" else self.val_reports)[name]
         return [
             r.summary()[metric] if isinstance(r, MultilabelReport) else float(getattr(r, metric))
-            for r in self.reports[name]
+            for r in reports
         ]
 
     def metrics(self) -> list[str]:
@@ -176,36 +221,101 @@ class CompareResult:
         present = [set(r.summary()) for runs in self.reports.values() for r in runs]
         return [m for m in TASK_METRICS[self.task] if all(m in p for p in present)]
 
-    def stats(self, name: str, metric: str) -> dict[str, Any]:
-        """Mean, standard deviation (ddof=1; 0 for one seed) and per-seed values."""
-        v = self.values(name, metric)
+    def stats(self, name: str, metric: str, split: str = "test") -> dict[str, Any]:
+        """Mean, standard deviation over runs (ddof=1; 0 for one run) and per-run values."""
+        v = self.values(name, metric, split)
         std = float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
         return {"mean": float(np.mean(v)), "std": std, "values": v}
 
     def ranking(self, metric: str | None = None) -> list[str]:
-        """Strategy names from best to worst by the mean of ``metric`` (default: the
-        comparison's metric)."""
+        """Strategy names from best to worst by the mean validation score of ``metric``
+        (default: the comparison's metric); by the test score when no validation score is
+        known. Ties keep the order the strategies ran in."""
         metric = metric or self.metric
         sign = 1.0 if metric in LOWER_IS_BETTER else -1.0
-        return sorted(self.reports, key=lambda n: sign * self.stats(n, metric)["mean"])
+        split = "val" if self.val_reports else "test"
+        return sorted(self.reports, key=lambda n: sign * self.stats(n, metric, split)["mean"])
+
+    @property
+    def selected(self) -> str:
+        """The strategy the validation score selects: the first of :meth:`ranking`."""
+        return self.ranking()[0]
 
     def within_spread(self, a: str, b: str, metric: str | None = None) -> bool:
         """Whether the means of ``a`` and ``b`` differ by less than their combined spread
-        (sqrt(std_a^2 + std_b^2)); always False with a single seed (no spread is known)."""
+        (sqrt(std_a^2 + std_b^2)); always False with a single run (no spread is known)."""
         metric = metric or self.metric
         sa, sb = self.stats(a, metric), self.stats(b, metric)
         spread = math.hypot(sa["std"], sb["std"])
-        return self.config.seeds > 1 and abs(sa["mean"] - sb["mean"]) < spread
+        return self.num_runs > 1 and abs(sa["mean"] - sb["mean"]) < spread
+
+    def interval(self, name: str, metric: str | None = None) -> list[float] | None:
+        """The 95% bootstrap interval of a strategy's mean test score (over splits, seeds and
+        test rows), or None when it was not computed."""
+        replicates = self.bootstrap.get(name, {}).get(metric or self.metric)
+        return None if replicates is None else statistics.interval(replicates)
+
+    def difference(
+        self, name: str, metric: str | None = None, baseline: str | None = None
+    ) -> dict[str, Any] | None:
+        """The paired difference of a strategy's mean test score to the baseline's:
+        ``{"difference", "interval", "within_noise", "better"}``, or None when the baseline
+        did not run."""
+        metric, baseline = metric or self.metric, baseline or self.baseline
+        if baseline not in self.reports:
+            return None
+        diff = self.stats(name, metric)["mean"] - self.stats(baseline, metric)["mean"]
+        ours, theirs = (self.bootstrap.get(n, {}).get(metric) for n in (name, baseline))
+        band = None if ours is None or theirs is None else statistics.interval(ours - theirs)
+        return statistics.describe_difference(diff, band, lower_is_better=metric in LOWER_IS_BETTER)
+
+    def folded(self) -> dict[str, str]:
+        """Strategies whose predictions equal an earlier strategy's on every run, validation
+        and test (the same model by construction, such as ``ce_inverse`` and ``ce_balanced``,
+        or a correction that changes nothing on this data, such as ``prior_corrected`` on a
+        balanced test split): name -> the earlier strategy."""
+        out: dict[str, str] = {}
+        names = list(self.reports)
+        for i, name in enumerate(names):
+            for earlier in names[:i]:
+                if earlier not in out and self._same_predictions(name, earlier):
+                    out[name] = earlier
+                    break
+        return out
+
+    def _same_predictions(self, a: str, b: str) -> bool:
+        pairs = [*zip(self.predictions[a], self.predictions[b])]
+        pairs += zip(self.val_predictions.get(a, []), self.val_predictions.get(b, []))
+        return all(
+            np.array_equal(p.pred, q.pred) and np.allclose(p.probs, q.probs, rtol=0, atol=1e-9)
+            for p, q in pairs
+        )
+
+    def identical_metrics(self) -> dict[str, str]:
+        """Metrics equal to an earlier metric of :meth:`metrics` on every run of every
+        strategy (such as ``accuracy`` and ``balanced_accuracy`` on a balanced test split):
+        metric -> the earlier metric."""
+        out: dict[str, str] = {}
+        names = self.metrics()
+        table = {m: np.array([self.values(n, m) for n in self.reports]) for m in names}
+        for i, m in enumerate(names):
+            for earlier in names[:i]:
+                if earlier not in out and np.allclose(table[m], table[earlier], rtol=0, atol=1e-12):
+                    out[m] = earlier
+                    break
+        return out
 
     def mean_recall(self, name: str) -> np.ndarray:
-        """Per-class recall of a strategy, averaged over seeds (multiclass data)."""
+        """Per-class test recall of a strategy, averaged over runs (multiclass data)."""
         return np.mean([cast(ImbalanceReport, r).recall for r in self.reports[name]], axis=0)
 
     def mean_average_precision(self, name: str) -> np.ndarray:
-        """Per-label test average precision of a strategy, averaged over seeds (multilabel
+        """Per-label test average precision of a strategy, averaged over runs (multilabel
         data); NaN for the labels without a positive in the test split."""
         reports = [cast(MultilabelReport, r) for r in self.reports[name]]
-        return np.mean([r.average_precision for r in reports], axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a label undefined on every run
+            return np.nanmean([r.average_precision for r in reports], axis=0)
 
     def to_json(self) -> dict[str, Any]:
         """results.json: every number of the comparison."""
@@ -231,23 +341,41 @@ class CompareResult:
             **self._common_json(),
             "strategies": {
                 name: {
-                    **{m: self.stats(name, m) for m in metrics},
+                    **self._strategy_json(name, metrics),
                     "per_class_recall": self.mean_recall(name).tolist(),
-                    "summary": next(st.summary for st in self.strategies if st.name == name),
                 }
                 for name in self.reports
             },
         }
 
+    def _strategy_json(self, name: str, metrics: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {m: self.stats(name, m) for m in metrics}
+        if self.val_reports:
+            out["validation"] = {m: self.stats(name, m, "val") for m in metrics}
+        if self.bootstrap:
+            out["interval"] = {m: self.interval(name, m) for m in metrics}
+            if self.baseline in self.reports:
+                out[f"vs_{self.baseline}"] = {m: self.difference(name, m) for m in metrics}
+        out["folded_into"] = self.folded().get(name)
+        out["summary"] = next(st.summary for st in self.strategies if st.name == name)
+        return out
+
     def _common_json(self) -> dict[str, Any]:
         return {
             "settings": {
                 "seeds": self.config.seeds,
+                "splits": len({k for k, _ in self.keys}) or 1,
                 "metric": self.metric,
                 "train": asdict(self.config.train),
                 "strategies": [st.name for st in self.strategies],
+                "resamples": self.config.resamples,
             },
+            "selected": self.selected,
+            "selected_by": f"mean validation {self.metric}",
+            "baseline": self.baseline,
             "ranking": self.ranking(),
+            "runs": [{"split": k, "seed": j} for k, j in self.keys],
+            "identical_metrics": self.identical_metrics(),
             "timings": {
                 "total_seconds": self.seconds,
                 "per_strategy_seconds": {
@@ -285,9 +413,8 @@ class CompareResult:
             **self._common_json(),
             "strategies": {
                 name: {
-                    **{m: self.stats(name, m) for m in self.metrics()},
+                    **self._strategy_json(name, self.metrics()),
                     "per_label_average_precision": finite(self.mean_average_precision(name)),
-                    "summary": next(st.summary for st in self.strategies if st.name == name),
                 }
                 for name in self.reports
             },
@@ -300,10 +427,14 @@ def run_compare(
     *,
     progress: Any = None,
 ) -> CompareResult:
-    """Train and evaluate every chosen strategy on every seed.
+    """Train and evaluate every chosen strategy on every split and seed.
+
+    Runs are independent: they execute in ``config.jobs`` worker processes at once, each with
+    one PyTorch thread, and give the same numbers as when run one after another.
 
     Args:
-        splits: the data (see :mod:`counterpoise.compare.data`).
+        splits: the data (see :mod:`counterpoise.compare.data`); its repeated splits (when
+            ``config.splits`` > 1) are made by :meth:`~counterpoise.compare.data.Splits.resplit`.
         config: the settings (default :class:`CompareConfig`).
         progress: a ``rich.progress.Progress`` to report to, or None.
 
@@ -321,98 +452,194 @@ def run_compare(
     )
     start = time.perf_counter()
     trained = [st for st in strategies if st.trains]
-    bar = None
-    if progress is not None:
-        bar = progress.add_task("training", total=len(trained) * config.seeds * config.train.epochs)
+    keys = [(k, j) for k in range(config.splits) for j in range(config.seeds)]
+    jobs = [Job(st.name, k, j) for k, j in keys for st in trained]
+    epochs = config.train.epochs
+    bar = None if progress is None else progress.add_task("training", total=len(jobs) * epochs)
+    done: dict[Job, int] = {}
+
+    def on_epoch(job: Job, epoch: int) -> None:
+        if bar is not None:
+            progress.update(bar, description=f"{job.strategy} (split {job.split}, seed {job.seed})")
+            progress.advance(bar, epoch - done.get(job, 0))
+        done[job] = epoch
+
+    def on_done(job: Job, run: RunResult) -> None:
+        if bar is not None:  # a run that stopped early skips the rest of its budget
+            progress.update(bar, description=f"{len(done) + 1} of {len(jobs)} runs")
+            progress.advance(bar, epochs - done.get(job, 0))
+        done[job] = epochs
+
+    settings = RunSettings(splits, config.train, metric, config.boundaries)
+    workers = available_cores() if config.jobs is None else config.jobs
+    results = execute(jobs, settings, workers=workers, on_epoch=on_epoch, on_done=on_done)
 
     runs: dict[str, list[RunResult]] = {st.name: [] for st in trained}
     predictions: dict[str, list[Prediction]] = {st.name: [] for st in strategies}
-    counts = splits.class_counts("train")
-    for st in trained:
-        for seed in range(config.seeds):
-            done = 0
-            if progress is not None:
-                progress.update(bar, description=f"{st.name} (seed {seed})")
-
-            def advance(epoch: int) -> None:
-                nonlocal done
-                if progress is not None:
-                    progress.advance(bar, epoch - done)
-                done = epoch
-
-            run = train_run(
-                st,
-                splits,
-                config.train,
-                seed=seed,
-                metric=metric,
-                boundaries=config.boundaries,
-                on_epoch=advance,
-            )
-            if progress is not None:  # a run that stopped early skips the rest of its budget
-                progress.advance(bar, config.train.epochs - done)
+    val_predictions: dict[str, list[Prediction]] = {st.name: [] for st in strategies}
+    split_list = [
+        _without_features(splits if k == 0 else splits.resplit(k)) for k in range(config.splits)
+    ]
+    for k, j in keys:
+        split = split_list[k]
+        for st in trained:
+            run = results[Job(st.name, k, j)]
             runs[st.name].append(run)
-            predictions[st.name].append(_prediction(run, splits))
-
-    def model_of(name: str) -> str:
-        """The strategy whose training produced ``name``'s model."""
-        same = STRATEGIES[name].same_as
-        return name if same is None else model_of(same)
-
+            predictions[st.name].append(_prediction(run.test_logits, run.val_logits, split))
+            val_predictions[st.name].append(_prediction(run.val_logits, run.val_logits, split))
+        for st in strategies:
+            if st.correct is not None:
+                base = results[Job(_model_of(st.name), k, j)]
+                out = Outputs(
+                    base.val_logits,
+                    split.y_val,
+                    base.test_logits,
+                    split.class_counts("train"),
+                    split.deployment_prior(),
+                )
+                predictions[st.name].append(st.correct(out))
+                val_predictions[st.name].append(_crossfitted(st, out, seed=j))
     for st in strategies:
         if st.same_as is not None:
-            predictions[st.name] = predictions[model_of(st.name)]
-    for st in strategies:
-        if st.correct is None:
-            continue
-        deployment = splits.deployment_prior()
-        for run in runs[model_of(st.base or "")]:
-            out = Outputs(run.val_logits, splits.y_val, run.test_logits, counts, deployment)
-            predictions[st.name].append(st.correct(out))
+            predictions[st.name] = predictions[_model_of(st.name)]
+            val_predictions[st.name] = val_predictions[_model_of(st.name)]
 
-    reports: dict[str, list[Report]]
-    if splits.multilabel:
-        reports = {
-            name: [
-                multilabel_report(
-                    splits.y_test,
-                    p.probs,
-                    counts=counts,
-                    thresholds=p.thresholds,
-                    boundaries=config.boundaries,
-                    label_names=splits.classes,
-                    ignore_value=UNKNOWN,
-                )
-                for p in preds
-            ]
-            for name, preds in predictions.items()
-        }
-    else:
-        reports = {
-            name: [
-                imbalance_report(splits.y_test, p.probs, y_pred=p.pred, classes=splits.classes)
-                for p in preds
-            ]
-            for name, preds in predictions.items()
-        }
-    return CompareResult(
+    reports = {n: _reports(p, split_list, keys, config, "test") for n, p in predictions.items()}
+    val_reports = {
+        n: _reports(p, split_list, keys, config, "val") for n, p in val_predictions.items()
+    }
+    result = CompareResult(
         splits=splits,
         config=config,
         strategies=strategies,
         reports=reports,
         runs=runs,
         predictions=predictions,
-        seconds=time.perf_counter() - start,
+        val_reports=val_reports,
+        val_predictions=val_predictions,
+        keys=keys,
+        split_list=split_list,
+    )
+    result.bootstrap = _bootstrap(result)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _model_of(name: str) -> str:
+    """The strategy whose training produced ``name``'s model."""
+    st = STRATEGIES[name]
+    same = st.same_as or st.base
+    return name if same is None else _model_of(same)
+
+
+def _without_features(splits: Splits) -> Splits:
+    """``splits`` with no feature rows (its labels and notes are what the results need)."""
+    return replace(
+        splits, X_train=splits.X_train[:0], X_val=splits.X_val[:0], X_test=splits.X_test[:0]
     )
 
 
-def _prediction(run: RunResult, splits: Splits) -> Prediction:
-    """The test prediction of a trained model: softmax probabilities and their argmax, or
-    for multilabel data sigmoid probabilities, predictions at 0.5 and per-label thresholds
-    tuned for F1 on validation (:func:`~counterpoise.compare.strategies.label_thresholds`)."""
+def _reports(
+    predictions: list[Prediction],
+    split_list: list[Splits],
+    keys: list[tuple[int, int]],
+    config: CompareConfig,
+    part: str,
+) -> list[Report]:
+    out: list[Report] = []
+    for p, (k, _) in zip(predictions, keys):
+        s = split_list[k]
+        y = s.targets(part)
+        if s.multilabel:
+            out.append(
+                multilabel_report(
+                    y,
+                    p.probs,
+                    counts=s.class_counts("train"),
+                    thresholds=p.thresholds,
+                    boundaries=config.boundaries,
+                    label_names=s.classes,
+                    ignore_value=UNKNOWN,
+                )
+            )
+        else:
+            out.append(imbalance_report(y, p.probs, y_pred=p.pred, classes=s.classes))
+    return out
+
+
+def _halves(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two halves of the validation rows, each class (each row's first positive label, for
+    multilabel targets) dealt to them alternately in a random order."""
+    rng = np.random.default_rng(seed)
+    key = y if y.ndim == 1 else np.argmax(y == 1, axis=1)
+    order = rng.permutation(len(y))
+    order = order[np.argsort(key[order], kind="stable")]
+    return np.sort(order[0::2]), np.sort(order[1::2])
+
+
+def _crossfitted(st: Strategy, out: Outputs, *, seed: int) -> Prediction:
+    """A post-hoc strategy's validation prediction, fitted on one half of the validation rows
+    and applied to the other, both ways: an honest validation score for a correction tuned on
+    validation (a threshold), and the plain correction for one that is not."""
+    correct = cast(Any, st.correct)
+    a, b = _halves(out.y_val, seed)
+    probs = np.empty(out.val_logits.shape)
+    pred = np.empty(len(out.y_val), dtype=np.int64)
+    for fit, score in ((a, b), (b, a)):
+        part = out._replace(
+            val_logits=out.val_logits[fit], y_val=out.y_val[fit], test_logits=out.val_logits[score]
+        )
+        try:
+            p = correct(part)
+        except ValueError:  # a half too small to fit on (a class missing): fit on all rows
+            p = correct(out._replace(test_logits=out.val_logits[score]))
+        probs[score], pred[score] = p.probs, p.pred
+    return Prediction(probs, pred)
+
+
+def _bootstrap(result: CompareResult) -> dict[str, dict[str, np.ndarray]]:
+    """Per strategy and metric, the bootstrap replicates of the mean test score: the same row
+    resamples of each split and the same draws of splits and seeds for every strategy."""
+    config, keys = result.config, result.keys
+    resamples = config.resamples
+    weights = {
+        k: statistics.row_weights(len(s.y_test), resamples, seed=k)
+        for k, s in enumerate(result.split_list)
+    }
+    metrics = result.metrics()
+    out: dict[str, dict[str, np.ndarray]] = {}
+    shape = (config.splits, config.seeds, resamples)
+    for name, preds in result.predictions.items():
+        table = {m: np.full(shape, np.nan) for m in metrics}
+        for p, report, (k, j) in zip(preds, result.reports[name], keys):
+            s = result.split_list[k]
+            if s.multilabel:
+                r = cast(MultilabelReport, report)
+                members = {g.name: np.isin(np.arange(s.num_classes), g.indices) for g in r.groups}
+                scores = statistics.multilabel_scores(
+                    s.y_test,
+                    p.probs,
+                    weights[k],
+                    members=members,
+                    thresholds=p.thresholds,
+                    ignore_value=UNKNOWN,
+                )
+            else:
+                scores = statistics.multiclass_scores(s.y_test, p.probs, p.pred, weights[k])
+            for m in metrics:
+                table[m][k, j] = scores[m]
+        out[name] = {m: statistics.combine_runs(v, seed=0) for m, v in table.items()}
+    return out
+
+
+def _prediction(logits: np.ndarray, val_logits: np.ndarray, splits: Splits) -> Prediction:
+    """The prediction of a trained model from its ``logits``: softmax probabilities and their
+    argmax, or for multilabel data sigmoid probabilities, predictions at 0.5 and per-label
+    thresholds tuned for F1 on validation
+    (:func:`~counterpoise.compare.strategies.label_thresholds`)."""
     if splits.multilabel:
-        probs = label_probabilities(run.test_logits)
-        thresholds = label_thresholds(label_probabilities(run.val_logits), splits.y_val)
+        probs = label_probabilities(logits)
+        thresholds = label_thresholds(label_probabilities(val_logits), splits.y_val)
         return Prediction(probs, probs >= 0.5, thresholds)
-    probs = probabilities(run.test_logits)
+    probs = probabilities(logits)
     return Prediction(probs, probs.argmax(1))

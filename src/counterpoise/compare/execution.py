@@ -1,0 +1,183 @@
+"""Executing a comparison's independent training runs: in this process or in worker processes.
+
+Every (strategy, split, seed) run is independent of the others. Each runs with one PyTorch
+thread, in this process one after another (``jobs=1``) or in ``jobs`` worker processes at once,
+and gives the same numbers either way: a run's result depends only on its strategy, split and
+seed. One thread per run keeps a comparison fast on a busy machine, where PyTorch's default
+thread pool (a thread per core, each waiting for the slowest) slows down several-fold.
+
+Worker processes are forked where the platform allows it (Linux), so they share the data and
+see every strategy registered in this process; elsewhere they are spawned, and see the
+strategies registered when :mod:`counterpoise` is imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .._checks import fail
+from .data import Splits
+from .strategies import STRATEGIES
+from .training import RunResult, TrainConfig, train_run
+
+__all__ = ["Job", "RunSettings", "available_cores", "execute", "one_thread"]
+
+
+@dataclass(frozen=True, order=True)
+class Job:
+    """One training run: a strategy on a split with a seed."""
+
+    strategy: str
+    split: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What every run of a comparison shares: the data, the training settings, the metric that
+    selects checkpoints and the label groups of multilabel data."""
+
+    splits: Splits
+    train: TrainConfig
+    metric: str
+    boundaries: tuple[float, float] | None = None
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """PyTorch's intra-op threads set to 1 inside the block (restored after)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class _SplitCache:
+    """The k-th split of the data, made when first asked for; the last one is kept."""
+
+    def __init__(self, splits: Splits) -> None:
+        self.base = splits
+        self.kept: tuple[int, Splits] = (0, splits)
+
+    def get(self, k: int) -> Splits:
+        if self.kept[0] != k:
+            self.kept = (k, self.base.resplit(k))
+        return self.kept[1]
+
+
+def _run(
+    job: Job, settings: RunSettings, cache: _SplitCache, on_epoch: Callable[[int], Any] | None
+) -> RunResult:
+    strategy = STRATEGIES.get(job.strategy)
+    if strategy is None:
+        fail(
+            "strategies",
+            "strategies registered when counterpoise is imported (worker processes are "
+            "spawned on this platform), or jobs=1",
+            job.strategy,
+        )
+    return train_run(
+        strategy,
+        cache.get(job.split),
+        settings.train,
+        seed=job.seed,
+        metric=settings.metric,
+        boundaries=settings.boundaries,
+        on_epoch=on_epoch,
+    )
+
+
+# the state of a worker process, set once when it starts
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(settings: RunSettings) -> None:
+    torch.set_num_threads(1)
+    _WORKER["settings"] = settings
+    _WORKER["cache"] = _SplitCache(settings.splits)
+
+
+def _worker_run(job: Job) -> RunResult:
+    return _run(job, _WORKER["settings"], _WORKER["cache"], None)
+
+
+def execute(
+    jobs: Sequence[Job],
+    settings: RunSettings,
+    *,
+    workers: int = 1,
+    on_epoch: Callable[[Job, int], Any] | None = None,
+    on_done: Callable[[Job, RunResult], Any] | None = None,
+) -> dict[Job, RunResult]:
+    """Run every job, each with one PyTorch thread.
+
+    Args:
+        jobs: the runs, in the order they start.
+        settings: what they share.
+        workers: processes that run jobs at once; 1 runs them here, one after another (as do
+            runs on a GPU, which worker processes would contend for).
+        on_epoch: called with a job and each epoch it finishes (runs in this process only).
+        on_done: called with each job and its result as it finishes.
+
+    Returns:
+        Each job's result.
+    """
+    results: dict[Job, RunResult] = {}
+    if workers <= 1 or len(jobs) <= 1 or torch.device(settings.train.device).type != "cpu":
+        cache = _SplitCache(settings.splits)
+        with one_thread():
+            for job in jobs:
+                tick = None if on_epoch is None else _bind(on_epoch, job)
+                results[job] = _run(job, settings, cache, tick)
+                if on_done is not None:
+                    on_done(job, results[job])
+        return results
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)),
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(settings,),
+    ) as pool:
+        pending: dict[Future[RunResult], Job] = {pool.submit(_worker_run, j): j for j in jobs}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = pending.pop(future)
+                    results[job] = future.result()
+                    if on_done is not None:
+                        on_done(job, results[job])
+        except BrokenProcessPool:
+            raise RuntimeError(
+                "a worker process of the comparison stopped (out of memory?); run with fewer "
+                "jobs (--jobs) or jobs=1"
+            ) from None
+        finally:
+            for future in pending:
+                future.cancel()
+    return results
+
+
+def _bind(on_epoch: Callable[[Job, int], Any], job: Job) -> Callable[[int], Any]:
+    return lambda epoch: on_epoch(job, epoch)
