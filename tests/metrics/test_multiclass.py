@@ -57,9 +57,7 @@ def test_matches_scikit_learn_and_the_ece_formula(problem, n_bins):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert r.balanced_accuracy == pytest.approx(skm.balanced_accuracy_score(y, pred))
-        assert r.macro_f1 == pytest.approx(
-            skm.f1_score(y, pred, average="macro", zero_division=0)
-        )
+        assert r.macro_f1 == pytest.approx(skm.f1_score(y, pred, average="macro", zero_division=0))
         assert r.mcc == pytest.approx(skm.matthews_corrcoef(y, pred))
     assert r.accuracy == pytest.approx(skm.accuracy_score(y, pred))
     recall = skm.recall_score(y, pred, labels=labels, average=None, zero_division=0)
