@@ -33,6 +33,7 @@ from .data import UNKNOWN
 __all__ = [
     "DRW_AT",
     "STRATEGIES",
+    "Sampling",
     "TASKS",
     "DeferredWeights",
     "LabelStats",
@@ -299,11 +300,15 @@ def first_epoch_of(fraction: float, epochs: int) -> int:
 LDAM_SCALE = 30.0
 
 
-def _sampler(scheme: str) -> Callable[[np.ndarray, int], Any]:
-    def make(labels: np.ndarray, seed: int) -> Any:
-        return ClassBalancedSampler(torch.from_numpy(labels), weights=scheme, seed=seed)
+@dataclass(frozen=True)
+class Sampling:
+    """Class-balanced sampling of the training rows by a weighting scheme: called with the
+    training labels and a seed, it gives the :class:`~counterpoise.ClassBalancedSampler`."""
 
-    return make
+    scheme: str
+
+    def __call__(self, labels: np.ndarray, seed: int) -> Any:
+        return ClassBalancedSampler(torch.from_numpy(labels), weights=self.scheme, seed=seed)
 
 
 # --- post-hoc corrections --------------------------------------------------------------------
@@ -461,13 +466,13 @@ def _builtin() -> Sequence[Strategy]:
             "sampler_balanced",
             "plain cross-entropy, class-balanced sampling",
             *ce(),
-            make_sampler=_sampler("balanced"),
+            make_sampler=Sampling("balanced"),
         ),
         Strategy(
             "sampler_sqrt",
             "plain cross-entropy, square-root sampling",
             *ce(),
-            make_sampler=_sampler("sqrt"),
+            make_sampler=Sampling("sqrt"),
         ),
         Strategy(
             "focal",
