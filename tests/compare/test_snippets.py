@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from counterpoise.compare.snippets import snippet
 from counterpoise.compare.strategies import (
     STRATEGIES,
     LabelStats,
@@ -13,7 +14,6 @@ from counterpoise.compare.strategies import (
     first_epoch_of,
     probabilities,
 )
-from counterpoise.compare.snippets import snippet
 
 COUNTS = np.array([300, 120, 40, 9, 3])
 MULTICLASS = [n for n, s in STRATEGIES.items() if s.task == "multiclass" and not s.binary_only]

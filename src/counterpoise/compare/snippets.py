@@ -21,7 +21,7 @@ from .strategies import LDAM_SCALE, STRATEGIES, LabelStats, Strategy, first_epoc
 __all__ = ["snippet"]
 
 #: Numbers per line in a printed vector.
-_PER_LINE = 10
+_PER_LINE = 12
 
 
 def _vector(values: Any, integer: bool) -> str:
@@ -34,7 +34,10 @@ def _vector(values: Any, integer: bool) -> str:
 
 
 def _kwargs(options: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in options.items())
+    """``k=v, ...`` with strings in double quotes, as the code formatter writes them."""
+    return ", ".join(
+        f'{k}="{v}"' if isinstance(v, str) else f"{k}={v!r}" for k, v in options.items()
+    )
 
 
 def _counts_line(counts: np.ndarray | LabelStats) -> list[str]:
@@ -90,7 +93,7 @@ def snippet(
         ]
     if st.deferred is not None:
         d = st.deferred
-        options = "".join(f", {k}={v!r}" for k, v in d.options.items())
+        options = "".join(f", {_kwargs({k: v})}" for k, v in d.options.items())
         start = first_epoch_of(d.at, epochs)
         lines += [
             f'drw = cp.DeferredReweighting(cp.class_weights(counts, "{d.scheme}"{options}), '

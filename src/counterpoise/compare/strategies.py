@@ -33,12 +33,12 @@ from .data import UNKNOWN
 __all__ = [
     "DRW_AT",
     "STRATEGIES",
-    "Sampling",
     "TASKS",
     "DeferredWeights",
     "LabelStats",
     "Outputs",
     "Prediction",
+    "Sampling",
     "Strategy",
     "Task",
     "get_strategies",
