@@ -27,14 +27,17 @@ from .compare import (
     run_compare,
     write_report,
 )
+from .compare.recommendation import Recommendation, recommend
 from .compare.report import (
     baseline_of,
     feature_words,
+    format_difference,
+    format_interval,
     format_stats,
     metric_title,
     ranking_rows,
+    shown_metrics,
     split_words,
-    table_metrics,
 )
 from .compare.runner import LOWER_IS_BETTER, resolve_config
 from .counts import LabelCounts, count_labels
@@ -49,12 +52,14 @@ if TYPE_CHECKING:
     import typer
     import typer.core as _typer_core
     from rich.console import Console
+    from rich.syntax import Syntax
     from rich.table import Table
 else:  # the command line's own dependencies: the `cli` extra
     typer = require("typer", extra="cli")
     _typer_core = require("typer.core", extra="cli")
     Console = require("rich.console", extra="cli").Console
     Table = require("rich.table", extra="cli").Table
+    Syntax = require("rich.syntax", extra="cli").Syntax
     _progress = require("rich.progress", extra="cli")
 
 
@@ -641,28 +646,31 @@ def compare_cmd(
 
     rows = ranking_rows(result)
     metric = result.metric
-    spread = " ± std" if config.seeds > 1 else ""
+    title = metric_title(result, metric)
+    runs = result.num_runs
+    _print_recommendation(recommend(result))
     table = Table(
-        title=f"Test {metric_title(result, metric)}, mean{spread} over {config.seeds} seed(s), "
-        "best first",
+        title=f"Ranked by validation {title}; test scores over {runs} run(s), [95% interval]",
         title_justify="left",
     )
+    shown_all, _ = shown_metrics(result)
+    wanted: tuple[str, ...] = ("worst_class_recall", "accuracy")
     if splits.multilabel:
-        wanted = (metric, "head_map", "tail_map", "macro_f1_tuned")
-        shown = [m for m in table_metrics(result) if m in wanted]
-    else:
-        shown = list(dict.fromkeys((metric, "worst_class_recall", "accuracy")))
-    delta_title = f"Δ vs {baseline_of(result)}"  # of the ranking metric, named in the title
+        wanted = ("head_map", "tail_map", "macro_f1_tuned")
+    others = [m for m in shown_all if m in wanted and m != metric]
     cells: list[list[str]] = []
     for row in rows:
-        name = row["strategy"] + (" ≈" if row["within_spread_of_best"] else "")
-        name += f"\n(≡ {row['same_as']})" if row["same_as"] else ""
-        delta = "" if row["delta"] is None else f"{row['delta']:+.3f}"
-        stats = [format_stats(row["stats"][m], config.seeds) for m in shown]
-        cells.append([str(row["rank"]), name, *stats, delta])
+        name = row["strategy"] + (" ✓" if row["selected"] else "")
+        name += "".join(f"\n≡ {n}" for n in row["folded"])
+        val = "" if row["validation"] is None else f"{row['validation']['mean']:.3f}"
+        test = format_interval(row["stats"][metric]["mean"], row["interval"]).replace(" [", "\n[")
+        delta = format_difference(row["vs_baseline"], runs).replace(" [", "\n[")
+        stats = [format_stats(row["stats"][m], runs) for m in others]
+        cells.append([str(row["rank"]), name, val, test, delta, *stats])
     # headers wrap at spaces, cells at most at a space: no number is ever cut
-    headers = ["rank", "strategy", *(metric_title(result, m).replace("_", " ") for m in shown)]
-    headers.append(delta_title)
+    headers = ["rank", "strategy", f"val {title}", f"test {title}"]
+    headers += [f"Δ vs {baseline_of(result)}"]
+    headers += [metric_title(result, m).replace("_", " ") for m in others]
     columns = [(h, [c[i] for c in cells]) for i, h in enumerate(headers)]
     for i, w in enumerate(wrapped_widths(columns, _stdout().width)):
         table.add_column(
@@ -671,8 +679,7 @@ def compare_cmd(
     for c in cells:
         table.add_row(*c)
     _stdout().print(table)
-    if any(r["within_spread_of_best"] for r in rows):
-        _stdout().print("≈ within the spread of the best: not reliably worse.")
+    _stdout().print("✓ selected on validation; ≈ within noise of the baseline; ≡ same predictions.")
     if metric in LOWER_IS_BETTER:
         _stdout().print(f"Lower {metric} is better: a negative Δ is an improvement.")
     _stdout().print(
@@ -680,6 +687,27 @@ def compare_cmd(
         f"(results.json, plots{', report.html' if html_page else ''} beside it)"
     )
     _stdout().print(f"Finished in {result.seconds:.1f} s.")
+
+
+def _print_recommendation(rec: Recommendation) -> None:
+    """The recommendation: the verdict, the code to paste, the simpler option, the worst
+    class and what limits the finding."""
+    out = _stdout()
+    out.print("[bold]Recommendation[/]", markup=True)
+    out.print(rec.verdict, markup=False)
+    out.print(
+        Syntax(rec.code, "python", theme="ansi_dark", background_color="default", word_wrap=True)
+    )
+    if rec.simpler is not None:
+        out.print(rec.simpler_text(), markup=False)
+        out.print(
+            Syntax(str(rec.simpler_code), "python", theme="ansi_dark", background_color="default")
+        )
+    if rec.worst is not None:
+        out.print(rec.worst_text(), markup=False)
+    for warning in rec.warnings:
+        out.print(f"Note: {warning}", markup=False)
+    out.print()
 
 
 def _check_device(device: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import math
 import re
 from pathlib import Path
 from typing import Any, cast
@@ -23,6 +22,7 @@ from ..plots import (
     plot_training_curves,
     save_figure,
 )
+from .recommendation import recommend
 from .runner import BASELINES, LOWER_IS_BETTER, CompareResult
 
 __all__ = ["BASELINE", "BASELINES", "baseline_of", "ranking_rows", "write_report"]
@@ -70,30 +70,58 @@ def metric_title(result: CompareResult, metric: str) -> str:
 
 
 def format_stats(stats: dict[str, Any], seeds: int) -> str:
-    """``mean ± std`` with several seeds, the mean alone with one."""
+    """``mean ± std`` with several runs, the mean alone with one."""
     return f"{stats['mean']:.3f} ± {stats['std']:.3f}" if seeds > 1 else f"{stats['mean']:.3f}"
 
 
+def format_interval(mean: float, band: list[float] | None) -> str:
+    """``mean [low, high]``, or the mean alone without an interval."""
+    return f"{mean:.3f}" if band is None else f"{mean:.3f} [{band[0]:.3f}, {band[1]:.3f}]"
+
+
+def format_difference(vs: dict[str, Any] | None, runs: int) -> str:
+    """``+d [low, high]``, marked ``≈`` when within noise (with more than one run)."""
+    if vs is None:
+        return ""
+    band = vs["interval"]
+    text = f"{vs['difference']:+.3f}"
+    if band is not None:
+        text += f" [{band[0]:+.3f}, {band[1]:+.3f}]"
+    return text + (" ≈" if runs > 1 and vs["within_noise"] else "")
+
+
+def shown_metrics(result: CompareResult) -> tuple[list[str], dict[str, str]]:
+    """The table metrics without those identical to another on this data, and the dropped
+    ones (metric -> the metric it equals)."""
+    same = result.identical_metrics()
+    metrics = table_metrics(result)
+    dropped = {m: same[m] for m in metrics if m in same and same[m] in metrics}
+    return [m for m in metrics if m not in dropped], dropped
+
+
 def ranking_rows(result: CompareResult) -> list[dict[str, Any]]:
-    """One row per strategy, best first: rank, name, each table metric's stats, the change of
-    the ranking metric against the baseline, whether it is within the spread of the best, and
-    the strategy whose model it shares (``same_as``), if any."""
+    """One row per strategy that is not folded into another, in the order of the ranking
+    (best mean validation score first): rank, name, the strategies folded into it, its mean
+    validation score of the ranking metric, each shown metric's test stats, the ranking
+    metric's test interval and its paired difference to the baseline, and whether it is the
+    selected strategy or the baseline."""
     metric = result.metric
-    order = result.ranking()
-    best = order[0]
-    baseline = baseline_of(result)
-    base = result.stats(baseline, metric)["mean"] if baseline in result.reports else None
-    rows = []
-    for rank, name in enumerate(order, start=1):
-        stats = {m: result.stats(name, m) for m in table_metrics(result)}
+    folded = result.folded()
+    metrics, _ = shown_metrics(result)
+    rows: list[dict[str, Any]] = []
+    for name in result.ranking():
+        if name in folded:
+            continue
         rows.append(
             {
-                "rank": rank,
+                "rank": len(rows) + 1,
                 "strategy": name,
-                "stats": stats,
-                "delta": None if base is None else stats[metric]["mean"] - base,
-                "within_spread_of_best": name != best and result.within_spread(name, best),
-                "same_as": next(s.same_as for s in result.strategies if s.name == name),
+                "folded": [n for n, into in folded.items() if into == name],
+                "validation": result.stats(name, metric, "val") if result.val_reports else None,
+                "stats": {m: result.stats(name, m) for m in metrics},
+                "interval": result.interval(name, metric),
+                "vs_baseline": result.difference(name, metric),
+                "selected": name == result.selected,
             }
         )
     return rows
@@ -117,7 +145,6 @@ def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str
     if result.task == "multilabel":
         return _multilabel_markdown(result, rows, plots)
     cfg, s = result.config, result.splits
-    metric = result.metric
     lines = [
         f"# Imbalance strategies compared on {s.name}",
         "",
@@ -126,10 +153,11 @@ def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str
         *[f"{note}" for note in s.notes],
         f"Features: {feature_words(s)}.",
         "",
-        f"Ranked by test {metric} "
-        f"({'lower' if metric in LOWER_IS_BETTER else 'higher'} is better), "
-        f"mean ± standard deviation over {cfg.seeds} seed(s). Δ is the change against plain "
-        f"cross-entropy (`{BASELINE}`).",
+        *recommend(result).markdown(),
+        "",
+        "## Ranking",
+        "",
+        _ranking_words(result),
         "",
     ]
     lines += _ranking(result, rows)
@@ -142,48 +170,76 @@ def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str
         f"MLP with {cfg.train.depth} hidden layer(s) of {cfg.train.hidden} units, Adam (lr "
         f"{cfg.train.lr:g}, weight decay {cfg.train.weight_decay:g}), batch size "
         f"{cfg.train.batch_size}, at most {cfg.train.epochs} epochs, early stopping on validation "
-        f"{metric} with patience {cfg.train.patience}. Every strategy starts from the same weights "
-        "for a seed and sees the same data order unless it samples. "
-        f"Total time {result.seconds:.1f} s.",
+        f"{result.metric} with patience {cfg.train.patience}. Every strategy starts from the same "
+        "weights for a seed and sees the same data order unless it samples. "
+        f"{_runs_words(result)} Total time {result.seconds:.1f} s.",
         "",
     ]
     return "\n".join(lines)
 
 
+def _runs_words(result: CompareResult) -> str:
+    splits = len({k for k, _ in result.keys}) or 1
+    return (
+        f"{result.num_runs} run(s) per strategy: {splits} split(s) × {result.config.seeds} "
+        "seed(s), each run with one PyTorch thread."
+    )
+
+
+def _ranking_words(result: CompareResult) -> str:
+    metric = metric_title(result, result.metric)
+    lower = result.metric in LOWER_IS_BETTER
+    return (
+        f"Ranked by mean validation {metric} ({'lower' if lower else 'higher'} is better); "
+        f"test scores are means over {result.num_runs} run(s) (± standard deviation), the "
+        f"ranking metric with its 95% bootstrap interval over splits, seeds and test rows "
+        f"({result.config.resamples} resamples). Δ is the paired difference of the test "
+        f"{metric} to `{baseline_of(result)}`, with its interval; ≈ marks a difference within "
+        "noise (its interval holds 0)."
+    )
+
+
 def _ranking(result: CompareResult, rows: list[dict[str, Any]]) -> list[str]:
-    """The ranking table of the report, then the best strategy and those within its spread."""
-    seeds, metrics = result.config.seeds, table_metrics(result)
+    """The ranking table, then what its marks mean and the metrics left out."""
+    runs = result.num_runs
+    metric = result.metric
+    metrics, dropped = shown_metrics(result)
+    others = [m for m in metrics if m != metric]
+    title = metric_title(result, metric)
     lines = [
-        "| rank | strategy | "
-        + " | ".join(metric_title(result, m) for m in metrics)
-        + f" | Δ vs {baseline_of(result)} |",
-        "|---:|---|" + "---:|" * len(metrics) + "---:|",
+        f"| rank | strategy | validation {title} | test {title} [95%] | "
+        f"Δ vs {baseline_of(result)} [95%] | "
+        + " | ".join(metric_title(result, m) for m in others)
+        + " |",
+        "|---:|---|---:|---:|---:|" + "---:|" * len(others),
     ]
     for row in rows:
-        delta = "" if row["delta"] is None else f"{row['delta']:+.3f}"
-        mark = " ≈" if row["within_spread_of_best"] else ""
-        mark += f" (≡ `{row['same_as']}`)" if row["same_as"] else ""
-        cells = [format_stats(row["stats"][m], seeds) for m in metrics]
+        mark = " ✓" if row["selected"] else ""
+        mark += "".join(f" ≡ `{n}`" for n in row["folded"])
+        val = "" if row["validation"] is None else f"{row['validation']['mean']:.3f}"
+        test = format_interval(row["stats"][metric]["mean"], row["interval"])
+        delta = format_difference(row["vs_baseline"], runs)
+        cells = [format_stats(row["stats"][m], runs) for m in others]
         lines.append(
-            f"| {row['rank']} | `{row['strategy']}`{mark} | " + " | ".join(cells) + f" | {delta} |"
+            f"| {row['rank']} | `{row['strategy']}`{mark} | {val} | {test} | {delta} | "
+            + " | ".join(cells)
+            + " |"
         )
-    if any(r["same_as"] for r in rows):
-        lines += [
-            "",
-            "≡: the same model as the named strategy by construction; reused, not retrained.",
-        ]
-    lines += ["", f"**Best: `{rows[0]['strategy']}`.**"]
-    tied = [r["strategy"] for r in rows if r["within_spread_of_best"]]
-    if tied:
+    lines += ["", "✓: the strategy the validation score selects."]
+    if any(r["folded"] for r in rows):
         lines.append(
-            "Within the spread of the best (≈: the difference of the means is smaller than their "
-            "combined standard deviation), so not reliably worse: "
-            + ", ".join(f"`{t}`" for t in tied)
-            + "."
+            "≡: strategies with the same predictions on every run, shown once (the same model "
+            "by construction, or a correction that changes nothing on this data)."
         )
-    elif seeds == 1:
+    for m, same in dropped.items():
+        why = (
+            " (the test split is balanced)"
+            if {m, same} == {"accuracy", "balanced_accuracy"}
+            else ""
+        )
         lines.append(
-            "One seed only: no spread is known; run more seeds before trusting small gaps."
+            f"{metric_title(result, m)} is left out: it equals {metric_title(result, same)} "
+            f"on every run{why}."
         )
     return lines
 
@@ -202,25 +258,27 @@ PUBLISHED_WINNERS = ("logit_adjusted", "balanced_softmax", "ldam_drw")
 
 
 def published_finding(result: CompareResult) -> list[dict[str, Any]]:
-    """For each strategy of :data:`PUBLISHED_WINNERS` that ran, its change of balanced accuracy
-    and worst-class recall against ``ce``, and whether the gain holds here: positive and larger
-    than the combined spread of the two (with one seed: positive)."""
+    """For each strategy of :data:`PUBLISHED_WINNERS` that ran, its paired difference of
+    balanced accuracy and worst-class recall to ``ce``, and whether the gain holds here:
+    better beyond noise (the interval of the difference above 0) with more than one run;
+    ``None`` (no verdict) with one run."""
     if BASELINE not in result.reports:
         return []
     rows = []
     for name in PUBLISHED_WINNERS:
         if name not in result.reports:
             continue
-        ours, base = (
-            result.stats(name, "balanced_accuracy"),
-            result.stats(BASELINE, "balanced_accuracy"),
-        )
-        delta = ours["mean"] - base["mean"]
-        worst = result.stats(name, "worst_class_recall")["mean"]
-        worst -= result.stats(BASELINE, "worst_class_recall")["mean"]
-        spread = math.hypot(ours["std"], base["std"])
+        vs = cast(dict[str, Any], result.difference(name, "balanced_accuracy", BASELINE))
+        worst = cast(dict[str, Any], result.difference(name, "worst_class_recall", BASELINE))
+        holds = None if result.num_runs < 2 else bool(vs["better"] and not vs["within_noise"])
         rows.append(
-            {"strategy": name, "delta": delta, "worst_delta": worst, "holds": delta > spread}
+            {
+                "strategy": name,
+                "delta": vs["difference"],
+                "interval": vs["interval"],
+                "worst_delta": worst["difference"],
+                "holds": holds,
+            }
         )
     return rows
 
@@ -238,10 +296,17 @@ def _published_finding(result: CompareResult) -> list[str]:
         "",
     ]
     for r in rows:
-        verdict = "holds" if r["holds"] else "does not hold (gain not beyond the spread)"
+        if r["holds"] is None:
+            verdict = "one run, no verdict"
+        elif r["holds"]:
+            verdict = "holds (better beyond noise)"
+        else:
+            verdict = "does not hold (no gain beyond noise)"
+        band = r["interval"]
+        interval = "" if band is None else f" [{band[0]:+.3f}, {band[1]:+.3f}]"
         lines.append(
-            f"- `{r['strategy']}`: balanced accuracy {r['delta']:+.3f}, worst-class recall "
-            f"{r['worst_delta']:+.3f}: {verdict}."
+            f"- `{r['strategy']}`: balanced accuracy {r['delta']:+.3f}{interval}, worst-class "
+            f"recall {r['worst_delta']:+.3f}: {verdict}."
         )
     return lines
 
@@ -306,12 +371,16 @@ def _multilabel_markdown(
         "",
         *_group_lines(result),
         "",
-        f"Ranked by test {metric_title(result, metric)} (higher is better), "
-        "mean ± standard deviation "
-        f"over {cfg.seeds} seed(s). mAP is the mean over labels of the average precision (the "
-        "labels without a test positive left out). Macro F1 is at the threshold 0.5 and at "
-        "per-label thresholds tuned for F1 on the validation split; thresholds do not change "
-        f"average precision. Δ is the change against plain binary cross-entropy (`{baseline}`).",
+        *recommend(result).markdown(),
+        "",
+        "## Ranking",
+        "",
+        _ranking_words(result),
+        "mAP is the mean over labels of the average precision (the labels without a test "
+        "positive left out). Macro F1 is at the threshold 0.5 and at per-label thresholds tuned "
+        "for F1 on the validation split (on validation itself for the validation score, which "
+        "makes that one optimistic); thresholds do not change average precision. The baseline "
+        f"is plain binary cross-entropy (`{baseline}`).",
         "",
     ]
     lines += _ranking(result, rows)
@@ -326,8 +395,8 @@ def _multilabel_markdown(
         f"batch size {cfg.train.batch_size}, at most {cfg.train.epochs} epochs, early stopping on "
         f"validation {metric_title(result, metric)} with patience {cfg.train.patience}. "
         "Every strategy "
-        "starts from the same weights for a seed and sees the same data order. Total time "
-        f"{result.seconds:.1f} s.",
+        "starts from the same weights for a seed and sees the same data order. "
+        f"{_runs_words(result)} Total time {result.seconds:.1f} s.",
         "",
     ]
     return "\n".join(lines)
@@ -479,6 +548,7 @@ def write_report(
         files[title] = path
     payload = result.to_json()
     payload["published_finding"] = published_finding(result)
+    payload["recommendation"] = recommend(result).to_json()
     (out / "results.json").write_text(json.dumps(payload, indent=2) + "\n")
     files["json"] = out / "results.json"
     markdown = _markdown(result, rows, plots)
@@ -529,7 +599,19 @@ def _html(markdown: str, folder: Path) -> str:
         parts = text.split("**")
         return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
 
+    code: list[str] | None = None
     for line in markdown.splitlines():
+        if line.startswith("```"):
+            if code is None:
+                flush_table()
+                code = []
+            else:
+                body.append("<pre><code>" + html.escape("\n".join(code)) + "</code></pre>")
+                code = None
+            continue
+        if code is not None:
+            code.append(line)
+            continue
         if line.startswith("|"):
             cells = [c.strip() for c in line.strip("|").split("|")]
             if not all(set(c) <= set("-:") for c in cells):
@@ -562,6 +644,7 @@ def _html(markdown: str, folder: Path) -> str:
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}"
         "td:nth-child(2),th:nth-child(2){text-align:left}"
         "img{max-width:100%;height:auto}figure{margin:1em 0}"
+        "pre{overflow-x:auto;background:#f6f6f6;padding:.6em;overflow-wrap:normal}"
         "@media (max-width:600px){body{margin:1em auto;padding:0 .6em}td,th{padding:3px 5px}}"
     )
     return (

@@ -26,7 +26,7 @@ _PER_LINE = 12
 
 def _vector(values: Any, integer: bool) -> str:
     """A Python list literal of ``values``, wrapped after :data:`_PER_LINE` numbers."""
-    items = [str(int(v)) if integer else f"{float(v):.6g}" for v in np.asarray(values).ravel()]
+    items = [str(int(v)) if integer else f"{float(v):.4g}" for v in np.asarray(values).ravel()]
     if len(items) <= _PER_LINE:
         return "[" + ", ".join(items) + "]"
     rows = [", ".join(items[i : i + _PER_LINE]) for i in range(0, len(items), _PER_LINE)]
@@ -74,7 +74,7 @@ def snippet(
         import counterpoise as cp
         <BLANKLINE>
         counts = torch.tensor([90, 10])  # training samples per class
-        weight = cp.class_weights(counts, "balanced")  # [0.555556, 5]
+        weight = cp.class_weights(counts, "balanced")  # [0.5556, 5]
         loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
     """
     st = STRATEGIES[name]
@@ -126,7 +126,7 @@ def _loss(st: Strategy, counts: np.ndarray | LabelStats, ignore_value: float | N
             return ["loss_fn = torch.nn.CrossEntropyLoss()"]
         line = f'weight = cp.class_weights(counts, "{scheme}")'
         if len(counts) <= _PER_LINE:
-            values = class_weights(torch.from_numpy(np.asarray(counts)), scheme).tolist()  # type: ignore[arg-type]
+            values = class_weights(torch.from_numpy(np.asarray(counts)), scheme).tolist()
             line += "  # " + _vector(values, False)
         return [line, "loss_fn = torch.nn.CrossEntropyLoss(weight=weight)"]
     return [f"loss_fn = cp.{module}.from_counts(counts, {_kwargs({'scheme': scheme, **options})})"]
