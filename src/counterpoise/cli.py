@@ -667,17 +667,23 @@ def compare_cmd(
         delta = format_difference(row["vs_baseline"], runs).replace(" [", "\n[")
         stats = [format_stats(row["stats"][m], runs) for m in others]
         cells.append([str(row["rank"]), name, val, test, delta, *stats])
-    # headers wrap at spaces, cells at most at a space: no number is ever cut
+    # headers wrap at spaces, cells at most at a space: no number is ever cut; the metrics
+    # beyond the ranking metric are shown as far as they fit whole
     headers = ["rank", "strategy", f"val {title}", f"test {title}"]
     headers += [f"Δ vs {baseline_of(result)}"]
     headers += [metric_title(result, m).replace("_", " ") for m in others]
     columns = [(h, [c[i] for c in cells]) for i, h in enumerate(headers)]
-    for i, w in enumerate(wrapped_widths(columns, _stdout().width)):
+    width = _stdout().width
+    keep = 5
+    while keep < len(columns) and _least_width(columns[: keep + 1]) <= width:
+        keep += 1
+    columns = columns[:keep]
+    for i, w in enumerate(wrapped_widths(columns, width)):
         table.add_column(
-            headers[i], justify="left" if i == 1 else "right", width=w, overflow="fold"
+            columns[i][0], justify="left" if i == 1 else "right", width=w, overflow="fold"
         )
     for c in cells:
-        table.add_row(*c)
+        table.add_row(*c[:keep])
     _stdout().print(table)
     _stdout().print("✓ selected on validation; ≈ within noise of the baseline; ≡ same predictions.")
     if metric in LOWER_IS_BETTER:
@@ -687,6 +693,15 @@ def compare_cmd(
         f"(results.json, plots{', report.html' if html_page else ''} beside it)"
     )
     _stdout().print(f"Finished in {result.seconds:.1f} s.")
+
+
+def _least_width(columns: list[tuple[str, list[str]]]) -> int:
+    """The narrowest a table of these columns can be with every number whole."""
+    least = [
+        max(len(w) for t in (h, *c) for w in (t.split("\n") if "\n" in t else t.split()) or [""])
+        for h, c in columns
+    ]
+    return sum(least) + 3 * len(least) + 1
 
 
 def _print_recommendation(rec: Recommendation) -> None:

@@ -91,11 +91,19 @@ def format_difference(vs: dict[str, Any] | None, runs: int) -> str:
 
 
 def shown_metrics(result: CompareResult) -> tuple[list[str], dict[str, str]]:
-    """The table metrics without those identical to another on this data, and the dropped
-    ones (metric -> the metric it equals)."""
+    """The table metrics without those identical to another on this data (the ranking metric
+    always stays), and the dropped ones (metric -> the metric it equals)."""
     same = result.identical_metrics()
     metrics = table_metrics(result)
-    dropped = {m: same[m] for m in metrics if m in same and same[m] in metrics}
+    ranking = result.metric
+    dropped: dict[str, str] = {}
+    for m in metrics:
+        if m == ranking:
+            continue
+        if same.get(ranking) == m:
+            dropped[m] = ranking
+        elif same.get(m) in metrics and same.get(m) not in dropped:
+            dropped[m] = same[m]
     return [m for m in metrics if m not in dropped], dropped
 
 

@@ -24,9 +24,12 @@ __all__ = ["snippet"]
 _PER_LINE = 12
 
 
-def _vector(values: Any, integer: bool) -> str:
-    """A Python list literal of ``values``, wrapped after :data:`_PER_LINE` numbers."""
-    items = [str(int(v)) if integer else f"{float(v):.4g}" for v in np.asarray(values).ravel()]
+def _vector(values: Any, integer: bool, digits: int = 4) -> str:
+    """A Python list literal of ``values`` (to ``digits`` significant digits unless
+    ``integer``), wrapped after :data:`_PER_LINE` numbers."""
+    items = [
+        str(int(v)) if integer else f"{float(v):.{digits}g}" for v in np.asarray(values).ravel()
+    ]
     if len(items) <= _PER_LINE:
         return "[" + ", ".join(items) + "]"
     rows = [", ".join(items[i : i + _PER_LINE]) for i in range(0, len(items), _PER_LINE)]
@@ -49,7 +52,7 @@ def _counts_line(counts: np.ndarray | LabelStats) -> list[str]:
             if whole
             else "# training positives per label, at each label's rate among annotated rows"
         )
-        return [f"counts = torch.tensor({_vector(values, whole)})  {note}"]
+        return [f"counts = torch.tensor({_vector(values, whole, digits=8)})  {note}"]
     return [f"counts = torch.tensor({_vector(counts, True)})  # training samples per class"]
 
 
