@@ -562,6 +562,16 @@ def compare_cmd(
         int, typer.Option("--depth", help="Hidden layers of the MLP (0: a linear model).", min=0)
     ] = 1,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")] = "cpu",
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            help="Runs that train at once, each in its own process with one thread "
+            "(default: the CPU cores available; 1 trains in this process).",
+            min=1,
+            show_default=False,
+        ),
+    ] = None,
     html_page: Annotated[bool, typer.Option("--html", help="Also write report.html.")] = False,
     list_only: Annotated[
         bool, typer.Option("--list", help="List the strategies and exit.")
@@ -608,6 +618,7 @@ def compare_cmd(
             strategies=names,
             train=train,
             boundaries=_parse_pair("--label-groups", label_groups, "LOW,HIGH"),
+            jobs=jobs,
         )
         _check_device(device)
         splits = (

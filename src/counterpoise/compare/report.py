@@ -177,7 +177,7 @@ def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str
         "",
         f"MLP with {cfg.train.depth} hidden layer(s) of {cfg.train.hidden} units, Adam (lr "
         f"{cfg.train.lr:g}, weight decay {cfg.train.weight_decay:g}), batch size "
-        f"{cfg.train.batch_size}, at most {cfg.train.epochs} epochs, early stopping on validation "
+        f"{cfg.train.batch_size_for(len(s.y_train))}, at most {cfg.train.epochs} epochs, early stopping on validation "
         f"{result.metric} with patience {cfg.train.patience}. Every strategy starts from the same "
         "weights for a seed and sees the same data order unless it samples. "
         f"{_runs_words(result)} Total time {result.seconds:.1f} s.",
@@ -400,7 +400,7 @@ def _multilabel_markdown(
         "",
         f"MLP with {cfg.train.depth} hidden layer(s) of {cfg.train.hidden} units and one sigmoid "
         f"output per label, Adam (lr {cfg.train.lr:g}, weight decay {cfg.train.weight_decay:g}), "
-        f"batch size {cfg.train.batch_size}, at most {cfg.train.epochs} epochs, early stopping on "
+        f"batch size {cfg.train.batch_size_for(len(s.y_train))}, at most {cfg.train.epochs} epochs, early stopping on "
         f"validation {metric_title(result, metric)} with patience {cfg.train.patience}. "
         "Every strategy "
         "starts from the same weights for a seed and sees the same data order. "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RunResult",
+    "auto_batch_size",
     "TrainConfig",
     "label_stats",
     "make_model",
@@ -41,7 +43,8 @@ class TrainConfig:
         depth: number of hidden layers (0 gives a linear model).
         epochs: the most epochs a run trains.
         patience: epochs without a better validation score before a run stops.
-        batch_size: samples per step.
+        batch_size: samples per step; None for :func:`auto_batch_size` of the training rows
+            (64, or about a hundredth of the rows for large tables).
         lr: Adam's learning rate.
         weight_decay: Adam's (L2) weight decay.
         device: where to train, e.g. ``"cpu"`` or ``"cuda"``.
@@ -51,7 +54,7 @@ class TrainConfig:
     depth: int = 1
     epochs: int = 100
     patience: int = 20
-    batch_size: int = 64
+    batch_size: int | None = None
     lr: float = 3e-3
     weight_decay: float = 1e-4
     device: str = "cpu"
@@ -61,9 +64,34 @@ class TrainConfig:
         check_positive_int("depth", self.depth, allow_zero=True)
         check_positive_int("epochs", self.epochs)
         check_positive_int("patience", self.patience)
-        check_positive_int("batch_size", self.batch_size)
+        if self.batch_size is not None:
+            check_positive_int("batch_size", self.batch_size)
         check_number("lr", self.lr, low=0.0, low_open=True)
         check_number("weight_decay", self.weight_decay, low=0.0)
+
+    def batch_size_for(self, rows: int) -> int:
+        """The batch size of a training split of ``rows`` rows."""
+        return self.batch_size if self.batch_size is not None else auto_batch_size(rows)
+
+
+#: The batch size of small training splits, and the steps an epoch of a large one takes.
+SMALL_BATCH = 64
+#: The largest batch size :func:`auto_batch_size` chooses.
+LARGEST_BATCH = 1024
+
+
+def auto_batch_size(rows: int) -> int:
+    """64 for up to 6,400 training rows; above, the power of two nearest to ``rows / 100``
+    (about 100 steps an epoch), at most 1024. A large table then trains in a time that grows
+    with its rows far more slowly, for the same number of epochs.
+
+    Example:
+        >>> [auto_batch_size(n) for n in (500, 6_400, 60_000, 1_000_000)]
+        [64, 64, 512, 1024]
+    """
+    if rows <= SMALL_BATCH * 100:
+        return SMALL_BATCH
+    return int(min(LARGEST_BATCH, 2 ** round(math.log2(rows / 100))))
 
 
 @dataclass
@@ -236,6 +264,7 @@ def train_run(
     eligible_from = first_epoch_of(strategy.select_after, config.epochs) + 1  # 1-based
     history: dict[str, list[float]] = {"loss": [], "val_score": []}
     n = len(y)
+    batch_size = config.batch_size_for(n)
     epoch = 0
     for epoch in range(1, config.epochs + 1):
         if schedule is not None and weight_name is not None:
@@ -247,7 +276,7 @@ def train_run(
             idx = torch.randperm(n, generator=order)
         model.train()
         total, seen = 0.0, 0
-        for batch in idx.split(config.batch_size):
+        for batch in idx.split(batch_size):
             batch = batch.to(device)
             loss = loss_fn(model(X[batch]), y[batch])
             optimizer.zero_grad(set_to_none=True)
