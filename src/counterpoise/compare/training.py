@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RunResult",
-    "auto_batch_size",
     "TrainConfig",
+    "auto_batch_size",
     "label_stats",
     "make_model",
     "multilabel_score",
