@@ -7,8 +7,8 @@ on a large synthetic table.
 ``builtin`` runs the command on digits-lt; ``--load`` starts a CPU-bound process with two
 PyTorch threads (matrix products) beside it, as a second job on a shared machine would be.
 ``table`` writes a long-tailed synthetic table (8 classes, imbalance 100:1, Parquet) and runs the
-command on it. Each prints the command's wall-clock time and its peak resident memory (of the
-command and its worker processes, sampled). ``--src PATH`` runs another checkout's source
+command on it. Each prints the command's wall-clock time and its peak memory (the proportional set size of the
+command and its worker processes, sampled every 0.2 s). ``--src PATH`` runs another checkout's source
 (its ``src`` folder), to measure a baseline in the same session.
 """
 
@@ -53,19 +53,28 @@ def write_table(path: Path, rows: int, features: int, seed: int = 0) -> None:
     pq.write_table(pa.table(columns), path)
 
 
-def peak_rss(pid: int) -> int:
-    """Resident bytes of a process and its children (Linux /proc)."""
-    total = 0
+def _children(pid: int) -> list[int]:
     try:
         out = subprocess.run(
-            ["ps", "-o", "rss=", "--ppid", str(pid), "-p", str(pid)],
-            capture_output=True,
-            text=True,
-            check=False,
+            ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False
         ).stdout
-        total = sum(int(x) for x in out.split()) * 1024
     except OSError:
-        pass
+        return []
+    kids = [int(x) for x in out.split()]
+    return kids + [g for k in kids for g in _children(k)]
+
+
+def memory(pid: int) -> int:
+    """Proportional set size (bytes) of a process and its descendants: memory shared between
+    forked workers counts once in all (Linux /proc)."""
+    total = 0
+    for p in (pid, *_children(pid)):
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
     return total
 
 
@@ -74,7 +83,7 @@ def run(command: list[str], env: dict[str, str]) -> tuple[float, int, int]:
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     peak = 0
     while proc.poll() is None:
-        peak = max(peak, peak_rss(proc.pid))
+        peak = max(peak, memory(proc.pid))
         time.sleep(0.2)
     seconds = time.perf_counter() - start
     output = proc.stdout.read().decode() if proc.stdout else ""
