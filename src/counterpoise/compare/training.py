@@ -198,6 +198,16 @@ def label_stats(splits: Splits) -> LabelStats:
     )
 
 
+#: Rows evaluated at once: memory for the activations stays bounded on large splits.
+EVAL_CHUNK = 8192
+
+
+def _outputs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The model's float32 outputs for the rows of ``x`` on the CPU, :data:`EVAL_CHUNK` rows at a
+    time (call under ``torch.no_grad()``)."""
+    return torch.cat([model(part).float().cpu() for part in x.split(EVAL_CHUNK)])
+
+
 def train_run(
     strategy: Strategy,
     splits: Splits,
@@ -286,7 +296,7 @@ def train_run(
             seen += len(batch)
         model.eval()
         with torch.no_grad():
-            score = score_of(strategy.logit_scale * model(Xv).float().cpu())
+            score = score_of(strategy.logit_scale * _outputs(model, Xv))
         history["loss"].append(total / max(seen, 1))
         history["val_score"].append(score)
         if on_epoch is not None:
@@ -298,8 +308,8 @@ def train_run(
     model.load_state_dict(best_state)
     model.eval()
     with torch.no_grad():
-        val_logits = (strategy.logit_scale * model(Xv)).float().cpu().numpy()
-        test_logits = (strategy.logit_scale * model(Xt)).float().cpu().numpy()
+        val_logits = (strategy.logit_scale * _outputs(model, Xv)).numpy()
+        test_logits = (strategy.logit_scale * _outputs(model, Xt)).numpy()
     return RunResult(
         val_logits=val_logits,
         test_logits=test_logits,
