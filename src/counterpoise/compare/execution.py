@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -29,7 +29,7 @@ from .data import Splits
 from .strategies import STRATEGIES
 from .training import RunResult, TrainConfig, train_run
 
-__all__ = ["Job", "RunSettings", "available_cores", "execute", "one_thread"]
+__all__ = ["Job", "RunJob", "RunSettings", "TableRun", "available_cores", "execute", "one_thread"]
 
 
 @dataclass(frozen=True, order=True)
@@ -84,47 +84,67 @@ class _SplitCache:
         return self.kept[1]
 
 
-def _run(
-    job: Job, settings: RunSettings, cache: _SplitCache, on_epoch: Callable[[int], Any] | None
-) -> RunResult:
-    strategy = STRATEGIES.get(job.strategy)
-    if strategy is None:
-        fail(
-            "strategies",
-            "strategies registered when counterpoise is imported (worker processes are "
-            "spawned on this platform), or jobs=1",
-            job.strategy,
+class RunJob(Protocol):
+    """What trains one job: called with the job and a per-epoch callback (or None), it returns
+    the run's outputs."""
+
+    def __call__(self, job: Job, on_epoch: Callable[[int], Any] | None) -> RunResult: ...
+
+
+class TableRun:
+    """Trains a job of a table comparison: the MLP of :func:`~counterpoise.compare.training.
+    train_run` on the job's split (made when first needed, the last one kept)."""
+
+    def __init__(self, settings: RunSettings) -> None:
+        self.settings = settings
+        self._cache: _SplitCache | None = None
+
+    def __getstate__(self) -> dict[str, Any]:  # sent to spawned workers without the cache
+        return {"settings": self.settings, "_cache": None}
+
+    def __call__(self, job: Job, on_epoch: Callable[[int], Any] | None) -> RunResult:
+        if self._cache is None:
+            self._cache = _SplitCache(self.settings.splits)
+        strategy = STRATEGIES.get(job.strategy)
+        if strategy is None:
+            fail(
+                "strategies",
+                "strategies registered when counterpoise is imported (worker processes are "
+                "spawned on this platform), or jobs=1",
+                job.strategy,
+            )
+        settings = self.settings
+        return train_run(
+            strategy,
+            self._cache.get(job.split),
+            settings.train,
+            seed=job.seed,
+            metric=settings.metric,
+            boundaries=settings.boundaries,
+            on_epoch=on_epoch,
         )
-    return train_run(
-        strategy,
-        cache.get(job.split),
-        settings.train,
-        seed=job.seed,
-        metric=settings.metric,
-        boundaries=settings.boundaries,
-        on_epoch=on_epoch,
-    )
 
 
-# the state of a worker process, set once when it starts
-_WORKER: dict[str, Any] = {}
+# the job runner of a worker process, set once when it starts (inherited when forked)
+_WORKER: dict[str, RunJob] = {}
 
 
-def _start_worker(settings: RunSettings) -> None:
+def _start_worker(run: RunJob | None) -> None:
     torch.set_num_threads(1)
-    _WORKER["settings"] = settings
-    _WORKER["cache"] = _SplitCache(settings.splits)
+    if run is not None:
+        _WORKER["run"] = run
 
 
 def _worker_run(job: Job) -> RunResult:
-    return _run(job, _WORKER["settings"], _WORKER["cache"], None)
+    return _WORKER["run"](job, None)
 
 
 def execute(
     jobs: Sequence[Job],
-    settings: RunSettings,
+    run: RunJob,
     *,
     workers: int = 1,
+    device: str = "cpu",
     on_epoch: Callable[[Job, int], Any] | None = None,
     on_done: Callable[[Job, RunResult], Any] | None = None,
 ) -> dict[Job, RunResult]:
@@ -132,9 +152,10 @@ def execute(
 
     Args:
         jobs: the runs, in the order they start.
-        settings: what they share.
+        run: what trains a job (e.g. a :class:`TableRun`).
         workers: processes that run jobs at once; 1 runs them here, one after another (as do
             runs on a GPU, which worker processes would contend for).
+        device: where the runs train.
         on_epoch: called with a job and each epoch it finishes (runs in this process only).
         on_done: called with each job and its result as it finishes.
 
@@ -142,22 +163,22 @@ def execute(
         Each job's result.
     """
     results: dict[Job, RunResult] = {}
-    if workers <= 1 or len(jobs) <= 1 or torch.device(settings.train.device).type != "cpu":
-        cache = _SplitCache(settings.splits)
+    if workers <= 1 or len(jobs) <= 1 or torch.device(device).type != "cpu":
         with one_thread():
             for job in jobs:
                 tick = None if on_epoch is None else _bind(on_epoch, job)
-                results[job] = _run(job, settings, cache, tick)
+                results[job] = run(job, tick)
                 if on_done is not None:
                     on_done(job, results[job])
         return results
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
+    _WORKER["run"] = run  # forked workers inherit it; spawned ones receive it pickled
     with ProcessPoolExecutor(
         max_workers=min(workers, len(jobs)),
         mp_context=context,
         initializer=_start_worker,
-        initargs=(settings,),
+        initargs=(None if method == "fork" else run,),
     ) as pool:
         pending: dict[Future[RunResult], Job] = {pool.submit(_worker_run, j): j for j in jobs}
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, cast
 
@@ -22,7 +23,7 @@ from ..metrics import (
 )
 from . import statistics
 from .data import UNKNOWN, Splits
-from .execution import Job, RunSettings, available_cores, execute
+from .execution import Job, RunJob, RunSettings, TableRun, available_cores, execute
 from .strategies import (
     STRATEGIES,
     Outputs,
@@ -36,7 +37,15 @@ from .strategies import (
 )
 from .training import RunResult, TrainConfig
 
-__all__ = ["DEFAULT_METRICS", "CompareConfig", "CompareResult", "resolve_config", "run_compare"]
+__all__ = [
+    "BASELINES",
+    "DEFAULT_METRICS",
+    "CompareConfig",
+    "CompareResult",
+    "resolve_config",
+    "run_compare",
+    "run_strategies",
+]
 
 #: The test-set report of one run: classes or labels.
 Report = ImbalanceReport | MultilabelReport
@@ -447,6 +456,31 @@ def run_compare(
     """
     config = resolve_config(config or CompareConfig(), splits)
     metric = config.metric or DEFAULT_METRICS[task_of(splits)]  # set by resolve_config
+    train_job = TableRun(RunSettings(splits, config.train, metric, config.boundaries))
+    return run_strategies(splits, config, train_job, progress=progress)
+
+
+def run_strategies(
+    splits: Splits,
+    config: CompareConfig,
+    train_job: RunJob,
+    *,
+    progress: Any = None,
+    split_of: Callable[[int], Splits] | None = None,
+) -> CompareResult:
+    """Run every (strategy, split, seed) job with ``train_job`` and score the outputs: the
+    part of a comparison that is the same whatever the model.
+
+    Args:
+        splits: the data's first split (its labels describe the data).
+        config: the settings, resolved (:func:`resolve_config`).
+        train_job: trains one job and returns its validation and test outputs.
+        progress: a ``rich.progress.Progress`` to report to, or None.
+        split_of: the k-th split's labels (default: ``splits.resplit``).
+
+    Returns:
+        A :class:`CompareResult`.
+    """
     strategies = get_strategies(
         config.strategies, num_classes=splits.num_classes, task=task_of(splits)
     )
@@ -470,16 +504,21 @@ def run_compare(
             progress.advance(bar, epochs - done.get(job, 0))
         done[job] = epochs
 
-    settings = RunSettings(splits, config.train, metric, config.boundaries)
     workers = available_cores() if config.jobs is None else config.jobs
-    results = execute(jobs, settings, workers=workers, on_epoch=on_epoch, on_done=on_done)
+    results = execute(
+        jobs,
+        train_job,
+        workers=workers,
+        device=config.train.device,
+        on_epoch=on_epoch,
+        on_done=on_done,
+    )
 
     runs: dict[str, list[RunResult]] = {st.name: [] for st in trained}
     predictions: dict[str, list[Prediction]] = {st.name: [] for st in strategies}
     val_predictions: dict[str, list[Prediction]] = {st.name: [] for st in strategies}
-    split_list = [
-        _without_features(splits if k == 0 else splits.resplit(k)) for k in range(config.splits)
-    ]
+    resplit = split_of or splits.resplit
+    split_list = [_without_features(splits if k == 0 else resplit(k)) for k in range(config.splits)]
     for k, j in keys:
         split = split_list[k]
         for st in trained:
