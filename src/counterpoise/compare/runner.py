@@ -517,8 +517,12 @@ def run_strategies(
     runs: dict[str, list[RunResult]] = {st.name: [] for st in trained}
     predictions: dict[str, list[Prediction]] = {st.name: [] for st in strategies}
     val_predictions: dict[str, list[Prediction]] = {st.name: [] for st in strategies}
-    resplit = split_of or splits.resplit
-    split_list = [_without_features(splits if k == 0 else resplit(k)) for k in range(config.splits)]
+    split_list = [
+        _without_features(
+            splits if k == 0 else (split_of(k) if split_of is not None else splits.resplit(k))
+        )
+        for k in range(config.splits)
+    ]
     for k, j in keys:
         split = split_list[k]
         for st in trained:
