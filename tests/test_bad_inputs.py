@@ -273,6 +273,7 @@ def _empty_dir(folder: Path) -> Path:
 _TABLE = "".join(f"{i % 3},{i * 0.1:.1f}\n" for i in range(30)).encode()
 DUPLICATE = _write("dup.csv", b"label,label,f\n" + _TABLE.replace(b",", b",0,"))
 LATIN1 = _write("latin.csv", "label,f\nété,1\nhiver,2\nété,3\n".encode("latin-1"))
+LATIN1_TEXT = _write("latin.txt", "hiver\nété\nhiver\n".encode("latin-1"))
 ONLY_X = _npz("x.npz", X=np.arange(12.0).reshape(6, 2))
 EMPTY_NPZ = _write("empty.npz", b"")
 TEXT_NPZ = _write("text.npz", b"0\n1\n1\n")
@@ -302,6 +303,8 @@ FILE_CASES: list[tuple[str, Callable[[Path], Path], str, type[Exception], str, s
      "text encoded as UTF-8 (save the file as UTF-8)"),
     ("a Latin-1 CSV, compared", LATIN1, "compare", ValueError, "path",
      "text encoded as UTF-8"),
+    ("a Latin-1 text file, counted", LATIN1_TEXT, "count", ValueError, "source",
+     "text encoded as UTF-8 (save the file as UTF-8)"),
     ("an empty directory, counted", _empty_dir, "count", ValueError, "source",
      "a file, or a directory that holds Parquet files"),
     ("an empty directory, compared", _empty_dir, "compare", ValueError, "path",
@@ -337,6 +340,8 @@ CLI_CASES: list[tuple[str, Callable[[Path], Path], list[str], str]] = [
      "Error: `PATH` must be an .npz archive"),
     ("a Latin-1 CSV in weights --format json", LATIN1, ["weights", "--format", "json"],
      "Error: `PATH` must be text encoded as UTF-8"),
+    ("a Latin-1 text file in inspect", LATIN1_TEXT, ["inspect"],
+     "Error: `PATH` must be text encoded as UTF-8 (save the file as UTF-8), got"),
     ("an empty directory in inspect", _empty_dir, ["inspect"],
      "Error: `PATH` must be a file, or a directory that holds Parquet files"),
     ("an empty directory in compare", _empty_dir, ["compare", "--quick"],

@@ -357,7 +357,8 @@ def read_labels(
         # one field per line: a separator that does not occur in text, no quoting, no header
         parse_options=pcsv.ParseOptions(delimiter="\x1f", quote_char=False),
         read_options=pcsv.ReadOptions(column_names=["label"]),
-        convert_options=pcsv.ConvertOptions(null_values=[], column_types={"label": pa.string()}),
+        # bytes, decoded batch by batch: text that is not UTF-8 gets the message of CSV files
+        convert_options=pcsv.ConvertOptions(null_values=[], column_types={"label": pa.binary()}),
     )
     yield from _table_labels(
         path, fmt, "text file", None, multilabel, batch_size, prepare=_text_labels()
@@ -423,8 +424,11 @@ def _check_data_directory(name: str, path: Path) -> None:
     fail(name, "a file, or a directory that holds Parquet files", f"{path!s}: no data files")
 
 
-def _utf8_column(array: Any, column: str, path: Path, row: int = 0, name: str = "source") -> Any:
-    """A column of bytes as text, when the file holds it as UTF-8.
+def _utf8_column(
+    array: Any, column: str | None, path: Path, row: int = 0, name: str = "source"
+) -> Any:
+    """A column of bytes as text, when the file holds it as UTF-8 (``column`` None: the lines
+    of a text file).
 
     Raises:
         ValueError: naming the first row whose bytes are not UTF-8 (a file saved as Latin-1
@@ -444,7 +448,9 @@ def _utf8_column(array: Any, column: str, path: Path, row: int = 0, name: str = 
             fail(
                 name,
                 "text encoded as UTF-8 (save the file as UTF-8)",
-                f"{value!r} in row {row + i}, column {column!r} of {str(path)!r}",
+                f"{value!r} in row {row + i}"
+                + ("" if column is None else f", column {column!r}")
+                + f" of {str(path)!r}",
             )
     return array  # not reached: the cast fails only for bytes that are not UTF-8
 
@@ -610,13 +616,17 @@ def _table_labels(
             columns=names, batch_size=batch_size, batch_readahead=1, fragment_readahead=1
         )
         for batch in batches:
+            rows = batch.num_rows  # of the file, before ``prepare`` drops blank lines
             if prepare is not None:
-                batch = pa.record_batch([prepare(batch.column(0))], names=names)
+                lines = batch.column(0)
+                if pa.types.is_binary(lines.type):  # text files are read as bytes
+                    lines = _utf8_column(lines, None, path, row)
+                batch = pa.record_batch([prepare(lines)], names=names)
             for name, array in zip(names, batch.columns):
                 missing[name] += array.null_count
             if batch.num_rows and not any(missing.values()):
                 yield _batch_labels(batch, names, path, row, multilabel)
-            row += batch.num_rows
+            row += rows
     except pa.ArrowException as error:
         _unreadable(path, what, error)
     if any(missing.values()):
