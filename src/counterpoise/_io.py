@@ -345,7 +345,7 @@ def read_labels(
         pa = require("pyarrow", extra="io")
         try:
             delimiter = _csv_delimiter(path, tsv=name.endswith(".tsv"))
-        except pa.ArrowException as error:
+        except (pa.ArrowException, OSError) as error:  # OSError: a damaged compressed file
             _unreadable(path, "CSV file", error)
         parse, convert = _csv_options(delimiter)
         fmt = ds.CsvFileFormat(parse_options=parse, convert_options=convert)
@@ -379,8 +379,11 @@ def _csv_options(delimiter: str) -> tuple[Any, Any]:
 
 
 #: Delimiters a table may use in place of the one its suffix says (a ``.csv`` exported with
-#: semicolons, a tab-separated file named ``.csv``, a comma-separated one named ``.tsv``).
-_DELIMITERS = (",", ";", "\t")
+#: semicolons or pipes, a tab-separated file named ``.csv``, a comma-separated one named ``.tsv``).
+_DELIMITERS = (",", ";", "\t", "|")
+
+#: The most bytes read to find the end of a table's header row.
+_HEADER_BYTES = 1 << 20
 
 
 def _csv_delimiter(path: Path, *, tsv: bool, name: str = "source") -> str:
@@ -391,18 +394,35 @@ def _csv_delimiter(path: Path, *, tsv: bool, name: str = "source") -> str:
     into several columns at it: the file is then read with that one (the one that occurs most
     often in the header row, when it holds several).
 
+    Only the header row is read here: rows that split otherwise (a decimal comma in a file
+    delimited by semicolons) are the reader's business.
+
     Raises:
-        ValueError: for a column name that occurs twice, naming it.
+        ValueError: for a column name that occurs twice, naming it, or a header row that is
+            not UTF-8 text.
         pyarrow.ArrowException: for a file that pyarrow cannot read.
+        OSError: for a compressed file that cannot be decompressed.
     """
+    pa = require("pyarrow", extra="io")
     pcsv = require("pyarrow.csv", extra="io")
+    delimiter = "\t" if tsv else ","
+    first = _header_row(path)
+    if not first:
+        return delimiter  # no header row: the reader says what it finds
 
     def header(delimiter: str) -> list[str]:
         options = pcsv.ParseOptions(delimiter=delimiter)
-        with pcsv.open_csv(path, parse_options=options) as reader:
-            return list(reader.schema.names)
+        try:
+            return list(pcsv.read_csv(pa.py_buffer(first), parse_options=options).schema.names)
+        except UnicodeDecodeError:
+            shown = first.rstrip(b"\r\n")[:60]
+            encoding = " (UTF-16)" if first.startswith((b"\xff\xfe", b"\xfe\xff")) else ""
+            fail(
+                name,
+                "text encoded as UTF-8 (save the file as UTF-8)",
+                f"{shown!r} in the header row of {str(path)!r}{encoding}",
+            )
 
-    delimiter = "\t" if tsv else ","
     names = header(delimiter)
     if len(names) == 1:
         others = sorted(
@@ -413,6 +433,25 @@ def _csv_delimiter(path: Path, *, tsv: bool, name: str = "source") -> str:
             delimiter, names = others[0], split
     check_unique_names(name, names, repr(str(path)))
     return delimiter
+
+
+def _header_row(path: Path) -> bytes:
+    """The first line that is not blank of a (possibly compressed) text file, with its line
+    break (the CSV reader skips blank lines too); empty when there is none."""
+    pa = require("pyarrow", extra="io")
+    text = b""
+    with pa.input_stream(str(path), compression="detect") as stream:
+        while len(text) < _HEADER_BYTES:
+            piece = stream.read(1 << 14)
+            text += piece
+            lines = text.splitlines(keepends=True)
+            complete = lines if not piece else lines[:-1]  # the last may go on
+            for line in complete:
+                if line.strip():
+                    return line
+            if not piece:
+                break
+    return b""
 
 
 def _check_data_directory(name: str, path: Path) -> None:
@@ -627,7 +666,7 @@ def _table_labels(
             if batch.num_rows and not any(missing.values()):
                 yield _batch_labels(batch, names, path, row, multilabel)
             row += rows
-    except pa.ArrowException as error:
+    except (pa.ArrowException, OSError) as error:  # OSError: a damaged compressed file
         _unreadable(path, what, error)
     if any(missing.values()):
         found = ", ".join(f"{n} in column {name!r}" for name, n in missing.items() if n)
@@ -776,7 +815,7 @@ def read_table(path: Path) -> dict[str, np.ndarray]:
             parse, convert = _csv_options(_csv_delimiter(path, tsv=".tsv" in suffixes, name="path"))
             table = pcsv.read_csv(path, parse_options=parse, convert_options=convert)
     except (pa.ArrowException, OSError) as exc:
-        raise ValueError(f"could not read {path.name} as a table: {exc}") from None
+        fail("path", f"a readable table ({exc})", str(path))
     check_unique_names("path", table.column_names, repr(str(path)))
     out: dict[str, np.ndarray] = {}
     for name, col in zip(table.column_names, table.columns):
