@@ -82,6 +82,7 @@ import array
 import hashlib
 import itertools
 import math
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -1016,13 +1017,22 @@ def _label_pairs(targets: Any) -> tuple[np.ndarray, np.ndarray, int]:
     if min(lengths) < 0:
         bad = lengths.index(-1)
         fail(f"multilabel_targets[{bad}]", "a sequence of category indices", targets[bad])
-    flat = np.asarray(list(itertools.chain.from_iterable(targets)))
-    if flat.size and (flat.dtype.kind not in "iu" or flat.min() < 0):
-        fail("multilabel_targets", "category indices: integers >= 0", flat.min())
-    if flat.size and flat.max() >= MAX_CLASSES:
-        fail("multilabel_targets", f"category indices in [0, {MAX_CLASSES})", int(flat.max()))
+    values = []
+    for item in itertools.chain.from_iterable(targets):
+        try:  # integers of Python, NumPy or a 0-d tensor; not booleans, floats or lists
+            if isinstance(item, (bool, np.bool_)) or getattr(item, "dtype", None) == torch.bool:
+                raise TypeError
+            values.append(operator.index(item))
+        except TypeError:
+            shown = item.item() if isinstance(item, np.generic) else item
+            fail("multilabel_targets", "category indices: integers >= 0", shown)
+    if values and min(values) < 0:
+        fail("multilabel_targets", "category indices: integers >= 0", min(values))
+    if values and max(values) >= MAX_CLASSES:
+        fail("multilabel_targets", f"category indices in [0, {MAX_CLASSES})", max(values))
+    flat = np.array(values, dtype=np.int64)
     sample = np.repeat(np.arange(len(targets)), lengths)
-    category = flat.astype(np.int64)
+    category = flat
     num_categories = int(category.max()) + 1 if flat.size else 1
     distinct = np.unique(sample * num_categories + category)
     return distinct // num_categories, distinct % num_categories, len(targets)
