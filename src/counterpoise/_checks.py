@@ -240,7 +240,9 @@ def real_values(name: str, value: Any, *, booleans: bool = False) -> torch.Tenso
     except (ValueError, TypeError):
         fail(name, "an array of real numbers", type(value).__name__, error=TypeError)
     if array.dtype.kind not in ("biuf" if booleans else "iuf"):
-        fail(name, "real numbers", f"an array of dtype {array.dtype}", error=TypeError)
+        # a 0-d array holds one object (None, a dict, a string, a counts object): name its type
+        shown = f"an array of dtype {array.dtype}" if array.ndim else type(value).__name__
+        fail(name, "real numbers", shown, error=TypeError)
     # a writable copy in native byte order, which torch.from_numpy requires
     return torch.from_numpy(array.astype(array.dtype.newbyteorder("="), copy=True))
 
@@ -301,7 +303,7 @@ def check_integer_target(target: Any) -> None:
         or target.is_complex()
         or target.dtype == torch.bool
     ):
-        actual = describe_tensor(target) if is_tensor else type(target)
+        actual = describe_tensor(target) if is_tensor else type(target).__name__
         fail("target", "an integer tensor of class indices", actual, error=TypeError)
 
 
