@@ -143,6 +143,16 @@ def check_finite(name: str, t: torch.Tensor) -> None:
             fail(name, "finite (no NaN or infinity)", f"{t[first].item()} at index {first}")
 
 
+def check_state_tensor(key: str, value: Any, like: torch.Tensor) -> None:
+    """A tensor of a state dict, before a module's ``load_state_dict`` copies it into ``like``:
+    a tensor of its shape (a module for another number of classes has another), finite when
+    floating. Missing and unexpected keys are ``load_state_dict``'s own errors."""
+    if not isinstance(value, torch.Tensor) or value.shape != like.shape:
+        actual = describe_tensor(value) if isinstance(value, torch.Tensor) else value
+        fail(key, f"a tensor of shape {tuple(like.shape)}, as in this module", actual)
+    check_finite(key, value)
+
+
 def check_nonnegative(name: str, t: torch.Tensor) -> None:
     """Raise when a tensor holds NaN, infinity or a negative value."""
     check_finite(name, t)

@@ -20,8 +20,8 @@ from .._checks import (
     VectorLike,
     check_choice,
     check_nonnegative,
+    check_state_tensor,
     class_vector,
-    describe_tensor,
     eager_checks,
     fail,
 )
@@ -96,13 +96,10 @@ class LossModule(FloatBuffers):
 
 
 def _check_loaded_buffer(key: str, value: Any, current: torch.Tensor) -> None:
-    """A buffer of a state dict before ``load_state_dict`` copies it: a tensor of the shape
-    of the module's (other losses have other numbers of classes), finite and non-negative
-    (positive for priors and counts). Missing or unexpected keys are load_state_dict's own
-    errors."""
-    if not isinstance(value, torch.Tensor) or value.shape != current.shape:
-        actual = describe_tensor(value) if isinstance(value, torch.Tensor) else value
-        fail(key, f"a tensor of shape {tuple(current.shape)}, as in this loss", actual)
+    """A buffer of a state dict before ``load_state_dict`` copies it: as
+    :func:`~counterpoise._checks.check_state_tensor` checks it, and non-negative (positive for
+    priors and counts)."""
+    check_state_tensor(key, value, current)
     if value.is_floating_point():
         check_nonnegative(key, value)
         if key.rpartition(".")[2] in _POSITIVE:
