@@ -31,6 +31,7 @@ value is (an index, an item of a stream, a row of a file).
 from __future__ import annotations
 
 import os
+import re
 import sys
 import warnings
 import zipfile
@@ -505,7 +506,21 @@ def _is_empty(path: Path) -> bool:
 
 
 def _unreadable(path: Path, what: str, error: Exception) -> None:
-    fail("source", f"a readable {what} ({error})", str(path))
+    reason = str(error)
+    # pyarrow's dataset wraps the reader's error in sentences that repeat the path: the
+    # reason is what follows them, with the name of the file when it is one of a directory
+    wrapped = re.match(
+        r"Error creating dataset\. Could not read schema from '([^']*)'.*?"
+        r"input source '[^']*': (?:Invalid: )?",
+        reason,
+        flags=re.S,
+    )
+    if wrapped is not None:
+        inner = Path(wrapped.group(1))
+        reason = reason[wrapped.end() :]
+        if inner != path:
+            reason = f"{inner.name}: {reason}"
+    fail("source", f"a readable {what} ({reason})", str(path))
 
 
 def _listed(names: Sequence[str]) -> str:
