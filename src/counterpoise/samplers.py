@@ -71,9 +71,10 @@ batch and keeps the one of the last batch it yielded, for any number of workers:
                 torch.save({"loader": loader.state_dict(), "epoch": epoch}, path)
 
 ``start_epoch`` is the checkpoint's epoch (or the next one, for a state saved after its epoch
-ended). A state loaded before ``set_epoch`` selects another epoch, or selected before a state of
-another epoch is loaded, is an error unless the state's epoch is complete and the selected one
-later. Without workers, ``state_dict()`` with no argument is exact.
+ended). ``set_epoch`` and ``load_state_dict`` must agree, in either order: selecting another
+epoch than a loaded state's, or loading a state of another epoch than the selected one, is an
+error, unless the state's epoch is complete and the selected one later. Without workers,
+``state_dict()`` with no argument is exact.
 """
 
 from __future__ import annotations
