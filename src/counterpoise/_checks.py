@@ -143,6 +143,16 @@ def check_finite(name: str, t: torch.Tensor) -> None:
             fail(name, "finite (no NaN or infinity)", f"{t[first].item()} at index {first}")
 
 
+def check_state_tensor(key: str, value: Any, like: torch.Tensor) -> None:
+    """A tensor of a state dict, before a module's ``load_state_dict`` copies it into ``like``:
+    a tensor of its shape (a module for another number of classes has another), finite when
+    floating. Missing and unexpected keys are ``load_state_dict``'s own errors."""
+    if not isinstance(value, torch.Tensor) or value.shape != like.shape:
+        actual = describe_tensor(value) if isinstance(value, torch.Tensor) else value
+        fail(key, f"a tensor of shape {tuple(like.shape)}, as in this module", actual)
+    check_finite(key, value)
+
+
 def check_nonnegative(name: str, t: torch.Tensor) -> None:
     """Raise when a tensor holds NaN, infinity or a negative value."""
     check_finite(name, t)
@@ -240,7 +250,9 @@ def real_values(name: str, value: Any, *, booleans: bool = False) -> torch.Tenso
     except (ValueError, TypeError):
         fail(name, "an array of real numbers", type(value).__name__, error=TypeError)
     if array.dtype.kind not in ("biuf" if booleans else "iuf"):
-        fail(name, "real numbers", f"an array of dtype {array.dtype}", error=TypeError)
+        # a 0-d array holds one object (None, a dict, a string, a counts object): name its type
+        shown = f"an array of dtype {array.dtype}" if array.ndim else type(value).__name__
+        fail(name, "real numbers", shown, error=TypeError)
     # a writable copy in native byte order, which torch.from_numpy requires
     return torch.from_numpy(array.astype(array.dtype.newbyteorder("="), copy=True))
 
@@ -301,7 +313,7 @@ def check_integer_target(target: Any) -> None:
         or target.is_complex()
         or target.dtype == torch.bool
     ):
-        actual = describe_tensor(target) if is_tensor else type(target)
+        actual = describe_tensor(target) if is_tensor else type(target).__name__
         fail("target", "an integer tensor of class indices", actual, error=TypeError)
 
 

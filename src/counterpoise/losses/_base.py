@@ -20,6 +20,7 @@ from .._checks import (
     VectorLike,
     check_choice,
     check_nonnegative,
+    check_state_tensor,
     class_vector,
     eager_checks,
     fail,
@@ -64,13 +65,16 @@ class FloatBuffers(nn.Module):
     """A module whose buffers follow its device but keep their dtype (float32).
 
     Its buffers (class weights, alphas, priors, counts, costs) are checked when they enter:
-    when the module is built, and again when a state dict is loaded into it, so that a
-    checkpoint with a NaN or a negative weight is refused at loading, naming the buffer.
+    when the module is built, and again when a state dict is loaded into it, before anything
+    is copied, so that a checkpoint with a NaN or a negative weight, or of a loss with another
+    number of classes, is refused at loading, naming the buffer, and leaves the module as it was.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.register_load_state_dict_post_hook(_check_loaded_buffers)
+    def _load_from_state_dict(self, state_dict: Any, prefix: str, *args: Any) -> None:
+        for name, current in self._buffers.items():
+            if current is not None and prefix + name in state_dict:
+                _check_loaded_buffer(prefix + name, state_dict[prefix + name], current)
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> Any:
         # Every conversion of a module (.to, .cuda, .half, .double, ...) goes through _apply;
@@ -91,12 +95,12 @@ class LossModule(FloatBuffers):
         self.reduction: Reduction = reduction
 
 
-def _check_loaded_buffers(module: nn.Module, incompatible: Any) -> None:
-    """After ``load_state_dict``: every floating buffer of the module itself finite and
-    non-negative (positive for priors and counts)."""
-    del incompatible  # missing or unexpected keys are load_state_dict's own errors
-    for name, value in module.named_buffers(recurse=False):
-        if value is not None and value.is_floating_point():
-            check_nonnegative(name, value)
-            if name in _POSITIVE:
-                class_vector(name, value, positive=True)
+def _check_loaded_buffer(key: str, value: Any, current: torch.Tensor) -> None:
+    """A buffer of a state dict before ``load_state_dict`` copies it: as
+    :func:`~counterpoise._checks.check_state_tensor` checks it, and non-negative (positive for
+    priors and counts)."""
+    check_state_tensor(key, value, current)
+    if value.is_floating_point():
+        check_nonnegative(key, value)
+        if key.rpartition(".")[2] in _POSITIVE:
+            class_vector(key, value, positive=True)
