@@ -92,17 +92,38 @@ def check_positive_int(name: str, value: Any, *, allow_zero: bool = False) -> in
 
 def eager_checks(*tensors: torch.Tensor | None) -> bool:
     """Whether checks of tensor *values* raise here and now: for tensors on the CPU, outside
-    :func:`torch.compile`.
+    :func:`torch.compile` and not batched by :func:`torch.func.vmap`.
 
     Reading a value of a tensor on an accelerator waits for the device (a host-device
-    synchronisation) and stops CUDA-graph capture, and a traced graph cannot branch on data.
-    There, the same checks are device-side assertions (:func:`device_assert`): they fail the
-    next synchronising call with the message of the check, and cost no synchronisation. Checks
-    of shapes, dtypes, devices and options raise everywhere.
+    synchronisation) and stops CUDA-graph capture, and neither a traced graph nor a vmapped
+    function can branch on data. There, the same checks are device-side assertions
+    (:func:`device_assert`): they fail the next synchronising call with the message of the
+    check, and cost no synchronisation. Checks of shapes, dtypes, devices and options raise
+    everywhere.
     """
     if torch.compiler.is_compiling():
         return False
-    return all(t is None or t.device.type == "cpu" for t in tensors)
+    return all(t is None or (t.device.type == "cpu" and not vmapped(t)) for t in tensors)
+
+
+def vmapped(t: torch.Tensor) -> bool:
+    """Whether ``t`` is batched by :func:`torch.func.vmap` (at any level of nested
+    transforms)."""
+    functorch = torch._C._functorch
+    while functorch.is_functorch_wrapped_tensor(t):
+        if functorch.is_batchedtensor(t):
+            return True
+        t = functorch.get_unwrapped(t)
+    return False
+
+
+def _unwrapped(t: torch.Tensor) -> torch.Tensor:
+    """The plain tensor under the wrappers of :mod:`torch.func` transforms (under vmap: with
+    its batch dimensions)."""
+    functorch = torch._C._functorch
+    while functorch.is_functorch_wrapped_tensor(t):
+        t = functorch.get_unwrapped(t)
+    return t
 
 
 #: The device types that autocast knows.
@@ -125,7 +146,10 @@ def result_dtype(input: torch.Tensor) -> torch.dtype:
 
 def device_assert(ok: torch.Tensor, name: str, expected: str) -> None:
     """Assert on the device that every element of ``ok`` is true, without synchronising; the
-    failure names the argument in the package's template ("`{name}` must be {expected}")."""
+    failure names the argument in the package's template ("`{name}` must be {expected}").
+    Under :func:`torch.func.vmap` it asserts on every call of the batch at once."""
+    if not torch.compiler.is_compiling():
+        ok = _unwrapped(ok)  # an assertion has no vmap rule: one over the whole batch
     torch._assert_async(ok.all(), f"`{name}` must be {expected}")
 
 

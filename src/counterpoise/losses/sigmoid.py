@@ -534,7 +534,6 @@ def _distribution_balanced(
     y = target.to(dtype)
     rate = (full_matmul(y, inverse) if y.ndim == 2 else weighted_sum(y, inverse)).unsqueeze(1)
     rebalance = Rebalance(
-        inv_rate=rate.reciprocal_(),
         scaled=inverse.mul(beta).view(along),  # beta / n_l for the weight
         alpha=alpha,
         offset=beta * mu,
@@ -550,7 +549,7 @@ def _distribution_balanced(
         bias=bias,
         rebalance=rebalance,
     )
-    loss = sigmoid_family_loss(input, target, terms)
+    loss = sigmoid_family_loss(input, target, terms, rate.reciprocal_())
     return reduce_elements(
         loss, reduction, None, known, sample_weight, denominator, result_dtype(input)
     )
