@@ -147,7 +147,11 @@ def _no_second_derivative() -> NoReturn:
 
 class _Rowwise(torch.autograd.Function):
     """The functions here: every tensor argument holds one row per element of dimension 0,
-    and ``vmap`` runs them on all rows of the batch at once (see ``_by_rows``)."""
+    and ``vmap`` runs them on all rows of the batch at once (see ``_by_rows``).
+
+    They have no forward-mode rule (``jvp``): :func:`torch.compile` cannot trace a function
+    that defines one, and PyTorch's error for the missing rule is clear.
+    """
 
     @classmethod
     def vmap(cls, info: Any, in_dims: Any, *args: Any) -> Any:
@@ -156,7 +160,7 @@ class _Rowwise(torch.autograd.Function):
 
 class _FirstDerivative(_Rowwise):
     """A gradient computed outside autograd, as a node of a graph that refuses to be
-    differentiated (backward or forward mode): ``compute(terms, *tensors)``."""
+    differentiated: ``compute(terms, *tensors)``."""
 
     @staticmethod
     def forward(compute: Callable[..., torch.Tensor], terms: Any, *tensors: Any) -> torch.Tensor:
@@ -168,10 +172,6 @@ class _FirstDerivative(_Rowwise):
 
     @staticmethod
     def backward(ctx: Any, *grads: Any) -> Any:
-        _no_second_derivative()
-
-    @staticmethod
-    def jvp(ctx: Any, *tangents: Any) -> Any:
         _no_second_derivative()
 
 

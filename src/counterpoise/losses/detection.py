@@ -210,9 +210,9 @@ def _anchor_target(
     elif bool(bad.any()):
         first = tuple(int(i) for i in bad.nonzero()[0])
         fail("target", expected, f"{target[first].item()} at index {first}")
-    one_hot = torch.zeros(input.shape, dtype=dtype, device=input.device)
-    index = torch.where(positive, target, 0).unsqueeze(-1)
-    one_hot.scatter_(-1, index, positive.unsqueeze(-1).to(dtype))
+    # out of place (no scatter into a new tensor), so that targets may be vmapped
+    classes = torch.arange(num_classes, device=input.device)
+    one_hot = (target.unsqueeze(-1) == classes).to(dtype)  # background and ignored: all 0
     # on the CPU, a batch without ignored anchors skips the masking passes
     unmasked = eager and not bool(ignored.any())
     return one_hot, (None if unmasked else ignored.logical_not()), positive
