@@ -64,12 +64,17 @@ class FloatBuffers(nn.Module):
     """A module whose buffers follow its device but keep their dtype (float32).
 
     Its buffers (class weights, alphas, priors, counts, costs) are checked when they enter:
-    when the module is built, and again when a state dict is loaded into it, so that a
-    checkpoint with a NaN or a negative weight is refused at loading, naming the buffer.
+    when the module is built, and again when a state dict is loaded into it
+    (:meth:`check_buffers`), so that a checkpoint with a NaN or a negative weight is refused at
+    loading, naming the buffer, and the module keeps the values it held. Its ``forward`` does not check them again: per call only what
+    comes with the call (logits, targets, sample weights, a denominator) and the lengths of
+    the buffers against the logits' classes.
     """
 
     def __init__(self) -> None:
         super().__init__()
+        self._held: dict[str, torch.Tensor] = {}
+        self.register_load_state_dict_pre_hook(_hold_buffers)
         self.register_load_state_dict_post_hook(_check_loaded_buffers)
 
     def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> Any:
@@ -83,6 +88,16 @@ class FloatBuffers(nn.Module):
                 self._buffers[name] = old.to(device=new.device)
         return self
 
+    def check_buffers(self) -> None:
+        """Check the values of the module's own buffers as its constructor checks them:
+        finite and non-negative, positive for priors and counts. Modules whose buffers
+        have other rules (costs may be negative, alphas at most 1) extend it."""
+        for name, value in self.named_buffers(recurse=False):
+            if value is not None and value.is_floating_point():
+                check_nonnegative(name, value)
+                if name in _POSITIVE:
+                    class_vector(name, value, positive=True)
+
 
 class LossModule(FloatBuffers):
     def __init__(self, reduction: Reduction) -> None:
@@ -91,12 +106,26 @@ class LossModule(FloatBuffers):
         self.reduction: Reduction = reduction
 
 
-def _check_loaded_buffers(module: nn.Module, incompatible: Any) -> None:
-    """After ``load_state_dict``: every floating buffer of the module itself finite and
-    non-negative (positive for priors and counts)."""
+def _hold_buffers(module: FloatBuffers, *args: Any) -> None:
+    """Before ``load_state_dict``: a copy of the module's own buffers, to restore should the
+    loaded values be refused (they are per-class vectors and matrices: small)."""
+    del args
+    module._held = {
+        name: value.clone()
+        for name, value in module.named_buffers(recurse=False)
+        if value is not None
+    }
+
+
+def _check_loaded_buffers(module: FloatBuffers, incompatible: Any) -> None:
+    """After ``load_state_dict``: the loaded buffers checked as the constructor checks them;
+    refused, the values held before are restored."""
     del incompatible  # missing or unexpected keys are load_state_dict's own errors
-    for name, value in module.named_buffers(recurse=False):
-        if value is not None and value.is_floating_point():
-            check_nonnegative(name, value)
-            if name in _POSITIVE:
-                class_vector(name, value, positive=True)
+    held, module._held = module._held, {}
+    try:
+        module.check_buffers()
+    except Exception:
+        with torch.no_grad():
+            for name, value in held.items():
+                module._buffers[name].copy_(value)  # type: ignore[union-attr]
+        raise
