@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import torch
-from torch.func import functional_call, grad, jacrev, vmap
+from torch.func import functional_call, grad, jacrev, vjp, vmap
 
 import counterpoise as cp
 from counterpoise.losses.registry import LOSSES
@@ -105,6 +105,9 @@ def test_grad_equals_eager_autograd(name: str, kind: str) -> None:
     got = grad(loss)(x[0], y[0])
     torch.testing.assert_close(got, _eager_grad(loss, x[0], y[0]), rtol=0, atol=0)
     assert torch.count_nonzero(got) > 0
+    value, pullback = vjp(lambda z: loss(z, y[0]), x[0])
+    torch.testing.assert_close(value, loss(x[0], y[0]), rtol=0, atol=0)
+    torch.testing.assert_close(pullback(torch.tensor(2.0))[0], 2 * got)
 
 
 @pytest.mark.parametrize("kind", ["function", "module"])

@@ -66,9 +66,12 @@ class FloatBuffers(nn.Module):
     Its buffers (class weights, alphas, priors, counts, costs) are checked when they enter:
     when the module is built, and again when a state dict is loaded into it
     (:meth:`check_buffers`), so that a checkpoint with a NaN or a negative weight is refused at
-    loading, naming the buffer, and the module keeps the values it held. Its ``forward`` does not check them again: per call only what
-    comes with the call (logits, targets, sample weights, a denominator) and the lengths of
-    the buffers against the logits' classes.
+    loading, naming the buffer, and the module keeps the values it held. Its ``forward`` does
+    not check them again (on an accelerator, a device-side assertion per buffer and call):
+    per call only what comes with the call (logits, targets, sample weights, a denominator)
+    and the lengths of the buffers against the logits' classes. A buffer written in place
+    (``module.weight[0] = -1``) bypasses the checks; assign through ``load_state_dict`` or a
+    new module.
     """
 
     def __init__(self) -> None:
