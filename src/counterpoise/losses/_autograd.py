@@ -323,8 +323,13 @@ def full_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.matmul(a, b)
 
 
-def _cost_rows(cost: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """M[y_i] arranged like the input: (N, C, d1, ..., dK), a new tensor."""
+def _cost_rows(
+    cost: torch.Tensor, target: torch.Tensor, out: torch.Tensor | None = None
+) -> torch.Tensor:
+    """M[y_i] arranged like the input: (N, C, d1, ..., dK); written into ``out`` (of that
+    shape, contiguous) for (N,) targets, else a new tensor."""
+    if out is not None and target.ndim == 1:
+        return torch.index_select(cost, 0, target, out=out)
     rows = cost.index_select(0, target.reshape(-1))
     return rows.view(*target.shape, cost.shape[1]).movedim(-1, 1)
 
@@ -546,7 +551,7 @@ class _ExpectedCost(_KeptGradient):
         dtype = compute_dtype(input.dtype)
         loss = torch.empty(target.shape, dtype=dtype, device=input.device)
         grad = torch.empty(input.shape, dtype=dtype, device=input.device) if with_grad else None
-        for rows in _row_chunks(input):
+        for rows in _row_chunks(input, _COST_CHUNK):
             _expected_cost(
                 input[rows].to(dtype),
                 target[rows],
@@ -582,11 +587,16 @@ def _expected_cost(
         nll = top.sub_(x.gather(1, t)).add_(sum_e.log()).squeeze(1)
     p = e.div_(sum_e)
     # q = M[y] * p: the rows of the cost matrix, gathered once for the loss and the gradient
-    q = _cost_rows(terms.cost, target).mul_(p)
+    # (for (N, C) inputs into the gradient's buffer, which then becomes the gradient in place)
+    q = _cost_rows(terms.cost, target, grad).mul_(p)
     expected = torch.sum(q, dim=1, out=loss)
     if grad is not None:
         # p (M[y] - E) + lambda p = q + (lambda - E) p, then - lambda at the target
-        torch.addcmul(q, p, torch.rsub(expected, lam).unsqueeze(1), out=grad)
+        coefficient = torch.rsub(expected, lam).unsqueeze(1)
+        if q is grad:
+            grad.addcmul_(p, coefficient)
+        else:
+            torch.addcmul(q, p, coefficient, out=grad)
         if lam > 0:
             grad.scatter_add_(1, t, grad.new_full((), -lam).expand(t.shape))
     if nll is not None:
@@ -676,6 +686,9 @@ class SplitTerms:
 #: operations are fastest per element (their temporaries stay in the cache, and the fixed cost
 #: of each operation is spread over enough elements).
 _CHUNK = 1 << 17
+#: Elements per chunk of the expected cost on a CPU: its chunks hold more operations (a
+#: softmax, a gather of cost rows, two reductions), whose fixed cost is spread over more rows.
+_COST_CHUNK = 1 << 19
 
 
 def sigmoid_family_loss(
@@ -695,15 +708,15 @@ def sigmoid_family_loss(
     return out[0]
 
 
-def _row_chunks(t: torch.Tensor) -> list[Any]:
-    """Slices of dimension 0 holding about ``_CHUNK`` elements each on a CPU; ``[...]`` (the
+def _row_chunks(t: torch.Tensor, chunk: int = _CHUNK) -> list[Any]:
+    """Slices of dimension 0 holding about ``chunk`` elements each on a CPU; ``[...]`` (the
     whole tensor) on other devices, for small tensors and for 0-d ones."""
-    if t.ndim == 0 or t.device.type != "cpu" or t.numel() <= _CHUNK:
+    if t.ndim == 0 or t.device.type != "cpu" or t.numel() <= chunk:
         return [...]
     if torch.compiler.is_compiling():
         return [...]  # one graph for every batch size: the compiler fuses the passes anyway
     rows = t.shape[0]
-    count = min(rows, -(-t.numel() // _CHUNK))  # ceil; chunks of equal numbers of rows
+    count = min(rows, -(-t.numel() // chunk))  # ceil; chunks of equal numbers of rows
     step = -(-rows // count)
     return [slice(i, i + step) for i in range(0, rows, step)]
 

@@ -489,6 +489,12 @@ def cost_sensitive_loss(
     confidently wrong predictions; a little cross-entropy (:math:`\lambda > 0`) helps early
     training.
 
+    The gradient, :math:`\partial \ell_i / \partial x_{ik} = p_{ik} (M_{y_i k} - E_i) +
+    \lambda (p_{ik} - [k = y_i])` with :math:`E_i = \sum_c M_{y_i c} p_{ic}`, is computed with
+    the loss from the rows :math:`M_{y_i}` of the batch (never an (N, C, C) tensor) and kept for
+    the backward pass. This function checks (and builds, from a vector) the matrix on every
+    call; :class:`~counterpoise.losses.CostSensitiveLoss` does it once.
+
     Args:
         input: Logits, (N, C) or (N, C, d1, ..., dK).
         target: Class indices, (N,) or (N, d1, ..., dK), in [0, C) or ``ignore_index``.
@@ -1049,6 +1055,9 @@ class LDAMLoss(LossModule):
 
 class CostSensitiveLoss(LossModule):
     """Expected misclassification cost: :func:`counterpoise.functional.cost_sensitive_loss`.
+
+    The (C, C) cost matrix is built and checked once, when the module is built or a state dict
+    is loaded, and kept as a float32 buffer; each call gathers its batch's rows of it.
 
     Args:
         cost: (C, C) cost matrix (row: true class) or (C,) cost of missing each class; kept
