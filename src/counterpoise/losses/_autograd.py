@@ -462,13 +462,16 @@ class _SoftmaxFamily(_Rowwise):
         input, target, terms, _ = inputs
         _, lse, a = output
         ctx.mark_non_differentiable(*(t for t in (lse, a) if t is not None))
+        ctx.set_materialize_grads(False)  # no zeros for the outputs that are kept, not used
         ctx.save_for_backward(input, target, lse, a)
         ctx.terms = terms
 
     @staticmethod
     def backward(
-        ctx: Any, grad: torch.Tensor, *unused: Any
-    ) -> tuple[torch.Tensor, None, None, None]:
+        ctx: Any, grad: torch.Tensor | None, *unused: Any
+    ) -> tuple[torch.Tensor | None, None, None, None]:
+        if grad is None:
+            return None, None, None, None
         input, target, lse, a = ctx.saved_tensors
         return (
             _first_derivative(_softmax_gradient, ctx.terms, input, target, lse, a, grad),
@@ -519,13 +522,19 @@ class _KeptGradient(_Rowwise):
         _, grad = output
         if grad is not None:
             ctx.mark_non_differentiable(grad)
+        # no tensor of zeros, of the input's size, as the incoming gradient of the kept one
+        ctx.set_materialize_grads(False)
         ctx.save_for_backward(inputs[0], grad)
         ctx.inputs = len(inputs)
 
     @staticmethod
-    def backward(ctx: Any, upstream: torch.Tensor, *unused: Any) -> tuple[torch.Tensor | None, ...]:
+    def backward(
+        ctx: Any, upstream: torch.Tensor | None, *unused: Any
+    ) -> tuple[torch.Tensor | None, ...]:
         input, grad = ctx.saved_tensors
-        scaled = _first_derivative(_scaled, None, grad, upstream, input)
+        scaled = None
+        if upstream is not None:
+            scaled = _first_derivative(_scaled, None, grad, upstream, input)
         return (scaled, *(None,) * (ctx.inputs - 1))
 
 
