@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import torch
 from torch.func import functional_call, grad, jacrev, vjp, vmap
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import counterpoise as cp
 from counterpoise.losses.registry import LOSSES
@@ -243,3 +244,38 @@ def test_vmap_over_class_weights_is_refused(raises: Any) -> None:
     weights = torch.rand(B, C) + 0.1
     with raises(ValueError, "in_dims", "None for a loss's class weights", "a batched weight"):
         vmap(lambda w: cp.functional.focal_loss(x[0], y[0], alpha=w))(weights)
+
+
+class _Allocations(TorchDispatchMode):
+    """Records the sizes of the new tensors that operations return (not their arguments, in
+    place, nor views of them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        given = {
+            t.untyped_storage().data_ptr()
+            for t in torch.utils._pytree.tree_leaves((args, kwargs))
+            if isinstance(t, torch.Tensor)
+        }
+        if isinstance(out, torch.Tensor) and out.untyped_storage().data_ptr() not in given:
+            self.sizes.append(out.numel())
+        return out
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_the_backward_pass_allocates_one_tensor_of_the_input_size(name: str) -> None:
+    # the gradient; no zeros for the outputs an autograd function keeps for itself (nothing
+    # is ignored: masking the loss of a multilabel or anchor batch would take another)
+    loss = _function(name, reduction="sum")
+    x, y = _batch(name, 11)
+    y = torch.where(y < 0, 0, y)
+    xr = x[0].clone().requires_grad_()
+    out = loss(xr, y[0])
+    with _Allocations() as mode:
+        out.backward()
+    assert [n for n in mode.sizes if n == xr.numel()] == [xr.numel()]
