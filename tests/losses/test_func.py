@@ -146,6 +146,19 @@ def test_per_sample_gradients_equal_a_loop_of_eager_gradients(name: str, kind: s
     torch.testing.assert_close(got, expected)
 
 
+@pytest.mark.parametrize("name", [n for n, e in LOSSES.items() if e.task == "multiclass"])
+def test_segmentation_inputs_under_vmap_and_per_sample_gradients(name: str) -> None:
+    # (N, C, d1, d2) per call: the class dimension stays dimension 1 of every call
+    loss = _function(name)
+    g = torch.Generator().manual_seed(12)
+    x = torch.randn(B, 2, C, 3, 2, generator=g) * 2
+    y = torch.randint(0, C, (B, 2, 3, 2), generator=g)
+    y[:, 0, 0, 0] = -100
+    torch.testing.assert_close(vmap(loss)(x, y), torch.stack([loss(*a) for a in zip(x, y)]))
+    expected = torch.stack([_eager_grad(loss, *a) for a in zip(x, y)])
+    torch.testing.assert_close(vmap(grad(loss))(x, y), expected)
+
+
 @pytest.mark.parametrize("name", list(LOSSES))
 def test_sample_weights_and_denominators_can_be_vmapped(name: str) -> None:
     x, y = _batch(name, 5)
