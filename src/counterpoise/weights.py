@@ -890,7 +890,14 @@ def ldam_margins(counts: VectorLike, max_margin: float = 0.5) -> torch.Tensor:
         tensor([0.1000, 0.2000, 0.5000])
     """
     max_margin = check_number("max_margin", max_margin, low=0.0, low_open=True)
-    n = class_vector("counts", counts, positive=True).double()
+    return margins_of_counts(class_vector("counts", counts, positive=True), max_margin)
+
+
+def margins_of_counts(counts: torch.Tensor, max_margin: float) -> torch.Tensor:
+    """:func:`ldam_margins` of counts and a margin already checked (an LDAM module's), on
+    the device of the counts: computed in float64 on the CPU, in float32 elsewhere (some
+    accelerators have no float64)."""
+    n = counts.double() if counts.device.type == "cpu" else counts.float()
     return (max_margin * (n.min() / n) ** 0.25).float()
 
 
