@@ -1046,7 +1046,8 @@ class TableColumns:
                 scale = per_day["ms"]
             else:
                 scale = per_day[t.unit]
-            days = pc.cast(pc.cast(col, pa.int64()), pa.float64()).to_numpy()
+            whole = pa.int32() if pa.types.is_date32(t) else pa.int64()
+            days = pc.cast(pc.cast(col, whole), pa.float64()).to_numpy()
             return np.asarray(days / scale)
         elif not (pa.types.is_integer(t) or pa.types.is_floating(t)):
             fail("features", "number, boolean or date columns", f"{name!r} of type {t}")

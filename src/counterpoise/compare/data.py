@@ -402,7 +402,9 @@ def split_per_class(
     regular = counts >= MIN_PER_CLASS
     if not regular.any():
         names = classes if classes is not None else range(len(counts))
-        listed = ", ".join(f"class {names[c]!r} ({counts[c]} samples)" for c in range(10))
+        listed = ", ".join(
+            f"class {names[c]!r} ({counts[c]} samples)" for c in range(min(10, len(counts)))
+        )
         fail(
             "labels",
             f"a class with at least {MIN_PER_CLASS} samples (for non-empty validation and test "
