@@ -830,12 +830,14 @@ class TableColumns:
 
     Opening reads the column names alone (a CSV file's header row, a Parquet schema);
     :meth:`load` says which columns will be used. A Parquet table is then read a group of
-    columns at a time, as they are asked for. A CSV or TSV file is parsed once, by
-    :meth:`load`, with the types inferred from all its rows; the columns named in its
-    ``floats`` that the first block of the file shows as floating point are parsed straight
-    into float32 (should a later row not parse so, the file is parsed again with inferred
-    types). :meth:`floats` builds the float32 matrix of number, boolean and date columns and
-    lets go of their Arrow data: reading a table of numbers never holds it in float64.
+    columns at a time, as they are asked for. A CSV or TSV file is parsed by :meth:`load`, a
+    block at a time, with the types of its first block; the columns named in its ``floats``
+    that the first block shows as floating point are parsed straight into float32. Should a
+    later block not parse as the first did (a column of numbers that holds text further
+    down), the whole file is parsed again with the types inferred from all its rows, as
+    :func:`read_table` does. :meth:`floats` builds the float32 matrix of number, boolean and
+    date columns and lets go of their Arrow data: reading a table of numbers never holds it
+    in float64.
 
     Delimiters, missing values, UTF-8 and column names as :func:`read_table`.
 
@@ -895,19 +897,21 @@ class TableColumns:
             c: pa.float32() for c in floats if pa.types.is_floating(self._schema.field(c).type)
         }
 
-        def read(types: dict[str, Any]) -> Any:
+        def read(types: dict[str, Any] | None) -> Any:
             convert = pcsv.ConvertOptions(
-                strings_can_be_null=True, include_columns=list(columns), column_types=types
+                strings_can_be_null=True, include_columns=list(columns), column_types=types or {}
             )
-            return pcsv.read_csv(self.path, parse_options=parse, convert_options=convert)
+            if types is None:  # the whole file at once: types inferred from every row
+                return pcsv.read_csv(self.path, parse_options=parse, convert_options=convert)
+            # a block at a time: only the columns (and one block's buffers) are held
+            with pcsv.open_csv(self.path, parse_options=parse, convert_options=convert) as reader:
+                return pa.Table.from_batches(list(reader), schema=reader.schema)
 
         try:
             try:
                 table = read(float32)
-            except pa.ArrowInvalid:
-                if not float32:
-                    raise
-                table = read({})  # a later row is not a number: infer from every row
+            except pa.ArrowInvalid:  # a later block does not parse as the first one did
+                table = read(None)
         except (pa.ArrowException, OSError) as exc:
             raise ValueError(f"could not read {self.path.name} as a table: {exc}") from None
         self._schema = table.schema
@@ -1024,6 +1028,9 @@ class TableColumns:
                     missing[start + i] = int(np.isnan(values).sum())
                     infinite[start + i] = int(np.isinf(values).sum())
             out[:, start : start + len(group)] = block
+        # Arrow's allocator keeps what it freed for its next allocations: hand it back, since
+        # the arrays that come next are NumPy's
+        require("pyarrow", extra="io").default_memory_pool().release_unused()
         return FloatColumns(out, missing, infinite)
 
     def _numbers(self, col: Any, name: str) -> np.ndarray:
