@@ -180,7 +180,9 @@ def _fitted(
         val[:, present[0]] = test[:, present[0]] = 1.0
     else:
         classes, p_val, p_test = fit(X, y, X_val, y_val, X_out, X_test, seed)
-        val[:, classes], test[:, classes] = p_val, p_test
+        # float32 features give float32 probabilities: their rows, in float64, sum to 1
+        val[:, classes] = p_val / p_val.sum(axis=1, keepdims=True, dtype=np.float64)
+        test[:, classes] = p_test / p_test.sum(axis=1, keepdims=True, dtype=np.float64)
     return val, test
 
 
