@@ -178,3 +178,19 @@ def test_multilabel_logistic_regression_leaves_out_entries_not_annotated():
 def test_an_unknown_reference_is_named():
     with pytest.raises(ValueError, match="`name` must be one of 'logreg_balanced', 'hgb_bal"):
         reference_probabilities("svm", _multilabel())
+
+
+def test_binning_beforehand_is_the_binning_of_the_boosting():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(600, 3)).astype(np.float32)
+    X[:, 2] = rng.integers(0, 5, 600)  # few values: left as they are
+    y = (X[:, 0] + X[:, 1] ** 2 > 1).astype(np.int64)
+    X_test = rng.normal(size=(50, 3)).astype(np.float32)
+    binned, binned_test = references._binned(X[:400], X_test)
+    assert binned[:, 0].min() == 0 and binned[:, 0].max() == 254
+    np.testing.assert_array_equal(binned[:, 2], X[:400, 2])
+    assert (np.diff(binned[np.argsort(X[:400, 0]), 0]) >= 0).all()  # order kept
+    # without weights, scikit-learn cuts at the same quantiles: the same trees
+    raw = HistGradientBoostingClassifier(max_iter=20).fit(X[:400], y[:400])
+    cut = HistGradientBoostingClassifier(max_iter=20).fit(binned, y[:400])
+    np.testing.assert_allclose(cut.predict_proba(binned_test), raw.predict_proba(X_test))
