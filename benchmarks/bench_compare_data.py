@@ -54,7 +54,7 @@ def write_tables(folder: Path, rows: int, columns: int) -> dict[str, Path]:
     counts[0] += rows - counts.sum()
     rng = np.random.default_rng(0)
     y = rng.permutation(np.repeat(np.arange(CLASSES), counts))
-    centres = rng.normal(scale=0.3, size=(CLASSES, columns))
+    centres = rng.normal(scale=0.05, size=(CLASSES, columns))  # overlapping classes
     data = {}
     for j in range(columns):
         data[f"f{j}"] = np.round(rng.normal(size=rows) + centres[y, j], 4)
