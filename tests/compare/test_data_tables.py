@@ -251,3 +251,22 @@ def test_a_csv_column_that_turns_to_text_late_is_text(tmp_path):
     assert s.X_train.dtype == np.float32
     a = np.sort(np.concatenate([s.X_train[:, 0], s.X_val[:, 0], s.X_test[:, 0]]))
     np.testing.assert_array_equal(a, np.arange(100_000, dtype=np.float32) * 0.5)
+
+
+def test_steps_are_listed_in_the_order_of_the_table(tmp_path):
+    weight = np.arange(N, dtype=np.float64) % 7
+    weight[::5] = np.nan
+    columns = {
+        "code": [f"r{i}" for i in range(N)],
+        "colour": np.array(["red", "blue"])[np.arange(N) % 2],
+        "y": _base()["y"],
+        "weight": weight,
+        "flag": np.arange(N) % 3 == 0,
+    }
+    s = load_user_data(_write(tmp_path / "o.parquet", columns), exclude="flag")
+    assert [(step.column, step.action) for step in s.preprocessing] == [
+        ("code", "identifier"),
+        ("colour", "one-hot"),
+        ("weight", "median"),
+        ("flag", "excluded"),
+    ]

@@ -652,19 +652,18 @@ def load_user_data(
     taken = {*targets, *([split_col] if split_col else [])}
     chosen, named, notes, steps = _choose_features(columns, taken, features, exclude, path.name)
     table.load([*targets, *([split_col] if split_col else []), *chosen], floats=chosen)
-    data_columns, more_notes, more_steps = _table_columns(table, chosen, named, path.name)
-    order = {c: i for i, c in enumerate(columns)}
-    steps = sorted((*steps, *more_steps), key=lambda step: order[step.column])
-    notes = [*notes, *more_notes, *_label_like(chosen)]
-    if labels is not None:
+    if labels is not None:  # the labels first: bad ones fail before the features are read
         y: np.ndarray = np.column_stack([_indicator(table.values(n), repr(n)) for n in targets])
         classes: tuple[Hashable, ...] = tuple(targets)
     else:
         y, classes = _encode(table.values(targets[0]), "label")
-    data = _Data(path.name, data_columns, y, classes, tuple(notes), tuple(steps))
-    if split_col is not None:
-        how = "column"
-        return _given(data, _given_parts(table.values(split_col)), how)
+    parts = None if split_col is None else _given_parts(table.values(split_col))
+    data_columns, more_notes, more_steps = _table_columns(table, chosen, named, path.name)
+    notes = [*notes, *more_notes, *_label_like(chosen)]
+    steps = [*steps, *more_steps]
+    data = _Data(path.name, data_columns, y, classes, tuple(notes), tuple(steps), tuple(columns))
+    if parts is not None:
+        return _given(data, parts, "column")
     return _draw(data, val_fraction, test_fraction, seed, 0)
 
 
@@ -786,7 +785,8 @@ class _Columns:
 @dataclass(frozen=True)
 class _Data:
     """A data set before it is split: features, targets (int64 (N,) labels or float32 (N, L)
-    multilabel targets), their classes, and the notes and steps of the columns left out."""
+    multilabel targets), their classes, the notes and steps of the columns left out, and the
+    order of a table's columns (that the steps are listed in)."""
 
     name: str
     columns: _Columns
@@ -794,6 +794,7 @@ class _Data:
     classes: tuple[Hashable, ...]
     notes: tuple[str, ...] = ()
     steps: tuple[ColumnStep, ...] = ()
+    order: tuple[str, ...] = ()
 
 
 def _table_columns(
@@ -1009,7 +1010,8 @@ def _build(
     plan = _fit(columns, parts[0], len(data.y))
     X = [_apply(plan, columns, part) for part in parts]
     y = [data.y[part] for part in parts]
-    steps = sorted((*data.steps, *plan.steps), key=_column_order(data))
+    order = {c: i for i, c in enumerate(data.order)}
+    steps = sorted((*data.steps, *plan.steps), key=lambda step: order.get(step.column, -1))
     return Splits(
         data.name,
         data.classes,
@@ -1027,16 +1029,6 @@ def _build(
         repeat=repeat,
         _redraw=redraw,
     )
-
-
-def _column_order(data: _Data) -> Callable[[ColumnStep], int]:
-    """Sorts steps in the order of the columns they were first listed in."""
-    order: dict[str, int] = {}
-    for step in data.steps:
-        order.setdefault(step.column, len(order))
-    for name in (*data.columns.names, *(t[0] for t in data.columns.texts)):
-        order.setdefault(name, len(order))
-    return lambda step: order.get(step.column, len(order))
 
 
 def _draw(data: _Data, val_fraction: float, test_fraction: float, seed: int, k: int) -> Splits:
