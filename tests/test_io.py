@@ -29,6 +29,7 @@ import counterpoise
 from counterpoise._io import (
     Columns,
     Labels,
+    TableColumns,
     ValueCounts,
     iter_masks,
     pick,
@@ -628,3 +629,37 @@ def test_mask_files_without_pillow_name_the_extra(tmp_path, monkeypatch):
     with pytest.raises(ModuleNotFoundError, match=extra):
         mask_statistics(tmp_path)
     assert mask_statistics(np.array([[0, 1]])).counts.tolist() == [1, 1]  # arrays need no Pillow
+
+
+def test_table_columns_build_float32_a_group_at_a_time(tmp_path):
+    rng = np.random.default_rng(0)
+    n, d = 500, 70  # three groups of columns
+    X = rng.normal(size=(n, d))
+    X[rng.random((n, d)) < 0.05] = np.nan
+    columns = {f"c{j}": X[:, j] for j in range(d)}
+    columns["i"] = pa.array([None if k % 9 == 0 else k for k in range(n)], pa.int64())
+    columns["t"] = pa.array(["b", "a", None, "b"] * (n // 4)).dictionary_encode()
+    pq.write_table(pa.table(columns), tmp_path / "t.parquet")
+    csv = tmp_path / "t.csv"
+    header = ",".join(f"c{j}" for j in range(d))
+    csv.write_text(
+        header
+        + "\n"
+        + "\n".join(",".join(repr(float(v)) if v == v else "" for v in row) for row in X)
+        + "\n"
+    )
+    for path in (tmp_path / "t.parquet", csv):
+        table = TableColumns(path)
+        table.load(table.names, floats=table.names)
+        block = table.floats([f"c{j}" for j in range(d)])
+        assert block.values.dtype == np.float32 and block.values.flags.c_contiguous
+        np.testing.assert_array_equal(block.values, X.astype(np.float32))
+        assert block.missing.tolist() == np.isnan(X).sum(0).tolist()
+        assert block.infinite.tolist() == [0] * d
+    table = TableColumns(tmp_path / "t.parquet")
+    ints = table.floats(["i"]).values[:, 0]
+    assert np.isnan(ints[::9]).all() and ints[1] == 1.0 and table.kind("i") == "number"
+    assert table.kind("t") == "text" and table.distinct("t") is None  # empty cells
+    codes, levels = table.codes("t")
+    assert levels == ("a", "b") and codes[:4].tolist() == [1, 0, -1, 1]
+    assert table.distinct("i") is None and table.span("i") == n - 1

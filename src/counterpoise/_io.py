@@ -10,7 +10,8 @@ and the data of ``compare`` (:mod:`counterpoise.compare.data`) share one reader 
   and where each label is), :class:`ValueCounts` (strings already counted by pyarrow) and, for
   multilabel tables, :class:`Columns` (the indicator columns, before any row).
 * **Tables** (:func:`read_table`): a whole CSV, TSV or Parquet table as NumPy columns, and
-  the arrays of an ``.npz`` file (:func:`read_arrays`).
+  the arrays of an ``.npz`` file (:func:`read_arrays`); :class:`TableColumns` reads a table
+  a group of columns at a time, its numbers straight into one float32 matrix.
 * **Image masks** (:func:`read_image`, :func:`image_array`): one class index per pixel,
   read with Pillow.
 * **Streams**: the labels (or the mask) that ``key`` picks out of each item (:func:`pick`,
@@ -38,7 +39,7 @@ import zipfile
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -859,6 +860,286 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
             return {name: arrays[name] for name in arrays.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         fail("path", f"a readable .npz archive of numeric arrays ({error})", str(path))
+
+
+# --- tables, column by column ------------------------------------------------------------------
+
+#: What a column of a table holds, for its use as a feature: ``"number"`` (integers, floats,
+#: decimals, and a column without any value), ``"boolean"``, ``"date"`` (dates and timestamps),
+#: ``"text"`` (strings, also dictionary-encoded), or ``"other"`` (lists, structs, binary data,
+#: durations, ...).
+ColumnKind = Literal["number", "boolean", "date", "text", "other"]
+
+#: Columns converted to float32 together: the widest temporary array is this many columns.
+_GROUP = 32
+
+
+@dataclass(frozen=True)
+class FloatColumns:
+    """Columns of a table as one float32 matrix, built a group of columns at a time.
+
+    Attributes:
+        values: float32 (N, D), C-contiguous; NaN where a cell is missing (empty, null or NaN).
+        missing: missing cells per column, int64 (D,).
+        infinite: infinite cells per column, int64 (D,).
+    """
+
+    values: np.ndarray
+    missing: np.ndarray
+    infinite: np.ndarray
+
+
+class TableColumns:
+    """The columns of a CSV, TSV or Parquet table (file or directory), read when asked for.
+
+    Opening reads the column names alone (a CSV file's header row, a Parquet schema);
+    :meth:`load` says which columns will be used. A Parquet table is then read a group of
+    columns at a time, as they are asked for. A CSV or TSV file is parsed by :meth:`load`, a
+    block at a time, with the types of its first block; the columns named in its ``floats``
+    that the first block shows as floating point are parsed straight into float32. Should a
+    later block not parse as the first did (a column of numbers that holds text further
+    down), the whole file is parsed again with the types inferred from all its rows, as
+    :func:`read_table` does. :meth:`floats` builds the float32 matrix of number, boolean and
+    date columns and lets go of their Arrow data: reading a table of numbers never holds it
+    in float64.
+
+    Delimiters, missing values, UTF-8 and column names as :func:`read_table`.
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> path = Path(folder) / "t.csv"
+    >>> _ = path.write_text("x,flag,colour,y\\n1.5,true,red,a\\n,false,,b\\n")
+    >>> table = TableColumns(path)
+    >>> table.names
+    ('x', 'flag', 'colour', 'y')
+    >>> table.load(table.names, floats=["x"])
+    >>> [table.kind(c) for c in table.names]
+    ['number', 'boolean', 'text', 'text']
+    >>> block = table.floats(["x", "flag"])
+    >>> block.values.tolist(), block.missing.tolist()
+    ([[1.5, 1.0], [nan, 0.0]], [1, 0])
+    >>> table.codes("colour")
+    (array([ 0, -1], dtype=int32), ('red',))
+    """
+
+    def __init__(self, path: Path) -> None:
+        pa = require("pyarrow", extra="io")
+        self.path = path
+        suffixes = [s.lower() for s in path.suffixes]
+        self._parquet = path.is_dir() or ".parquet" in suffixes or ".pq" in suffixes
+        self._loaded: dict[str, Any] = {}
+        self._num_rows: int | None = None
+        if path.is_dir():
+            _check_data_directory("path", path)
+        try:
+            if self._parquet:
+                ds = require("pyarrow.dataset", extra="io")
+                self._dataset = ds.dataset(path, format="parquet", partitioning="hive")
+                self._schema = self._dataset.schema
+            else:
+                pcsv = require("pyarrow.csv", extra="io")
+                self._delimiter = _csv_delimiter(path, tsv=".tsv" in suffixes, name="path")
+                parse, convert = _csv_options(self._delimiter)
+                with pcsv.open_csv(path, parse_options=parse, convert_options=convert) as reader:
+                    self._schema = reader.schema  # types of the first block only
+        except (pa.ArrowException, OSError) as exc:
+            fail("path", f"a readable table ({exc})", str(path))
+        #: The column names, in the table's order.
+        self.names: tuple[str, ...] = tuple(self._schema.names)
+        check_unique_names("path", self.names, repr(str(path)))
+
+    def load(self, columns: Sequence[str], *, floats: Sequence[str] = ()) -> None:
+        """Read ``columns`` of a CSV or TSV file (the others are skipped); ``floats``: those
+        to parse into float32 if their first block is floating point. For Parquet, nothing is
+        read yet."""
+        if self._parquet:
+            return
+        pa = require("pyarrow", extra="io")
+        pcsv = require("pyarrow.csv", extra="io")
+        parse, _ = _csv_options(self._delimiter)
+        float32 = {
+            c: pa.float32() for c in floats if pa.types.is_floating(self._schema.field(c).type)
+        }
+
+        def read(types: dict[str, Any] | None) -> Any:
+            convert = pcsv.ConvertOptions(
+                strings_can_be_null=True, include_columns=list(columns), column_types=types or {}
+            )
+            if types is None:  # the whole file at once: types inferred from every row
+                return pcsv.read_csv(self.path, parse_options=parse, convert_options=convert)
+            # a block at a time: only the columns (and one block's buffers) are held
+            with pcsv.open_csv(self.path, parse_options=parse, convert_options=convert) as reader:
+                return pa.Table.from_batches(list(reader), schema=reader.schema)
+
+        try:
+            try:
+                table = read(float32)
+            except pa.ArrowInvalid:  # a later block does not parse as the first one did
+                table = read(None)
+        except (pa.ArrowException, OSError) as exc:
+            fail("path", f"a readable table ({exc})", str(self.path))
+        self._schema = table.schema
+        self._num_rows = table.num_rows
+        self._loaded = dict(zip(table.column_names, table.columns))
+
+    @property
+    def num_rows(self) -> int:
+        """N, the rows of the table."""
+        if self._num_rows is None:
+            self._num_rows = int(self._dataset.count_rows())
+        return self._num_rows
+
+    def _type(self, column: str) -> Any:
+        pa = require("pyarrow", extra="io")
+        kind = self._schema.field(column).type
+        return kind.value_type if pa.types.is_dictionary(kind) else kind
+
+    def type_name(self, column: str) -> str:
+        """The Arrow type of ``column``, e.g. ``"double"`` or ``"list<item: int64>"``."""
+        return str(self._schema.field(column).type)
+
+    def kind(self, column: str) -> ColumnKind:
+        """What ``column`` holds (see :data:`ColumnKind`)."""
+        pa = require("pyarrow", extra="io")
+        t = self._type(column)
+        if pa.types.is_boolean(t):
+            return "boolean"
+        if (
+            pa.types.is_integer(t)
+            or pa.types.is_floating(t)
+            or pa.types.is_decimal(t)
+            or pa.types.is_null(t)
+        ):
+            return "number"
+        if pa.types.is_date(t) or pa.types.is_timestamp(t):
+            return "date"
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            return "text"
+        if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+            return "text"  # bytes are text when they are UTF-8 (checked when read)
+        return "other"
+
+    def _read(self, columns: Sequence[str]) -> dict[str, Any]:
+        """The Arrow columns (chunked arrays), dictionaries decoded, bytes checked as UTF-8."""
+        pa = require("pyarrow", extra="io")
+        if self._parquet:
+            try:
+                table = self._dataset.to_table(columns=list(columns))
+            except (pa.ArrowException, OSError) as exc:
+                fail("path", f"a readable table ({exc})", str(self.path))
+            found = dict(zip(table.column_names, table.columns))
+        else:
+            found = {c: self._loaded[c] for c in columns}
+        for name, col in found.items():
+            if pa.types.is_dictionary(col.type):
+                col = pa.chunked_array(
+                    [c.dictionary_decode() for c in col.chunks], type=col.type.value_type
+                )
+            if pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
+                col = _utf8_column(col.combine_chunks(), name, self.path, name="path")
+            found[name] = col
+        return found
+
+    def values(self, column: str) -> np.ndarray:
+        """A column as NumPy values, as :func:`read_table` gives it (labels, ``split``)."""
+        (col,) = self._read([column]).values()
+        return np.asarray(col.to_numpy(zero_copy_only=False))
+
+    def distinct(self, column: str) -> int | None:
+        """The distinct values of an integer or text column without missing cells; None for
+        other columns."""
+        pa = require("pyarrow", extra="io")
+        pc = require("pyarrow.compute", extra="io")
+        t = self._type(column)
+        if not (pa.types.is_integer(t) or self.kind(column) == "text"):
+            return None
+        (col,) = self._read([column]).values()
+        if col.null_count:
+            return None
+        return int(pc.count_distinct(col).as_py())
+
+    def span(self, column: str) -> int | None:
+        """``max - min + 1`` of an integer column with a value (None for other columns)."""
+        pa = require("pyarrow", extra="io")
+        pc = require("pyarrow.compute", extra="io")
+        if not pa.types.is_integer(self._type(column)):
+            return None
+        (col,) = self._read([column]).values()
+        low, high = pc.min_max(col).values()
+        if low.as_py() is None:
+            return None
+        return int(high.as_py()) - int(low.as_py()) + 1
+
+    def floats(self, columns: Sequence[str]) -> FloatColumns:
+        """Number, boolean and date columns as one float32 matrix (see :class:`FloatColumns`):
+        numbers as they are, booleans as 1 / 0, dates and timestamps as days since
+        1970-01-01. The Arrow data of a CSV file's columns is let go of as they are
+        converted, a group at a time (a Parquet table's is read a group at a time)."""
+        n = self.num_rows
+        out = np.empty((n, len(columns)), dtype=np.float32)
+        missing = np.zeros(len(columns), dtype=np.int64)
+        infinite = np.zeros(len(columns), dtype=np.int64)
+        for start in range(0, len(columns), _GROUP):
+            group = list(columns[start : start + _GROUP])
+            read = self._read(group)
+            for c in group:
+                self._loaded.pop(c, None)
+            block = np.empty((n, len(group)), dtype=np.float32)
+            for i, name in enumerate(group):
+                values = self._numbers(read.pop(name), name)
+                block[:, i] = values
+                if values.dtype.kind == "f":
+                    missing[start + i] = int(np.isnan(values).sum())
+                    infinite[start + i] = int(np.isinf(values).sum())
+            out[:, start : start + len(group)] = block
+        # Arrow's allocator keeps what it freed for its next allocations: hand it back, since
+        # the arrays that come next are NumPy's
+        require("pyarrow", extra="io").default_memory_pool().release_unused()
+        return FloatColumns(out, missing, infinite)
+
+    def _numbers(self, col: Any, name: str) -> np.ndarray:
+        """One Arrow column as NumPy numbers, NaN for missing cells (no object arrays)."""
+        pa = require("pyarrow", extra="io")
+        pc = require("pyarrow.compute", extra="io")
+        t = col.type
+        if pa.types.is_null(t):
+            return np.full(len(col), np.nan, dtype=np.float32)
+        if pa.types.is_boolean(t):
+            col = pc.cast(col, pa.float32())
+        elif pa.types.is_decimal(t):
+            col = pc.cast(col, pa.float64())
+        elif pa.types.is_date(t) or pa.types.is_timestamp(t):
+            per_day = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000}
+            per_day["ns"] = 86_400_000_000_000
+            if pa.types.is_date32(t):
+                scale = 1
+            elif pa.types.is_date64(t):
+                scale = per_day["ms"]
+            else:
+                scale = per_day[t.unit]
+            whole = pa.int32() if pa.types.is_date32(t) else pa.int64()
+            days = pc.cast(pc.cast(col, whole), pa.float64()).to_numpy()
+            return np.asarray(days / scale)
+        elif not (pa.types.is_integer(t) or pa.types.is_floating(t)):
+            fail("features", "number, boolean or date columns", f"{name!r} of type {t}")
+        # floats (NaN for nulls), integers (float64 when some are null): numbers, not objects
+        return np.asarray(col.to_numpy(zero_copy_only=False))
+
+    def codes(self, column: str) -> tuple[np.ndarray, tuple[str, ...]]:
+        """A text column as codes, int32 (N,) (-1 for a missing cell), and its distinct values
+        in sorted order (code ``i`` is value ``i``)."""
+        pa = require("pyarrow", extra="io")
+        pc = require("pyarrow.compute", extra="io")
+        (col,) = self._read([column]).values()
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            fail("features", "a text column", f"{column!r} of type {col.type}")
+        levels = pc.unique(col).drop_null()
+        levels = levels.take(pc.array_sort_indices(levels))
+        codes = pc.index_in(col, value_set=levels).fill_null(-1)
+        return (
+            np.asarray(codes.to_numpy(), dtype=np.int32),
+            tuple(str(v) for v in levels.to_pylist()),
+        )
 
 
 # --- image masks -------------------------------------------------------------------------------

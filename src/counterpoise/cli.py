@@ -231,6 +231,8 @@ _FLAGS = {
     "plot": "--plot",
     "label": "--label",
     "labels": "--labels",
+    "features": "--features",
+    "exclude": "--exclude",
     "seeds": "--seeds",
     "strategies": "--strategies",
     "metric": "--metric",
@@ -558,9 +560,10 @@ def compare_cmd(
     path: Annotated[
         Path | None,
         typer.Argument(
-            help="Your data: CSV/TSV/Parquet with numeric feature columns and a label column (or "
-            "several 0/1 label columns, see --labels), or .npz with X and y (a 2-D y of 0/1 is "
-            "multilabel). Omitted: the built-in digits-lt.",
+            help="Your data: CSV/TSV/Parquet with feature columns (numbers, booleans, dates or "
+            "text; empty cells allowed) and a label column (or several 0/1 label columns, see "
+            "--labels), or .npz with X and y (a 2-D y of 0/1 is multilabel). Omitted: the "
+            "built-in digits-lt.",
             metavar="PATH",
             show_default=False,
         ),
@@ -574,6 +577,25 @@ def compare_cmd(
             "--labels",
             help="Multilabel: the 0/1 label columns of a table, comma-separated names or "
             "patterns such as 'tag_*'. Empty cells are labels not annotated (masked out).",
+        ),
+    ] = None,
+    features: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--features",
+            help="The feature columns of a table: comma-separated names or patterns such as "
+            "'f_*', repeatable (default: every column but the labels and `split`). A column "
+            "named here is used even if it looks like a row ID.",
+            show_default=False,
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            help="Columns of a table to leave out of the features: comma-separated names or "
+            "patterns, repeatable.",
+            show_default=False,
         ),
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the report.")] = Path(
@@ -650,15 +672,23 @@ def compare_cmd(
         _stdout().print(table)
         return
     with _user_errors():
-        for option, value in (("--label", label), ("--labels", labels)):
+        chosen = None if features is None else ",".join(features)
+        left_out = None if exclude is None else ",".join(exclude)
+        for option, value in (
+            ("--label", label),
+            ("--labels", labels),
+            ("--features", chosen),
+            ("--exclude", left_out),
+        ):
             if path is None and value is not None:
                 raise ValueError(
                     f"`{option}` needs a PATH; without one the built-in digits-lt is used"
                 )
             if path is not None and value is not None and path.suffix.lower() == ".npz":
+                why = "its X has no columns" if option in ("--features", "--exclude") else None
                 raise ValueError(
-                    f"`{option}` applies to tables, not to .npz files (a 2-D y is multilabel), "
-                    f"got {path}"
+                    f"`{option}` applies to tables, not to .npz files "
+                    f"({why or 'a 2-D y is multilabel'}), got {path}"
                 )
         _only_without_path(path, **{"--imbalance-factor": imbalance_factor})
         names = (
@@ -685,7 +715,7 @@ def compare_cmd(
         splits = (
             load_builtin(imbalance_factor or _DEFAULT_FACTOR)
             if path is None
-            else load_user_data(path, label=label, labels=labels)
+            else load_user_data(path, label=label, labels=labels, features=chosen, exclude=left_out)
         )
         if label_groups is not None and not splits.multilabel:
             raise ValueError(

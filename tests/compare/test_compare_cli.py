@@ -18,7 +18,7 @@ def make_csv(path, counts=(120, 40, 12), seed=0, extra=""):
     rng = np.random.default_rng(seed)
     rows = ["f1,f2,f3,species" + extra]
     for c, n in enumerate(counts):
-        centre = np.eye(3)[c] * 3
+        centre = np.eye(3)[c % 3] * 3
         for x in rng.normal(centre, 1.0, size=(n, 3)):
             rows.append(",".join(f"{v:.4f}" for v in x) + f",s{c}" + ("," + "t" if extra else ""))
     path.write_text("\n".join(rows) + "\n")
@@ -180,13 +180,46 @@ def test_bad_input_fails_before_training(tmp_path, args, message):
     assert not out.exists()
 
 
-def test_non_numeric_features_and_rare_classes_are_rejected(tmp_path):
-    text = make_csv(tmp_path / "t.csv", extra=",note")
-    res = invoke("compare", text, "--label", "species", "--out", tmp_path / "x")
-    assert res.exit_code == 2 and "note" in res.output
-    rare = make_csv(tmp_path / "rare.csv", counts=(50, 20, 2))
-    res = invoke("compare", rare, "--label", "species", "--out", tmp_path / "y")
-    assert res.exit_code == 2 and "class 's2' (2 samples)" in res.output
+def test_text_features_identifiers_and_rare_classes_are_kept(tmp_path):
+    text = make_csv(tmp_path / "t.csv", counts=(120, 40, 12, 2, 1), extra=",note")
+    lines = text.read_text().splitlines()
+    lines = [f"id,{line}" if i == 0 else f"{i},{line}" for i, line in enumerate(lines)]
+    text.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "x"
+    args = ("--epochs", "2", "--seeds", "1", "--strategies", "ce", "--out", out)
+    res = invoke("compare", text, "--label", "species", *args)
+    assert res.exit_code == 0, res.output
+    assert "Rare classes kept" in res.stdout and "Left out as row identifiers" in res.stdout
+    payload = json.loads((out / "results.json").read_text())
+    assert payload["dataset"]["classes"] == ["s0", "s1", "s2", "s3", "s4"]
+    assert payload["dataset"]["class_counts"]["val"][3:] == [0, 0]
+    assert payload["dataset"]["features"] == ["f1", "f2", "f3", "note=t"]
+    # the columns chosen: repeatable, comma-separated, names and patterns
+    res = invoke(
+        "compare", text, "--label", "species", "--features", "f*,id", "--exclude", "f2",
+        "--exclude", "f3", *args,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "results.json").read_text())["dataset"]["features"] == ["f1", "id"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--features", "f1,nope"], "Error: `--features` must be columns of data.csv: one of"),
+        (["--exclude", "species"], "Error: `--exclude` must be feature columns, not the label"),
+        (["--exclude", "f*", "--exclude", "f*"], "Error: `--features` must be at least one"),
+    ],
+)
+def test_bad_feature_choices_fail_in_one_line(tmp_path, args, message):
+    data = make_csv(tmp_path / "data.csv")
+    res = invoke("compare", data, "--label", "species", "--out", tmp_path / "never", *args)
+    assert res.exit_code == 2 and res.output.startswith(message), res.output
+    np.savez(tmp_path / "d.npz", X=np.zeros((30, 2)), y=np.arange(30) % 3)
+    res = invoke("compare", tmp_path / "d.npz", "--exclude", "a", "--out", tmp_path / "o")
+    assert res.exit_code == 2 and "(its X has no columns)" in res.output
+    res = invoke("compare", "--features", "a", "--out", tmp_path / "o")
+    assert res.exit_code == 2 and "`--features` needs a PATH" in res.output
 
 
 def test_binary_data_runs_threshold_tuning(tmp_path):
