@@ -111,7 +111,9 @@ def main() -> None:
             table = Path(tmp) / "table.parquet"
             start = time.perf_counter()
             write_table(table, args.rows, args.features)
-            print(f"table: {args.rows} x {args.features} written in {time.perf_counter() - start:.1f} s")
+            print(
+                f"table: {args.rows} x {args.features} written in {time.perf_counter() - start:.1f} s"
+            )
             command.append(str(table))
         command += ["--out", str(Path(tmp) / "report")]
         command += ["--quick"] if args.quick else []
