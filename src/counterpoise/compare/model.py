@@ -746,6 +746,7 @@ def compare_model(
     if not callable(model):
         fail("model", "a callable that returns a torch.nn.Module", model, error=TypeError)
     _check_common(seeds, epochs, jobs, resamples, device)
+    run_on = _executor(executor, jobs, device)
     check_positive_int("batch_size", batch_size)
     if patience is not None:
         check_positive_int("patience", patience)
@@ -805,7 +806,7 @@ def compare_model(
     )
     stopping = f", early stopping with patience {patience}" if patience < epochs else ""
     summary = TrainingSummary(
-        text=f"The model {probe.name} ({probe.parameters:,} parameters), {probe.optimizer}, "
+        text=f"The model `{probe.name}` ({probe.parameters:,} parameters), {probe.optimizer}, "
         f"batch size {batch_size}, at most {epochs} epochs{stopping}, the checkpoint with the "
         f"best validation {metric} kept. Every strategy starts from the same weights for a "
         f"seed and sees the same data order unless it samples.{head_words}",
@@ -841,7 +842,7 @@ def compare_model(
         config,
         run,
         progress=progress,
-        executor=_executor(executor, jobs, device),
+        executor=run_on,
         store=store,
         training=summary,
     )
@@ -932,6 +933,7 @@ def compare_custom(
     if not callable(train_fn):
         fail("train_fn", "a function of a TrainingRun", train_fn, error=TypeError)
     _check_common(seeds, epochs, jobs, resamples, device)
+    run_on = _executor(executor, jobs, device)
     labels = [_labels(v, k) for k, v in zip(SPLIT_NAMES, (train, val, test))]
     splits = label_splits(labels, name=name, classes=classes)
     notes: list[str] = []
@@ -980,7 +982,7 @@ def compare_custom(
         config,
         run,
         progress=progress,
-        executor=_executor(executor, jobs, device),
+        executor=run_on,
         store=store,
         training=summary,
     )

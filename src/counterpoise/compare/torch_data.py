@@ -230,8 +230,18 @@ def label_splits(
             fail("classes", f"a name for every class index up to {width - 1}", largest)
         width = len(classes)
     names: tuple[Hashable, ...] = classes if classes is not None else tuple(range(width))
+    notes = list(notes)
     if multilabel:
         _check_multilabel(labels, names)
+        for key, y in zip(("validation", "test"), labels[1:]):
+            absent = [names[i] for i in np.flatnonzero((y == 1).sum(axis=0) == 0)]
+            if absent:
+                shown = ", ".join(repr(a) for a in absent[:10])
+                more = f" and {len(absent) - 10} more" if len(absent) > 10 else ""
+                notes.append(
+                    f"No positive in the {key} set for {shown}{more}: average precision is "
+                    f"undefined there, so they are left out of the {key} averages."
+                )
     else:
         _check_classes(labels, names)
     test_counts = None if multilabel else np.bincount(y_test, minlength=width)
