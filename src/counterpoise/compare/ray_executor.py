@@ -18,7 +18,7 @@ strategy, split and seed, and trains with as many PyTorch threads as CPUs it ask
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -113,10 +113,14 @@ class RayExecutor:
                 for ref in done:
                     job = pending.pop(ref)
                     try:
-                        results[job] = ray.get(ref)
+                        got = ray.get(ref)
                     except ray.exceptions.RayError as error:
                         failures[job] = _reason(error)
                         continue
+                    # arrays read from the object store are read-only views: own copies
+                    results[job] = replace(
+                        got, val_logits=got.val_logits.copy(), test_logits=got.test_logits.copy()
+                    )
                     if on_done is not None:
                         on_done(job, results[job])
         finally:
