@@ -60,12 +60,14 @@ __all__ = [
     "DEFAULT_LR",
     "ModelRun",
     "Optimizer",
+    "PreparedComparison",
     "Trained",
     "TrainingRun",
     "compare_custom",
     "compare_model",
     "cosine_head",
     "import_object",
+    "prepare_model",
 ]
 
 #: What builds the optimiser of a run from the model's parameters.
@@ -602,13 +604,6 @@ def _classes_of(dataset: Any, width: int) -> tuple[Hashable, ...] | None:
     return None
 
 
-def _store(out: str | Path | None, settings: dict[str, Any], splits: Any) -> RunStore | None:
-    if out is None:
-        return None
-    key = fingerprint(settings, splits.y_train, splits.y_val, splits.y_test)
-    return RunStore(Path(out) / "runs", settings, key=key)
-
-
 def _check_common(
     seeds: int,
     epochs: int,
@@ -625,6 +620,191 @@ def _check_common(
         torch.device(device)
     except (RuntimeError, TypeError):
         fail("device", "a torch device such as 'cpu', 'cuda' or 'cuda:1'", device)
+
+
+@dataclass(frozen=True)
+class PreparedComparison:
+    """A comparison checked and ready to run (see :func:`prepare_model`).
+
+    Attributes:
+        splits: the labels of the data sets, with the notes the report will show.
+        config: the settings, resolved (the strategies and the metric chosen).
+        training: what trains the models, in the report's words and settings.
+        job: what trains one run (a :class:`~counterpoise.compare.execution.RunJob`).
+        executor: what runs the jobs.
+        out: the report folder, or None.
+    """
+
+    splits: Any
+    config: CompareConfig
+    training: TrainingSummary
+    job: Any
+    executor: Executor
+    out: Path | None = None
+
+    def run(self, progress: Any = None) -> CompareResult:
+        """:meth:`train`, then write the report into ``out`` (when given)."""
+        result = self.train(progress)
+        if self.out is not None:
+            write_report(result, self.out)
+        return result
+
+    def train(self, progress: Any = None) -> CompareResult:
+        """Train every run (loading those saved in ``out``, and saving each as it finishes)
+        and score them; ``progress`` is a ``rich.progress.Progress`` or None."""
+        store = None
+        if self.out is not None:
+            settings = {
+                **self.training.settings,
+                "metric": self.config.metric,
+                "boundaries": self.config.boundaries,
+            }
+            s = self.splits
+            key = fingerprint(settings, s.y_train, s.y_val, s.y_test)
+            store = RunStore(self.out / "runs", settings, key=key)
+        return run_strategies(
+            self.splits,
+            self.config,
+            self.job,
+            progress=progress,
+            executor=self.executor,
+            store=store,
+            training=self.training,
+        )
+
+
+def _folder(out: str | Path | None) -> Path | None:
+    return None if out is None else Path(out)
+
+
+def prepare_model(
+    model: Callable[[], nn.Module],
+    train: Any,
+    val: Any,
+    test: Any = None,
+    *,
+    strategies: Sequence[str] | None = None,
+    seeds: int = 3,
+    epochs: int = DEFAULT_EPOCHS,
+    patience: int | None = None,
+    optimizer: Optimizer | None = None,
+    batch_size: int = 64,
+    device: str = "cpu",
+    metric: str | None = None,
+    boundaries: tuple[float, float] | None = None,
+    classes: Sequence[Hashable] | None = None,
+    name: str | None = None,
+    loader_options: Mapping[str, Any] | None = None,
+    jobs: int | None = None,
+    resamples: int = RESAMPLES,
+    out: str | Path | None = None,
+    executor: Literal["local", "ray"] | Executor | None = None,
+) -> PreparedComparison:
+    """The checks and preparations of :func:`compare_model`, without training: the data's
+    labels read and checked, the model built once and run on two validation samples, the
+    strategies chosen. Every error of bad data, settings or model comes from here, before any
+    run trains; :meth:`PreparedComparison.run` then runs the comparison.
+
+    Args:
+        model, train, val, test, strategies, seeds, epochs, patience, optimizer, batch_size,
+            device, metric, boundaries, classes, name, loader_options, jobs, resamples, out,
+            executor: as for :func:`compare_model`.
+
+    Returns:
+        A :class:`PreparedComparison`.
+    """
+    if not callable(model):
+        fail("model", "a callable that returns a torch.nn.Module", model, error=TypeError)
+    _check_common(seeds, epochs, jobs, resamples, device)
+    run_on = _executor(executor, jobs, device)
+    check_positive_int("batch_size", batch_size)
+    if patience is not None:
+        check_positive_int("patience", patience)
+    options = dict(loader_options or {})
+    reserved = sorted(set(options) & set(_SET_BY_COMPARE))
+    if reserved:
+        fail(
+            "loader_options",
+            f"DataLoader options other than {', '.join(_SET_BY_COMPARE)}",
+            reserved,
+        )
+    notes: list[str] = []
+    if test is None:
+        y = dataset_labels(val, name="val")
+        first, second = _halves(y, seed=0)
+        val, test = Subset(val, first.tolist()), Subset(val, second.tolist())
+        notes.append(
+            "No test set was given: the validation set was split in two halves, class by "
+            "class, one to select checkpoints and strategies and one to test."
+        )
+    datasets = (train, val, test)
+    labels = [dataset_labels(d, name=k) for k, d in zip(SPLIT_NAMES, datasets)]
+    width = labels[0].shape[1] if labels[0].ndim == 2 else 1 + max(int(y.max()) for y in labels)
+    if classes is None:
+        classes = _classes_of(train, width)
+    splits = label_splits(labels, name=name or type(train).__name__, classes=classes)
+    device_ = torch.device(device)
+    optimizer = optimizer or _adam
+    probe = _probe(model, optimizer, val, splits.num_classes, options, device_)
+    names = _names(
+        strategies,
+        splits,
+        cosine=probe.head is not None,
+        why="LDAM needs a cosine classifier head, and the model's logits are not the output "
+        "of a final nn.Linear layer that could be replaced by one",
+        notes=notes,
+    )
+    patience = epochs if patience is None else patience
+    config = CompareConfig(
+        seeds=seeds,
+        metric=metric,
+        strategies=names,
+        train=TrainConfig(epochs=epochs, patience=patience, batch_size=batch_size, device=device),
+        boundaries=boundaries,
+        jobs=jobs,
+        resamples=resamples,
+    )
+    config = resolve_config(config, splits)
+    metric = config.metric or DEFAULT_METRICS[task_of(splits)]
+    chosen = get_strategies(config.strategies, num_classes=splits.num_classes, task=task_of(splits))
+    cosine = [s.name for s in chosen if s.normed_head]
+    head_words = (
+        f" {', '.join(cosine)} replaces the output layer `{probe.head}` by a cosine classifier "
+        "of the same shape (LDAM's head)."
+        if cosine
+        else ""
+    )
+    stopping = f", early stopping with patience {patience}" if patience < epochs else ""
+    summary = TrainingSummary(
+        text=f"The model `{probe.name}` ({probe.parameters:,} parameters), {probe.optimizer}, "
+        f"batch size {batch_size}, at most {epochs} epochs{stopping}, the checkpoint with the "
+        f"best validation {metric} kept. Every strategy starts from the same weights for a "
+        f"seed and sees the same data order unless it samples.{head_words}",
+        inputs=probe.inputs,
+        settings={
+            "model": probe.name,
+            "parameters": probe.parameters,
+            "optimizer": probe.optimizer,
+            "output_layer": probe.head,
+            "epochs": epochs,
+            "patience": patience,
+            "batch_size": batch_size,
+            "device": device,
+        },
+    )
+    splits = _with_notes(splits, notes)
+    run = ModelRun(
+        model,
+        datasets,
+        splits,
+        optimizer=optimizer,
+        train=config.train,
+        metric=metric,
+        boundaries=config.boundaries,
+        loader_options=options,
+        head=probe.head,
+    )
+    return PreparedComparison(splits, config, summary, run, run_on, _folder(out))
 
 
 def compare_model(
@@ -743,112 +923,28 @@ def compare_model(
         >>> result.ranking() in (["ce", "ce_balanced"], ["ce_balanced", "ce"])
         True
     """
-    if not callable(model):
-        fail("model", "a callable that returns a torch.nn.Module", model, error=TypeError)
-    _check_common(seeds, epochs, jobs, resamples, device)
-    run_on = _executor(executor, jobs, device)
-    check_positive_int("batch_size", batch_size)
-    if patience is not None:
-        check_positive_int("patience", patience)
-    options = dict(loader_options or {})
-    reserved = sorted(set(options) & set(_SET_BY_COMPARE))
-    if reserved:
-        fail(
-            "loader_options",
-            f"DataLoader options other than {', '.join(_SET_BY_COMPARE)}",
-            reserved,
-        )
-    notes: list[str] = []
-    if test is None:
-        y = dataset_labels(val, name="val")
-        first, second = _halves(y, seed=0)
-        val, test = Subset(val, first.tolist()), Subset(val, second.tolist())
-        notes.append(
-            "No test set was given: the validation set was split in two halves, class by "
-            "class, one to select checkpoints and strategies and one to test."
-        )
-    datasets = (train, val, test)
-    labels = [dataset_labels(d, name=k) for k, d in zip(SPLIT_NAMES, datasets)]
-    width = labels[0].shape[1] if labels[0].ndim == 2 else 1 + max(int(y.max()) for y in labels)
-    if classes is None:
-        classes = _classes_of(train, width)
-    splits = label_splits(labels, name=name or type(train).__name__, classes=classes)
-    device_ = torch.device(device)
-    optimizer = optimizer or _adam
-    probe = _probe(model, optimizer, val, splits.num_classes, options, device_)
-    names = _names(
-        strategies,
-        splits,
-        cosine=probe.head is not None,
-        why="LDAM needs a cosine classifier head, and the model's logits are not the output "
-        "of a final nn.Linear layer that could be replaced by one",
-        notes=notes,
-    )
-    patience = epochs if patience is None else patience
-    config = CompareConfig(
+    return prepare_model(
+        model,
+        train,
+        val,
+        test,
+        strategies=strategies,
         seeds=seeds,
+        epochs=epochs,
+        patience=patience,
+        optimizer=optimizer,
+        batch_size=batch_size,
+        device=device,
         metric=metric,
-        strategies=names,
-        train=TrainConfig(epochs=epochs, patience=patience, batch_size=batch_size, device=device),
         boundaries=boundaries,
+        classes=classes,
+        name=name,
+        loader_options=loader_options,
         jobs=jobs,
         resamples=resamples,
-    )
-    config = resolve_config(config, splits)
-    metric = config.metric or DEFAULT_METRICS[task_of(splits)]
-    chosen = get_strategies(config.strategies, num_classes=splits.num_classes, task=task_of(splits))
-    cosine = [s.name for s in chosen if s.normed_head]
-    head_words = (
-        f" {', '.join(cosine)} replaces the output layer `{probe.head}` by a cosine classifier "
-        "of the same shape (LDAM's head)."
-        if cosine
-        else ""
-    )
-    stopping = f", early stopping with patience {patience}" if patience < epochs else ""
-    summary = TrainingSummary(
-        text=f"The model `{probe.name}` ({probe.parameters:,} parameters), {probe.optimizer}, "
-        f"batch size {batch_size}, at most {epochs} epochs{stopping}, the checkpoint with the "
-        f"best validation {metric} kept. Every strategy starts from the same weights for a "
-        f"seed and sees the same data order unless it samples.{head_words}",
-        inputs=probe.inputs,
-        settings={
-            "model": probe.name,
-            "parameters": probe.parameters,
-            "optimizer": probe.optimizer,
-            "output_layer": probe.head,
-            "epochs": epochs,
-            "patience": patience,
-            "batch_size": batch_size,
-            "device": device,
-        },
-    )
-    splits = _with_notes(splits, notes)
-    run = ModelRun(
-        model,
-        datasets,
-        splits,
-        optimizer=optimizer,
-        train=config.train,
-        metric=metric,
-        boundaries=config.boundaries,
-        loader_options=options,
-        head=probe.head,
-    )
-    store = _store(
-        out, {**summary.settings, "metric": metric, "boundaries": config.boundaries}, splits
-    )
-    result = run_strategies(
-        splits,
-        config,
-        run,
-        progress=progress,
-        executor=run_on,
-        store=store,
-        training=summary,
-    )
-    if out is not None:
-        write_report(result, out)
-    return result
+        out=out,
+        executor=executor,
+    ).run(progress)
 
 
 def _with_notes(splits: Any, notes: list[str]) -> Any:
@@ -974,21 +1070,7 @@ def compare_custom(
         metric=metric,
         boundaries=config.boundaries,
     )
-    store = _store(
-        out, {**summary.settings, "metric": metric, "boundaries": config.boundaries}, splits
-    )
-    result = run_strategies(
-        splits,
-        config,
-        run,
-        progress=progress,
-        executor=run_on,
-        store=store,
-        training=summary,
-    )
-    if out is not None:
-        write_report(result, out)
-    return result
+    return PreparedComparison(splits, config, summary, run, run_on, _folder(out)).run(progress)
 
 
 def import_object(text: str, name: str) -> Any:
