@@ -8,6 +8,7 @@ import ast
 import html
 import importlib
 import inspect
+import os
 import re
 import sys
 from pathlib import Path
@@ -37,7 +38,8 @@ OPTIONAL_MODULES = ("counterpoise.integrations.transformers", "counterpoise.inte
 #: and slow to import) and :func:`test_the_framework_examples_run` runs instead: page, then
 #: section title, then the package the section needs.
 RUN_BY_TESTS = {
-    "guides/integrations.md": {"Hugging Face Trainer": "transformers", "Lightning": "lightning"}
+    "guides/integrations.md": {"Hugging Face Trainer": "transformers", "Lightning": "lightning"},
+    "guides/own-model.md": {"On a Ray cluster": "ray"},
 }
 
 
@@ -155,6 +157,8 @@ def test_the_framework_examples_run(
     pytest.importorskip(RUN_BY_TESTS[page][title])
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # worker processes (Ray's) import the package as this process does
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in sys.path if p))
     namespace: dict[str, object] = {"__name__": "__main__"}
     for number, code in enumerate(blocks, 1):
         exec(compile(code, f"{page}, {title}, block {number}", "exec"), namespace)

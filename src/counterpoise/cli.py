@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -791,6 +792,10 @@ def _compare_own_model(
                     f"`{option}` applies to the comparison of tables with the built-in MLP, "
                     f"not to `--model`, but it was given with --model {model!r}"
                 )
+        # the modules of the folder the command runs in can be imported, as `python -m`
+        # would allow (the console script's own folder is what Python puts first)
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
         factory = import_object(str(model), "--model")
         datasets = _factory_result(import_object(str(data), "--data"), "--data", str(data))
         if not isinstance(datasets, (tuple, list)) or len(datasets) not in (2, 3):

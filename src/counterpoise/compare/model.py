@@ -703,12 +703,8 @@ def prepare_model(
     """The checks and preparations of :func:`compare_model`, without training: the data's
     labels read and checked, the model built once and run on two validation samples, the
     strategies chosen. Every error of bad data, settings or model comes from here, before any
-    run trains; :meth:`PreparedComparison.run` then runs the comparison.
-
-    Args:
-        model, train, val, test, strategies, seeds, epochs, patience, optimizer, batch_size,
-            device, metric, boundaries, classes, name, loader_options, jobs, resamples, out,
-            executor: as for :func:`compare_model`.
+    run trains; :meth:`PreparedComparison.run` then runs the comparison. The arguments are
+    those of :func:`compare_model` but ``progress``.
 
     Returns:
         A :class:`PreparedComparison`.
@@ -998,9 +994,19 @@ def compare_custom(
             tensors or lists: class indices (N,) or multilabel targets (N, L)), or data sets
             that yield ``(input, label)`` (their labels are read as :func:`compare_model`
             reads them).
-        strategies, seeds, epochs, device, metric, boundaries, classes, jobs, resamples, out,
-            executor, progress: as for :func:`compare_model`. ``epochs`` is the budget the
-            deferred re-weighting schedule and the selection are placed in.
+        strategies: as for :func:`compare_model`.
+        seeds: as for :func:`compare_model`.
+        epochs: the budget, in which the deferred re-weighting schedule and the selection
+            are placed.
+        device: where the loss lives.
+        metric: as for :func:`compare_model`.
+        boundaries: as for :func:`compare_model`.
+        classes: as for :func:`compare_model`.
+        jobs: as for :func:`compare_model`.
+        resamples: as for :func:`compare_model`.
+        out: as for :func:`compare_model`.
+        executor: as for :func:`compare_model`.
+        progress: as for :func:`compare_model`.
         name: the data's name in the report.
         description: the report's sentence on the model and its training.
         inputs: the model's inputs in words, for the report.
