@@ -8,7 +8,7 @@ thread pool (a thread per core, each waiting for the slowest) slows down several
 
 Worker processes are forked where the platform allows it (Linux), so they share the data and
 see every strategy registered in this process; elsewhere they are spawned, and see the
-strategies registered when :mod:`counterpoise` is imported.
+strategies registered when ``counterpoise`` is imported.
 """
 
 from __future__ import annotations
