@@ -223,6 +223,21 @@ def test_the_first_example_shows_the_counts(site: Path):
     assert str(counts) in _page(site, "")
 
 
+def test_the_comparisons_of_the_own_model_guide_ran_on_the_page(site: Path):
+    page = _page(site, "guides/own-model")
+    table = re.findall(r"^(\w+)\s+([\d.]+)\s+([\d.]+) \[([\d.]+), ([\d.]+)\]", page, re.M)
+    assert len(table) == 6
+    val = [float(row[1]) for row in table]
+    assert val == sorted(val, reverse=True)  # ranked by validation
+    for _, _, test, low, high in table:
+        assert float(low) <= float(test) <= float(high)
+    assert f"selected on validation: {table[0][0]}" in page
+    assert "$ counterpoise compare --model mymodels:SmallCNN --data mymodels:digits" in page
+    assert "Finished in" in page and "Inputs: tensors of shape (1, 8, 8) (float32)." in page
+    assert "seeds=2: 6 runs trained, 6 runs saved" in page
+    assert "seeds=3: 3 runs trained, 9 runs saved" in page
+
+
 def test_the_multilabel_comparison_ran_on_the_page(site: Path):
     page = _page(site, "guides/binary-and-multilabel")
     assert "$ counterpoise compare tags.csv --labels 'tag_*' --quick" in page
