@@ -39,7 +39,11 @@ OPTIONAL_MODULES = ("counterpoise.integrations.transformers", "counterpoise.inte
 #: section title, then the package the section needs.
 RUN_BY_TESTS = {
     "guides/integrations.md": {"Hugging Face Trainer": "transformers", "Lightning": "lightning"},
-    "guides/own-model.md": {"On a Ray cluster": "ray"},
+    "guides/own-model.md": {
+        "On a Ray cluster": "ray",
+        "With Lightning": "lightning",
+        "With the Hugging Face Trainer": "transformers",
+    },
 }
 
 
