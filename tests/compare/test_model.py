@@ -370,6 +370,17 @@ def test_a_model_without_a_linear_output_layer_has_no_ldam():
         cp.compare_model(Scaled, *data, strategies=["ldam_drw"], seeds=1, epochs=1, jobs=1)
 
 
+def test_a_linear_model_is_its_own_output_layer():
+    data = (_table(80, 0), _table(40, 1), _table(40, 2))
+    res = cp.compare_model(
+        lambda: nn.Linear(5, 2), *data, strategies=["ldam_drw"], seeds=1, epochs=2, jobs=1
+    )
+    assert res.training.settings["output_layer"] == ""
+    assert np.abs(res.runs["ldam_drw"][0].test_logits).max() <= LDAM_SCALE + 1e-4
+    with pytest.raises(ValueError, match="`path` must be the name of an nn.Linear module"):
+        cosine_head(nn.Sequential(nn.Linear(2, 2)), "nope")
+
+
 def test_bad_models_and_options_fail_before_training(raises):
     data = (_table(40, 0), _table(20, 1), _table(20, 2))
     with raises(

@@ -88,7 +88,8 @@ def cosine_head(model: nn.Module, path: str) -> nn.Module:
     """``model`` with its ``nn.Linear`` module at ``path`` (a name of ``named_modules()``,
     e.g. ``"fc"`` or ``"3"``) replaced by a cosine classifier of the same shape
     (:class:`~counterpoise.compare.training.NormedLinear`, the head LDAM is defined with: its
-    outputs are cosines in [-1, 1]). The model is changed in place and returned.
+    outputs are cosines in [-1, 1]). The model is changed in place and returned; a model that
+    is itself an ``nn.Linear`` (``path=""``) is replaced by the returned classifier.
 
     Example:
         >>> model = cosine_head(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)), "2")
@@ -96,9 +97,14 @@ def cosine_head(model: nn.Module, path: str) -> nn.Module:
         >>> type(model[2]).__name__, bool(out.abs().max() <= 1)
         ('NormedLinear', True)
     """
-    layer = model.get_submodule(path) if path else None
+    try:
+        layer = model.get_submodule(path)
+    except AttributeError:
+        layer = None
     if not isinstance(layer, nn.Linear):
         fail("path", "the name of an nn.Linear module of the model", path)
+    if not path:
+        return NormedLinear(layer.in_features, layer.out_features)
     parent_path, _, name = path.rpartition(".")
     parent = model.get_submodule(parent_path)
     setattr(parent, name, NormedLinear(layer.in_features, layer.out_features))
@@ -109,6 +115,8 @@ def _to(value: Any, device: torch.device) -> Any:
     """A batch's inputs (a tensor, or tuples, lists and dictionaries of them) on ``device``."""
     if isinstance(value, torch.Tensor):
         return value.to(device)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a named tuple
+        return type(value)(*(_to(v, device) for v in value))
     if isinstance(value, (tuple, list)):
         return type(value)(_to(v, device) for v in value)
     if isinstance(value, Mapping):
@@ -173,7 +181,7 @@ def _probe(
     hooks = [
         module.register_forward_hook(lambda m, i, o, name=name: seen.__setitem__(name, o))
         for name, module in net.named_modules()
-        if isinstance(module, nn.Linear) and module.out_features == width and name
+        if isinstance(module, nn.Linear) and module.out_features == width
     ]
     try:
         with torch.no_grad():
@@ -291,7 +299,7 @@ class ModelRun:
         if strategy.normed_head:
             if self.head is None:
                 fail("strategies", "strategies without a cosine head for this model", job.strategy)
-            cosine_head(model, self.head)
+            model = cosine_head(model, self.head)
         model.to(device)
         optimizer = self.optimizer(model.parameters())
         keep = CheckpointSelection(
@@ -764,9 +772,10 @@ def prepare_model(
     metric = config.metric or DEFAULT_METRICS[task_of(splits)]
     chosen = get_strategies(config.strategies, num_classes=splits.num_classes, task=task_of(splits))
     cosine = [s.name for s in chosen if s.normed_head]
+    layer = "the model (a linear layer)" if probe.head == "" else f"the output layer `{probe.head}`"
     head_words = (
-        f" {', '.join(cosine)} replaces the output layer `{probe.head}` by a cosine classifier "
-        "of the same shape (LDAM's head)."
+        f" {', '.join(cosine)} replaces {layer} by a cosine classifier of the same shape "
+        "(LDAM's head)."
         if cosine
         else ""
     )
@@ -915,8 +924,10 @@ def compare_model(
         ...     y = torch.arange(n) % 4 // 3  # one sample in four is of class 1
         ...     return TensorDataset(torch.randn(n, 5, generator=g) + y[:, None], y)
         >>> result = compare_model(lambda: nn.Linear(5, 2), data(64), data(40), data(40),
-        ...                        strategies=["ce", "ce_balanced"], seeds=1, epochs=2, jobs=1)
-        >>> result.ranking() in (["ce", "ce_balanced"], ["ce_balanced", "ce"])
+        ...                        strategies=["ce", "ce_balanced"], seeds=2, epochs=2, jobs=1)
+        >>> result.splits.class_counts("train").tolist(), [len(result.runs[n]) for n in result.runs]
+        ([48, 16], [2, 2])
+        >>> result.selected == result.ranking()[0]
         True
     """
     return prepare_model(
