@@ -377,7 +377,7 @@ def test_a_linear_model_is_its_own_output_layer():
     )
     assert res.training.settings["output_layer"] == ""
     assert np.abs(res.runs["ldam_drw"][0].test_logits).max() <= LDAM_SCALE + 1e-4
-    with pytest.raises(ValueError, match="`path` must be the name of an nn.Linear module"):
+    with pytest.raises(ValueError, match=r"`path` must be the name of an nn\.Linear module"):
         cosine_head(nn.Sequential(nn.Linear(2, 2)), "nope")
 
 
