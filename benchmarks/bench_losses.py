@@ -21,7 +21,7 @@ logits.
 Usage::
 
     python benchmarks/bench_losses.py [--device cuda] [--repeats 15] [--output FILE]
-        [--mode float32|bf16-autocast|compiled] [--only NAME]
+        [--mode float32|bf16-autocast|compiled] [--only NAME[,NAME...]] [--shapes KIND[,KIND]]
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from _timing import peak_memory_in_child, peak_step_memory
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from counterpoise import functional as cf
+from counterpoise.losses import CostSensitiveLoss
 
 SHAPES = {"classification": (8192, 1000), "segmentation": (8, 19, 128, 128)}
 Fn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -115,6 +116,9 @@ def implementations(c: int, device: str) -> dict[str, dict[str, Fn]]:
     def smoothed(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return ce(x, y, smoothing=0.1)
 
+    # a module checks and keeps its cost matrix once; a function call checks it every time
+    cost_module = CostSensitiveLoss(cost, cross_entropy_weight=0.1).to(device)
+
     return {
         "cross_entropy": {
             "ours": lambda x, y: cf.cross_entropy(x, y, w),
@@ -148,6 +152,11 @@ def implementations(c: int, device: str) -> dict[str, dict[str, Fn]]:
         },
         "cost_sensitive_loss (matrix, +0.1 CE)": {
             "ours": lambda x, y: cf.cost_sensitive_loss(x, y, cost, cross_entropy_weight=0.1),
+            "F.ce": ce,
+            "plain": plain_cost,
+        },
+        "CostSensitiveLoss module (matrix, +0.1 CE)": {
+            "ours": cost_module,
             "F.ce": ce,
             "plain": plain_cost,
         },
@@ -258,7 +267,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--output", type=Path, default=None)
-    parser.add_argument("--only", default=None, help="run only losses whose name contains this")
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="run only losses whose name contains this (or one of these, comma-separated)",
+    )
     parser.add_argument("--mode", default="float32", choices=MODES)
     parser.add_argument("--shapes", default=",".join(SHAPES), help="kinds of shape to run")
     parser.add_argument("--child", nargs=3, default=None, help=argparse.SUPPRESS)
@@ -288,7 +301,7 @@ def main() -> None:
             continue
         registry = implementations(shape[1], args.device)
         for loss, impls in registry.items():
-            if args.only is not None and args.only not in loss:
+            if args.only is not None and not any(part in loss for part in args.only.split(",")):
                 continue
             binary = "binary" in loss or "sigmoid" in loss
             ref = "F.bce" if binary else "F.ce"

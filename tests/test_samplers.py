@@ -1,3 +1,4 @@
+import json
 import math
 import pickle
 import re
@@ -313,16 +314,282 @@ def test_state_after_a_full_epoch_yields_nothing_more():
 def test_mismatched_state_is_an_error(raises):
     state = make("replacement").state_dict()
     other_seed = ClassBalancedSampler(LABELS, "sqrt", num_samples=301, seed=4)
-    with raises(ValueError, "state['seed']", "4 as in this"):
+    with raises(ValueError, "state_dict['seed']", "4 as in this sampler", 3):
         other_seed.load_state_dict(state)
-    with raises(ValueError, "state['num_replicas']", "2"):
+    with raises(ValueError, "state_dict['num_replicas']", "2 as in this sampler", 1):
         make("replacement", num_replicas=2, rank=0).load_state_dict(state)
-    with raises(ValueError, "state['num_samples']", "302"):
+    with raises(ValueError, "state_dict['num_samples']", "302, this sampler's length", 301):
         ClassBalancedSampler(LABELS, "sqrt", num_samples=302, seed=3).load_state_dict(state)
-    with raises(ValueError, "state['position']", "at most 301"):
+    with raises(ValueError, "state_dict['position']", "at most 301, this rank's share", 302):
         make("replacement").load_state_dict({**state, "position": 302})
-    with pytest.raises(ValueError, match="`state` must be a mapping with keys"):
+    with raises(TypeError, "state_dict['position']", "an integer", 1.5):
+        make("replacement").load_state_dict({**state, "position": 1.5})
+    with raises(ValueError, "state_dict", "a mapping with the keys 'seed', 'epoch'", ["epoch"]):
         make("replacement").load_state_dict({"epoch": 0})
+
+
+def _permuted(labels):
+    return labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(5))]
+
+
+#: (what differs, a sampler to load the state of ``make("replacement")`` into): each has the
+#: seed, the replicas and the epoch length of the state, and draws another plan
+OTHER_SAMPLERS = {
+    "labels in another order": lambda: ClassBalancedSampler(
+        _permuted(LABELS), "sqrt", num_samples=301, seed=3
+    ),
+    "one label changed": lambda: ClassBalancedSampler(
+        torch.cat([LABELS[:-1], (LABELS[-1:] + 1) % 4]), "sqrt", num_samples=301, seed=3
+    ),
+    "other weights": lambda: ClassBalancedSampler(LABELS, "balanced", num_samples=301, seed=3),
+    "weights as a tensor": lambda: ClassBalancedSampler(
+        LABELS, torch.tensor([1.0, 1.0, 1.0, 2.0]), num_samples=301, seed=3
+    ),
+    "without replacement": lambda: ClassBalancedSampler(
+        LABELS, "sqrt", num_samples=301, replacement=False, seed=3
+    ),
+    "progressive": lambda: ProgressivelyBalancedSampler(
+        LABELS, 4, weights="sqrt", num_samples=301, seed=3
+    ),
+}
+
+
+@pytest.mark.parametrize("what", list(OTHER_SAMPLERS))
+def test_a_state_of_another_sampler_is_refused(what, raises):
+    state = make("replacement").state_dict()
+    other = OTHER_SAMPLERS[what]()
+    with raises(ValueError, "state_dict", "the state of a sampler with these labels, weights"):
+        other.load_state_dict(state)
+    assert list(other) == list(OTHER_SAMPLERS[what]())  # the refused state changed nothing
+
+
+def test_states_of_the_same_plans_are_accepted():
+    # the default num_samples given explicitly, and weights scaled by 2: the same plans
+    state = ClassBalancedSampler(LABELS, torch.tensor([1.0, 2.0, 3.0, 4.0])).state_dict()
+    same = ClassBalancedSampler(LABELS, [2.0, 4.0, 6.0, 8.0], num_samples=1000)
+    same.load_state_dict({**state, "position": 10})
+    assert list(same) == list(ClassBalancedSampler(LABELS, [1.0, 2.0, 3.0, 4.0]))[10:]
+    # another rank loads the state of rank 0
+    rank0 = make("repeat", num_replicas=2, rank=0)
+    rank1 = make("repeat", num_replicas=2, rank=1)
+    rank1.load_state_dict({**rank0.state_dict(), "position": 3})
+    assert list(rank1) == list(make("repeat", num_replicas=2, rank=1))[3:]
+
+
+def _tagged(rows):
+    """40 samples of category 0, ``rows`` of them also of category 1: repeat factor 2 for
+    those at threshold 1, so that every plan has 50 indices."""
+    targets = torch.zeros(40, 2)
+    targets[:, 0] = 1
+    targets[rows, 1] = 1
+    return targets
+
+
+@pytest.mark.parametrize(
+    ("build", "other"),
+    [
+        (lambda: RepeatFactorSampler(_tagged(slice(0, 10)), 1.0), lambda: RepeatFactorSampler(_tagged(slice(30, 40)), 1.0)),
+        (lambda: make("repeat", num_replicas=2, rank=0), lambda: make("repeat", num_replicas=2, rank=0, drop_last=True)),
+        (lambda: make("progressive"), lambda: ProgressivelyBalancedSampler(LABELS, 5, num_samples=301, seed=3)),
+    ],
+    ids=["other targets", "other drop_last", "other num_epochs"],
+)  # fmt: skip
+def test_a_state_of_another_repeat_or_progressive_sampler_is_refused(build, other, raises):
+    sampler = build()
+    sampler.set_epoch(1)
+    state = sampler.state_dict()
+    target = other()
+    assert state["num_samples"] == target._epoch_size(1)
+    with raises(ValueError, "state_dict", "the state of a sampler with these labels"):
+        target.load_state_dict(state)
+
+
+def test_a_state_is_plain_json():
+    sampler = make("progressive")
+    iterator = iter(sampler)
+    for _ in range(5):
+        next(iterator)
+    state = sampler.state_dict()
+    assert json.loads(json.dumps(state)) == state
+    assert state["position"] == 5 and isinstance(state["fingerprint"], str)
+
+
+# -- resume with DataLoader workers and with torchdata's StatefulDataLoader ---------------------
+
+DATA = TensorDataset(torch.arange(1000))
+BATCH = 8
+
+
+def _loader(loader_class, sampler, batching, workers):
+    if batching == "sampler":
+        options = {"sampler": sampler, "batch_size": BATCH}
+    else:
+        options = {"batch_sampler": EpochBatchSampler(sampler, BATCH)}
+    return loader_class(DATA, num_workers=workers, **options)
+
+
+def _epochs(loader, sampler, epochs):
+    out = []
+    for epoch in epochs:
+        sampler.set_epoch(epoch)
+        out.append([batch.tolist() for (batch,) in loader])
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:'set_vital' is deprecated")
+@pytest.mark.parametrize("workers", [0, 1, 2])
+@pytest.mark.parametrize("batching", ["sampler", "batch_sampler"])
+@pytest.mark.parametrize("loader_kind", ["DataLoader", "StatefulDataLoader"])
+def test_an_interrupted_epoch_resumes_with_exactly_its_rest(loader_kind, batching, workers):
+    if loader_kind == "StatefulDataLoader":
+        loader_class = pytest.importorskip("torchdata.stateful_dataloader").StatefulDataLoader
+    else:
+        loader_class = DataLoader
+    case = f"{loader_kind}-{batching}-{workers}"
+    rng = np.random.default_rng(list(case.encode()))
+    kind = KINDS[rng.integers(len(KINDS))]
+    replicas, rank = ((1, 0), (2, 1), (3, 0))[rng.integers(3)]
+    epoch = int(rng.integers(4))
+
+    def build():
+        return make(kind, num_replicas=replicas, rank=rank)
+
+    sampler = build()
+    full, following = _epochs(
+        _loader(loader_class, sampler, batching, workers), sampler, [epoch, epoch + 1]
+    )
+    for stop in (0, int(rng.integers(1, len(full))), len(full)):
+        # training: `stop` batches of `epoch`, then the checkpoint
+        sampler = build()
+        loader = _loader(loader_class, sampler, batching, workers)
+        sampler.set_epoch(epoch)
+        iterator = iter(loader)
+        head = [next(iterator)[0].tolist() for _ in range(stop)]
+        if loader_kind == "StatefulDataLoader":
+            state = loader.state_dict()
+        elif batching == "sampler":  # the samples of the batches consumed
+            state = sampler.state_dict(consumed=sum(len(b) for b in head))
+        else:  # the batches consumed
+            state = loader.batch_sampler.state_dict(consumed=len(head))
+        del iterator, loader  # the workers stop, as at an interruption
+
+        # a new process: the same objects, the state loaded, the training loop as before
+        sampler = build()
+        loader = _loader(loader_class, sampler, batching, workers)
+        if loader_kind == "StatefulDataLoader":
+            loader.load_state_dict(state)
+        else:
+            (loader.batch_sampler if batching == "batch_sampler" else sampler).load_state_dict(
+                state
+            )
+        rest, after = _epochs(loader, sampler, [epoch, epoch + 1])
+        assert head + rest == full, (kind, replicas, rank, epoch, stop)
+        assert after == following
+
+
+@pytest.mark.filterwarnings("ignore:'set_vital' is deprecated")
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_state_saved_after_its_epoch_resumes_at_the_next_one(workers):
+    loader_class = pytest.importorskip("torchdata.stateful_dataloader").StatefulDataLoader
+    sampler = make("progressive")
+    loader = _loader(loader_class, sampler, "sampler", workers)
+    expected = _epochs(loader, sampler, [0, 1, 2])
+    sampler = make("progressive")
+    loader = _loader(loader_class, sampler, "sampler", workers)
+    assert _epochs(loader, sampler, [0, 1]) == expected[:2]
+    state = loader.state_dict()  # after the loop over epoch 1: the iterator has finished
+    sampler = make("progressive")
+    loader = _loader(loader_class, sampler, "sampler", workers)
+    loader.load_state_dict(state)
+    assert _epochs(loader, sampler, [2]) == expected[2:]
+
+
+def test_set_epoch_keeps_a_loaded_position_of_its_epoch():
+    sampler = make("replacement")
+    sampler.set_epoch(3)
+    full = list(sampler)
+    fresh = make("replacement")
+    fresh.load_state_dict({**sampler.state_dict(), "position": 100})
+    fresh.set_epoch(3)  # the training loop selects the epoch it resumes
+    assert list(fresh) == full[100:]
+    fresh.set_epoch(3)  # the next pass starts the epoch again
+    assert list(fresh) == full
+
+
+def test_set_epoch_and_a_loaded_state_that_disagree_are_an_error(raises):
+    sampler = make("replacement")
+    sampler.set_epoch(3)
+    mid = {**sampler.state_dict(), "position": 100}
+    end = {**mid, "position": 301}
+    fresh = make("replacement")
+    fresh.load_state_dict(mid)
+    with raises(ValueError, "epoch", "3, the epoch of the state given to load_state_dict", 4):
+        fresh.set_epoch(4)
+    fresh = make("replacement")
+    fresh.load_state_dict(end)
+    with raises(ValueError, "epoch", "3, or a later one, the epoch of the state", 2):
+        fresh.set_epoch(2)
+    fresh.set_epoch(4)  # the state completed epoch 3: epoch 4 starts
+    sampler.set_epoch(4)
+    assert list(fresh) == list(sampler)
+    # set_epoch before the state is loaded (as StatefulDataLoader loads it when iterated)
+    fresh = make("replacement")
+    fresh.set_epoch(5)
+    with raises(ValueError, "state_dict['epoch']", "5, the epoch given to set_epoch", 3):
+        fresh.load_state_dict(mid)
+    fresh.load_state_dict(end)  # epoch 3 complete: epoch 5 starts
+    sampler.set_epoch(5)
+    assert fresh.epoch == 5 and list(fresh) == list(sampler)
+
+
+def test_consumed_counts_from_where_the_pass_started(raises):
+    sampler = make("undersampling")
+    full = list(sampler)
+    iterator = iter(sampler)
+    for _ in range(50):
+        next(iterator)
+    state = sampler.state_dict(consumed=20)
+    assert state["position"] == 20
+    with raises(ValueError, "consumed", "at most 50, the indices this pass has yielded", 51):
+        sampler.state_dict(consumed=51)
+    with raises(ValueError, "consumed", "an integer >= 0", -1):
+        sampler.state_dict(consumed=-1)
+    resumed = make("undersampling")
+    resumed.load_state_dict(state)
+    assert resumed.state_dict(consumed=0)["position"] == 20  # no pass yet: where it resumes
+    iterator = iter(resumed)
+    for _ in range(30):
+        next(iterator)
+    assert resumed.state_dict(consumed=10)["position"] == 30
+    again = make("undersampling")
+    again.load_state_dict(resumed.state_dict(consumed=10))
+    assert list(again) == full[30:]
+
+
+def test_batch_consumed_counts_batches(raises):
+    batches = EpochBatchSampler(make("replacement"), 10)
+    full = list(batches)
+    iterator = iter(batches)
+    for _ in range(31):
+        next(iterator)  # the last, of one index
+    assert batches.state_dict(consumed=31)["position"] == 301
+    assert batches.state_dict(consumed=4)["position"] == 40
+    with raises(ValueError, "consumed", "at most 31, the batches this pass has yielded", 32):
+        batches.state_dict(consumed=32)
+    fresh = EpochBatchSampler(make("replacement"), 10)
+    fresh.load_state_dict(batches.state_dict(consumed=4))
+    assert list(fresh) == full[4:]
+
+
+def test_an_unused_iterator_leaves_a_loaded_state_in_place():
+    # a DataLoader with workers makes an iterator it drops unused before the one it reads
+    sampler = make("repeat")
+    full = list(sampler)
+    for source in (sampler, EpochBatchSampler(sampler, 1)):
+        sampler.load_state_dict({**sampler.state_dict(), "position": 9})
+        iter(source)
+        assert sampler.state_dict()["position"] == 9
+        assert [i for x in source for i in (x if isinstance(x, list) else [x])] == full[9:]
 
 
 # -- batches ---------------------------------------------------------------------------------

@@ -92,17 +92,38 @@ def check_positive_int(name: str, value: Any, *, allow_zero: bool = False) -> in
 
 def eager_checks(*tensors: torch.Tensor | None) -> bool:
     """Whether checks of tensor *values* raise here and now: for tensors on the CPU, outside
-    :func:`torch.compile`.
+    :func:`torch.compile` and not batched by :func:`torch.func.vmap`.
 
     Reading a value of a tensor on an accelerator waits for the device (a host-device
-    synchronisation) and stops CUDA-graph capture, and a traced graph cannot branch on data.
-    There, the same checks are device-side assertions (:func:`device_assert`): they fail the
-    next synchronising call with the message of the check, and cost no synchronisation. Checks
-    of shapes, dtypes, devices and options raise everywhere.
+    synchronisation) and stops CUDA-graph capture, and neither a traced graph nor a vmapped
+    function can branch on data. There, the same checks are device-side assertions
+    (:func:`device_assert`): they fail the next synchronising call with the message of the
+    check, and cost no synchronisation. Checks of shapes, dtypes, devices and options raise
+    everywhere.
     """
     if torch.compiler.is_compiling():
         return False
-    return all(t is None or t.device.type == "cpu" for t in tensors)
+    return all(t is None or (t.device.type == "cpu" and not vmapped(t)) for t in tensors)
+
+
+def vmapped(t: torch.Tensor) -> bool:
+    """Whether ``t`` is batched by :func:`torch.func.vmap` (at any level of nested
+    transforms)."""
+    functorch = torch._C._functorch
+    while functorch.is_functorch_wrapped_tensor(t):
+        if functorch.is_batchedtensor(t):
+            return True
+        t = functorch.get_unwrapped(t)
+    return False
+
+
+def _unwrapped(t: torch.Tensor) -> torch.Tensor:
+    """The plain tensor under the wrappers of :mod:`torch.func` transforms (under vmap: with
+    its batch dimensions)."""
+    functorch = torch._C._functorch
+    while functorch.is_functorch_wrapped_tensor(t):
+        t = functorch.get_unwrapped(t)
+    return t
 
 
 #: The device types that autocast knows.
@@ -125,7 +146,10 @@ def result_dtype(input: torch.Tensor) -> torch.dtype:
 
 def device_assert(ok: torch.Tensor, name: str, expected: str) -> None:
     """Assert on the device that every element of ``ok`` is true, without synchronising; the
-    failure names the argument in the package's template ("`{name}` must be {expected}")."""
+    failure names the argument in the package's template ("`{name}` must be {expected}").
+    Under :func:`torch.func.vmap` it asserts on every call of the batch at once."""
+    if not torch.compiler.is_compiling():
+        ok = _unwrapped(ok)  # an assertion has no vmap rule: one over the whole batch
     torch._assert_async(ok.all(), f"`{name}` must be {expected}")
 
 
@@ -141,6 +165,16 @@ def check_finite(name: str, t: torch.Tensor) -> None:
         if bool(bad.any()):
             first = tuple(int(i) for i in bad.nonzero()[0].tolist())
             fail(name, "finite (no NaN or infinity)", f"{t[first].item()} at index {first}")
+
+
+def check_state_tensor(key: str, value: Any, like: torch.Tensor) -> None:
+    """A tensor of a state dict, before a module's ``load_state_dict`` copies it into ``like``:
+    a tensor of its shape (a module for another number of classes has another), finite when
+    floating. Missing and unexpected keys are ``load_state_dict``'s own errors."""
+    if not isinstance(value, torch.Tensor) or value.shape != like.shape:
+        actual = describe_tensor(value) if isinstance(value, torch.Tensor) else value
+        fail(key, f"a tensor of shape {tuple(like.shape)}, as in this module", actual)
+    check_finite(key, value)
 
 
 def check_nonnegative(name: str, t: torch.Tensor) -> None:
@@ -240,7 +274,9 @@ def real_values(name: str, value: Any, *, booleans: bool = False) -> torch.Tenso
     except (ValueError, TypeError):
         fail(name, "an array of real numbers", type(value).__name__, error=TypeError)
     if array.dtype.kind not in ("biuf" if booleans else "iuf"):
-        fail(name, "real numbers", f"an array of dtype {array.dtype}", error=TypeError)
+        # a 0-d array holds one object (None, a dict, a string, a counts object): name its type
+        shown = f"an array of dtype {array.dtype}" if array.ndim else type(value).__name__
+        fail(name, "real numbers", shown, error=TypeError)
     # a writable copy in native byte order, which torch.from_numpy requires
     return torch.from_numpy(array.astype(array.dtype.newbyteorder("="), copy=True))
 
@@ -301,7 +337,7 @@ def check_integer_target(target: Any) -> None:
         or target.is_complex()
         or target.dtype == torch.bool
     ):
-        actual = describe_tensor(target) if is_tensor else type(target)
+        actual = describe_tensor(target) if is_tensor else type(target).__name__
         fail("target", "an integer tensor of class indices", actual, error=TypeError)
 
 
@@ -381,11 +417,16 @@ def check_alpha(alpha: Any, length: int | None = None) -> float | torch.Tensor |
     if isinstance(alpha, (int, float)) and not isinstance(alpha, bool):
         return check_number("alpha", alpha, low=0.0, high=1.0)
     v = class_vector("alpha", alpha, length=length)
-    if not eager_checks(v):
-        device_assert(v <= 1, "alpha", "values in [0, 1]")
-    elif bool((v > 1).any()):
-        fail("alpha", "values in [0, 1]", f"{v.max().item()} at index {int(v.argmax())}")
+    _check_at_most_one("alpha", v)
     return v
+
+
+def _check_at_most_one(name: str, v: torch.Tensor) -> None:
+    """Values of a checked non-negative vector at most 1."""
+    if not eager_checks(v):
+        device_assert(v <= 1, name, "values in [0, 1]")
+    elif bool((v > 1).any()):
+        fail(name, "values in [0, 1]", f"{v.max().item()} at index {int(v.argmax())}")
 
 
 def check_binary_target(
@@ -442,21 +483,18 @@ def check_ignore_value(value: Any) -> float | None:
     return v
 
 
-def check_focal_alpha(alpha: Any, x: torch.Tensor) -> float | torch.Tensor | None:
-    """The focal ``alpha`` checked: None, a number in [0, 1], or a per-label vector of values
-    in [0, 1] (length L or 1) viewed along dimension 1 of ``x``."""
+def check_focal_alpha(alpha: Any) -> float | torch.Tensor | None:
+    """The focal ``alpha`` checked: None, a number in [0, 1], or a 1-D vector of values in
+    [0, 1] (one per label, or one for all: its length is checked against the input's by
+    :func:`label_view`). 0-d tensors and arrays are numbers."""
     if alpha is None:
         return None
     if isinstance(alpha, (torch.Tensor, np.ndarray)) and alpha.ndim == 0:
         alpha = alpha.item()
     if not isinstance(alpha, (torch.Tensor, np.ndarray, Sequence)):
         return check_number("alpha", alpha, low=0.0, high=1.0)
-    v = label_vector("alpha", alpha, x)
-    if not eager_checks(v):
-        device_assert(v <= 1, "alpha", "values in [0, 1]")
-    elif bool((v > 1).any()):
-        # v is viewed along dimension 1 only: its flat index is the label's
-        fail("alpha", "values in [0, 1]", f"{v.max().item()} at index {int(v.argmax())}")
+    v = class_vector("alpha", alpha)
+    _check_at_most_one("alpha", v)
     return v
 
 
@@ -499,21 +537,24 @@ def class_vector(
     return v
 
 
+def class_vector_or_none(name: str, value: Any, *, positive: bool = False) -> torch.Tensor | None:
+    """:func:`class_vector` of ``value``, or None for None."""
+    return None if value is None else class_vector(name, value, positive=positive)
+
+
 def check_length(name: str, v: torch.Tensor, length: int, *, what: str = "classes") -> None:
     if v.shape[0] != length:
         fail(name, f"a 1-D tensor of length {length} (the number of {what})", describe_tensor(v))
 
 
-def label_weight(name: str, value: Any, x: torch.Tensor) -> torch.Tensor | None:
-    """A per-label weight of length L or 1, viewed to broadcast along dimension 1 of ``x``
-    (L = 1 for a 1-D ``x``), in the compute dtype."""
-    return None if value is None else label_vector(name, value, x)
-
-
-def label_vector(name: str, value: Any, x: torch.Tensor) -> torch.Tensor:
-    """A per-label vector of length L or 1 as :func:`label_weight` returns it."""
+def label_view(name: str, v: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor | None:
+    """A checked per-label vector (see :func:`class_vector`) of length L or 1, viewed to
+    broadcast along dimension 1 of ``x`` (L = 1 for a 1-D ``x``), in the compute dtype on the
+    device of ``x``; None for None. Checks its length, not its values: what a loss module owns
+    is checked once, when it enters."""
+    if v is None:
+        return None
     labels = 1 if x.ndim <= 1 else x.shape[1]
-    v = class_vector(name, value)
     if v.shape[0] not in (1, labels):
         expected = (
             f"a 1-D tensor of length {labels} (the number of labels) or 1"

@@ -5,10 +5,13 @@ group. They live below everything else (counts, samplers and metrics sum over ra
 
 from __future__ import annotations
 
+import numbers
 from typing import overload
 
 import torch
 import torch.distributed as dist
+
+from ._checks import fail
 
 __all__ = [
     "all_reduce_max",
@@ -75,6 +78,8 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
         >>> all_reduce_sum(torch.tensor([3, 1, 2]))
         tensor([3, 1, 2])
     """
+    if not isinstance(tensor, torch.Tensor):
+        fail("tensor", "a tensor", type(tensor).__name__, error=TypeError)
     if not is_initialized():
         return tensor.clone()
     out = tensor.to(_communication_device(), copy=True)
@@ -115,4 +120,6 @@ def all_reduce_max(value: int | torch.Tensor) -> int | torch.Tensor:
         out = value.to(_communication_device(), copy=True)
         dist.all_reduce(out, op=dist.ReduceOp.MAX)
         return out.to(value.device)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        fail("value", "an integer or a tensor", value, error=TypeError)
     return int(all_reduce_max(torch.tensor([int(value)], dtype=torch.int64)).item())

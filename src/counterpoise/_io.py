@@ -31,6 +31,7 @@ value is (an index, an item of a stream, a row of a file).
 from __future__ import annotations
 
 import os
+import re
 import sys
 import warnings
 import zipfile
@@ -345,7 +346,7 @@ def read_labels(
         pa = require("pyarrow", extra="io")
         try:
             delimiter = _csv_delimiter(path, tsv=name.endswith(".tsv"))
-        except pa.ArrowException as error:
+        except (pa.ArrowException, OSError) as error:  # OSError: a damaged compressed file
             _unreadable(path, "CSV file", error)
         parse, convert = _csv_options(delimiter)
         fmt = ds.CsvFileFormat(parse_options=parse, convert_options=convert)
@@ -357,7 +358,8 @@ def read_labels(
         # one field per line: a separator that does not occur in text, no quoting, no header
         parse_options=pcsv.ParseOptions(delimiter="\x1f", quote_char=False),
         read_options=pcsv.ReadOptions(column_names=["label"]),
-        convert_options=pcsv.ConvertOptions(null_values=[], column_types={"label": pa.string()}),
+        # bytes, decoded batch by batch: text that is not UTF-8 gets the message of CSV files
+        convert_options=pcsv.ConvertOptions(null_values=[], column_types={"label": pa.binary()}),
     )
     yield from _table_labels(
         path, fmt, "text file", None, multilabel, batch_size, prepare=_text_labels()
@@ -378,8 +380,11 @@ def _csv_options(delimiter: str) -> tuple[Any, Any]:
 
 
 #: Delimiters a table may use in place of the one its suffix says (a ``.csv`` exported with
-#: semicolons, a tab-separated file named ``.csv``, a comma-separated one named ``.tsv``).
-_DELIMITERS = (",", ";", "\t")
+#: semicolons or pipes, a tab-separated file named ``.csv``, a comma-separated one named ``.tsv``).
+_DELIMITERS = (",", ";", "\t", "|")
+
+#: The most bytes read to find the end of a table's header row.
+_HEADER_BYTES = 1 << 20
 
 
 def _csv_delimiter(path: Path, *, tsv: bool, name: str = "source") -> str:
@@ -390,18 +395,35 @@ def _csv_delimiter(path: Path, *, tsv: bool, name: str = "source") -> str:
     into several columns at it: the file is then read with that one (the one that occurs most
     often in the header row, when it holds several).
 
+    Only the header row is read here: rows that split otherwise (a decimal comma in a file
+    delimited by semicolons) are the reader's business.
+
     Raises:
-        ValueError: for a column name that occurs twice, naming it.
+        ValueError: for a column name that occurs twice, naming it, or a header row that is
+            not UTF-8 text.
         pyarrow.ArrowException: for a file that pyarrow cannot read.
+        OSError: for a compressed file that cannot be decompressed.
     """
+    pa = require("pyarrow", extra="io")
     pcsv = require("pyarrow.csv", extra="io")
+    delimiter = "\t" if tsv else ","
+    first = _header_row(path)
+    if not first:
+        return delimiter  # no header row: the reader says what it finds
 
     def header(delimiter: str) -> list[str]:
         options = pcsv.ParseOptions(delimiter=delimiter)
-        with pcsv.open_csv(path, parse_options=options) as reader:
-            return list(reader.schema.names)
+        try:
+            return list(pcsv.read_csv(pa.py_buffer(first), parse_options=options).schema.names)
+        except UnicodeDecodeError:
+            shown = first.rstrip(b"\r\n")[:60]
+            encoding = " (UTF-16)" if first.startswith((b"\xff\xfe", b"\xfe\xff")) else ""
+            fail(
+                name,
+                "text encoded as UTF-8 (save the file as UTF-8)",
+                f"{shown!r} in the header row of {str(path)!r}{encoding}",
+            )
 
-    delimiter = "\t" if tsv else ","
     names = header(delimiter)
     if len(names) == 1:
         others = sorted(
@@ -414,6 +436,25 @@ def _csv_delimiter(path: Path, *, tsv: bool, name: str = "source") -> str:
     return delimiter
 
 
+def _header_row(path: Path) -> bytes:
+    """The first line that is not blank of a (possibly compressed) text file, with its line
+    break (the CSV reader skips blank lines too); empty when there is none."""
+    pa = require("pyarrow", extra="io")
+    text = b""
+    with pa.input_stream(str(path), compression="detect") as stream:
+        while len(text) < _HEADER_BYTES:
+            piece = stream.read(1 << 14)
+            text += piece
+            lines = text.splitlines(keepends=True)
+            complete = lines if not piece else lines[:-1]  # the last may go on
+            for line in complete:
+                if line.strip():
+                    return line
+            if not piece:
+                break
+    return b""
+
+
 def _check_data_directory(name: str, path: Path) -> None:
     """Raise when the directory ``path`` holds no data files (only hidden files, or files
     whose names start with ``_``, which Parquet readers skip, or none at all)."""
@@ -423,8 +464,11 @@ def _check_data_directory(name: str, path: Path) -> None:
     fail(name, "a file, or a directory that holds Parquet files", f"{path!s}: no data files")
 
 
-def _utf8_column(array: Any, column: str, path: Path, row: int = 0, name: str = "source") -> Any:
-    """A column of bytes as text, when the file holds it as UTF-8.
+def _utf8_column(
+    array: Any, column: str | None, path: Path, row: int = 0, name: str = "source"
+) -> Any:
+    """A column of bytes as text, when the file holds it as UTF-8 (``column`` None: the lines
+    of a text file).
 
     Raises:
         ValueError: naming the first row whose bytes are not UTF-8 (a file saved as Latin-1
@@ -444,7 +488,9 @@ def _utf8_column(array: Any, column: str, path: Path, row: int = 0, name: str = 
             fail(
                 name,
                 "text encoded as UTF-8 (save the file as UTF-8)",
-                f"{value!r} in row {row + i}, column {column!r} of {str(path)!r}",
+                f"{value!r} in row {row + i}"
+                + ("" if column is None else f", column {column!r}")
+                + f" of {str(path)!r}",
             )
     return array  # not reached: the cast fails only for bytes that are not UTF-8
 
@@ -460,7 +506,21 @@ def _is_empty(path: Path) -> bool:
 
 
 def _unreadable(path: Path, what: str, error: Exception) -> None:
-    fail("source", f"a readable {what} ({error})", str(path))
+    reason = str(error)
+    # pyarrow's dataset wraps the reader's error in sentences that repeat the path: the
+    # reason is what follows them, with the name of the file when it is one of a directory
+    wrapped = re.match(
+        r"Error creating dataset\. Could not read schema from '([^']*)'.*?"
+        r"input source '[^']*': (?:Invalid: )?",
+        reason,
+        flags=re.S,
+    )
+    if wrapped is not None:
+        inner = Path(wrapped.group(1))
+        reason = reason[wrapped.end() :]
+        if inner != path:
+            reason = f"{inner.name}: {reason}"
+    fail("source", f"a readable {what} ({reason})", str(path))
 
 
 def _listed(names: Sequence[str]) -> str:
@@ -610,14 +670,18 @@ def _table_labels(
             columns=names, batch_size=batch_size, batch_readahead=1, fragment_readahead=1
         )
         for batch in batches:
+            rows = batch.num_rows  # of the file, before ``prepare`` drops blank lines
             if prepare is not None:
-                batch = pa.record_batch([prepare(batch.column(0))], names=names)
+                lines = batch.column(0)
+                if pa.types.is_binary(lines.type):  # text files are read as bytes
+                    lines = _utf8_column(lines, None, path, row)
+                batch = pa.record_batch([prepare(lines)], names=names)
             for name, array in zip(names, batch.columns):
                 missing[name] += array.null_count
             if batch.num_rows and not any(missing.values()):
                 yield _batch_labels(batch, names, path, row, multilabel)
-            row += batch.num_rows
-    except pa.ArrowException as error:
+            row += rows
+    except (pa.ArrowException, OSError) as error:  # OSError: a damaged compressed file
         _unreadable(path, what, error)
     if any(missing.values()):
         found = ", ".join(f"{n} in column {name!r}" for name, n in missing.items() if n)
@@ -766,7 +830,7 @@ def read_table(path: Path) -> dict[str, np.ndarray]:
             parse, convert = _csv_options(_csv_delimiter(path, tsv=".tsv" in suffixes, name="path"))
             table = pcsv.read_csv(path, parse_options=parse, convert_options=convert)
     except (pa.ArrowException, OSError) as exc:
-        raise ValueError(f"could not read {path.name} as a table: {exc}") from None
+        fail("path", f"a readable table ({exc})", str(path))
     check_unique_names("path", table.column_names, repr(str(path)))
     out: dict[str, np.ndarray] = {}
     for name, col in zip(table.column_names, table.columns):

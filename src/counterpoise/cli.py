@@ -47,19 +47,24 @@ from .counts import LabelCounts, count_labels
 from .datasets import load_digits_lt
 from .describe import Description, describe, fold_schemes
 from .metrics._tables import fit_tables, wrapped_widths
-from .plots import plot_class_distribution, save_figure
+from .plots import figure_path, plot_class_distribution, save_figure
 from .weights import SCHEMES, WeightingWarning, class_weights, pos_weight
 
 if TYPE_CHECKING:
+    import click
     import rich.progress as _progress
     import typer
     import typer.core as _typer_core
     from rich.console import Console
+    from rich.markup import escape
     from rich.syntax import Syntax
     from rich.table import Table
 else:  # the command line's own dependencies: the `cli` extra
     typer = require("typer", extra="cli")
     _typer_core = require("typer.core", extra="cli")
+    # the click that typer parses with: its own copy in recent versions
+    click = getattr(_typer_core, "_click", None) or require("click", extra="cli")
+    escape = require("rich.markup", extra="cli").escape
     Console = require("rich.console", extra="cli").Console
     Table = require("rich.table", extra="cli").Table
     Syntax = require("rich.syntax", extra="cli").Syntax
@@ -84,12 +89,59 @@ class _Command(_typer_core.TyperCommand):
 
 
 class _Group(_typer_core.TyperGroup):
-    """The root command, whose help shows no type hints."""
+    """The root command, whose help shows no type hints, and whose usage errors (an unknown
+    command or option, a value that is not a number) are one line, as the commands' own."""
 
     def get_params(self, ctx: Any) -> list[Any]:
         params = super().get_params(ctx)  # with --help, which click adds here
         _without_type_hints(params)
         return params
+
+    def make_context(self, info_name: Any, args: Any, *rest: Any, **kwargs: Any) -> Any:
+        self._typed = list(args)  # the words typed, to quote a value that does not parse
+        with _usage_errors(self._typed):
+            return super().make_context(info_name, args, *rest, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _usage_errors(getattr(self, "_typed", [])):  # the command's options parse here
+            return super().invoke(ctx)
+
+
+#: The kinds of value that click says a word is not, in the words of the package's messages.
+_KIND_WORDS = {"integer": "an integer", "number": "a number", "float": "a number"}
+
+
+@contextmanager
+def _usage_errors(typed: list[str]) -> Iterator[None]:
+    """click's usage errors as one "Error:" line and exit status 2; a value that is not a
+    number in the package's template ("`--seeds` must be an integer, got 'x'")."""
+    try:
+        yield
+    except click.exceptions.UsageError as error:
+        if type(error).__name__ == "NoArgsIsHelpError":  # the help, shown as click shows it
+            raise
+        text = " ".join(error.format_message().split())
+        param = getattr(error, "param", None)
+        kind = re.search(r"valid (integer|number|float)\b", getattr(error, "message", ""))
+        if param is not None and param.opts and kind is not None:
+            flag = param.opts[0]
+            text = f"`{flag}` must be {_KIND_WORDS[kind.group(1)]}"
+            value = _typed_value(typed, [*param.opts, *param.secondary_opts])
+            text += "" if value is None else f", got {value!r}"
+        _stderr().print(f"[bold red]Error:[/] {escape(text)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+
+
+def _typed_value(typed: list[str], flags: list[str]) -> str | None:
+    """The last value given to one of ``flags`` in the words ``typed`` (``--x v``, ``--x=v``)."""
+    found = None
+    for i, word in enumerate(typed):
+        for flag in flags:
+            if word == flag and i + 1 < len(typed):
+                found = typed[i + 1]
+            elif word.startswith(flag + "="):
+                found = word[len(flag) + 1 :]
+    return found
 
 
 app = typer.Typer(
@@ -149,7 +201,6 @@ FactorOpt = Annotated[
     typer.Option(
         "--imbalance-factor",
         help="Imbalance factor of the built-in digits-lt: at least 1 (default 100).",
-        min=1.0,
         show_default=False,
     ),
 ]
@@ -158,7 +209,6 @@ SeedOpt = Annotated[
     typer.Option(
         "--seed",
         help="Seed of the built-in data set: 0 or more (default 0).",
-        min=0,
         show_default=False,
     ),
 ]
@@ -180,6 +230,8 @@ _FLAGS = {
     "max_ratio": "--max-ratio",
     "zero_counts": "--zero-counts",
     "imbalance_factor": "--imbalance-factor",
+    "seed": "--seed",
+    "plot": "--plot",
     "label": "--label",
     "labels": "--labels",
     "seeds": "--seeds",
@@ -218,7 +270,7 @@ def _user_errors() -> Iterator[None]:
         yield
     except (ValueError, TypeError, FileNotFoundError, IsADirectoryError) as exc:
         _stderr().print(
-            f"[bold red]Error:[/] {_in_flags(str(exc))}",
+            f"[bold red]Error:[/] {escape(_in_flags(str(exc)))}",
             markup=True,
             highlight=False,
             soft_wrap=True,
@@ -332,6 +384,8 @@ def inspect_cmd(
 ) -> None:
     """Count the labels and show the class weights under every scheme, and what they do."""
     with _user_errors():
+        if plot is not None:  # before the labels are read
+            plot = figure_path(plot, name="plot")
         labels, source = _load(path, column, multilabel, imbalance_factor, seed)
         d = describe(labels)
         if plot is not None:
@@ -360,10 +414,20 @@ def _parse_cost(text: str | None) -> np.ndarray | None:
     if text is None:
         return None
     p = Path(text)
-    if p.suffix == ".npy":
-        return np.load(p)
-    if p.suffix in {".csv", ".txt"}:
-        return np.loadtxt(p, delimiter="," if p.suffix == ".csv" else None, ndmin=1)
+    if p.suffix in {".npy", ".csv", ".txt"}:
+        try:
+            if p.suffix == ".npy":
+                return np.load(p, allow_pickle=False)
+            return np.loadtxt(p, delimiter="," if p.suffix == ".csv" else None, ndmin=1)
+        except (OSError, ValueError, EOFError) as error:  # missing, unreadable, not numbers
+            reason: Any = error
+            if isinstance(error, OSError) and error.strerror:
+                reason = error.strerror
+            elif p.suffix == ".npy":  # NumPy's own words suppose a pickle
+                reason = "not an .npy array of numbers"
+            raise ValueError(
+                f"`--cost` must be a readable .npy/.csv file of numbers ({reason}), got {text!r}"
+            ) from None
     try:
         return np.array([float(v) for v in text.split(",")])
     except ValueError:
@@ -524,9 +588,7 @@ def compare_cmd(
     ] = False,
     seeds: Annotated[
         int | None,
-        typer.Option(
-            "--seeds", help="Seeds per strategy, at least 1 (default 3; 1 with --quick).", min=1
-        ),
+        typer.Option("--seeds", help="Seeds per strategy, at least 1 (default 3; 1 with --quick)."),
     ] = None,
     strategies: Annotated[
         str | None,
@@ -556,14 +618,13 @@ def compare_cmd(
         typer.Option(
             "--epochs",
             help="Most epochs per run, at least 1 (default 100; 40 with --quick).",
-            min=1,
         ),
     ] = None,
     hidden: Annotated[
-        int, typer.Option("--hidden", help="Width of the MLP's hidden layers, at least 1.", min=1)
+        int, typer.Option("--hidden", help="Width of the MLP's hidden layers, at least 1.")
     ] = 128,
     depth: Annotated[
-        int, typer.Option("--depth", help="Hidden layers of the MLP (0: a linear model).", min=0)
+        int, typer.Option("--depth", help="Hidden layers of the MLP (0: a linear model).")
     ] = 1,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")] = "cpu",
     jobs: Annotated[
@@ -677,12 +738,12 @@ def compare_cmd(
         train = TrainConfig(
             hidden=hidden,
             depth=depth,
-            epochs=epochs or (40 if quick else 100),
+            epochs=(40 if quick else 100) if epochs is None else epochs,
             patience=10 if quick else 20,
             device=device,
         )
         config = CompareConfig(
-            seeds=seeds or (1 if quick else 3),
+            seeds=(1 if quick else 3) if seeds is None else seeds,
             metric=metric,
             strategies=names,
             train=train,

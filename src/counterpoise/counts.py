@@ -767,6 +767,14 @@ def _count_source(tally: _Tally, source: Any, column: Any, key: Any, batch_size:
             type(source).__name__,
             error=TypeError,
         )
+    if isinstance(source, (bytes, bytearray)):  # its items are byte values, not labels
+        fail(
+            "source",
+            "labels, a file path (a str or pathlib.Path, e.g. os.fsdecode(path)) or an "
+            "iterable of batches",
+            type(source).__name__,
+            error=TypeError,
+        )
     if key is None and (
         isinstance(source, (torch.Tensor, np.ndarray, list, tuple)) or hasattr(source, "__array__")
     ):

@@ -16,7 +16,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import check_ignore_value, check_nonnegative, fail
+from ._checks import (
+    check_ignore_index,
+    check_ignore_value,
+    class_vector,
+    describe_tensor,
+    device_assert,
+    eager_checks,
+    fail,
+)
 from ._collectives import all_reduce_max, all_reduce_sum, get_rank, get_world_size, is_initialized
 from .losses.registry import class_denominator, element_denominator, entry_of
 
@@ -81,9 +89,13 @@ def ddp_denominator(
         large batches add up exactly), float32 on accelerators (some have no float64).
 
     Raises:
-        ValueError: ``weight`` or ``ignore_index`` together with ``loss``; a ``sample_weight``
-            of another shape than the binary target.
-        TypeError: a ``loss`` that is not registered.
+        ValueError: ``weight`` or ``ignore_index`` together with ``loss``, ``num_classes``
+            without it; ``weight`` with floating targets; a ``weight`` that is not a finite,
+            non-negative vector; class indices outside ``[0, len(weight))`` (or negative,
+            without ``weight``) other than ``ignore_index``; a ``sample_weight`` of another
+            shape than the target.
+        TypeError: a ``target`` that is not a tensor, a non-integer ``ignore_index``, a
+            ``loss`` that is not registered.
 
     Example:
         >>> from counterpoise.functional import cross_entropy
@@ -98,6 +110,13 @@ def ddp_denominator(
         >>> ddp_denominator(target, loss=FocalLoss(w))
         tensor(9., dtype=torch.float64)
     """
+    if not isinstance(target, torch.Tensor) or target.is_complex():
+        actual = (
+            describe_tensor(target) if isinstance(target, torch.Tensor) else type(target).__name__
+        )
+        fail("target", "a tensor of class indices or of binary targets", actual, error=TypeError)
+    if loss is None and num_classes is not None:
+        fail("num_classes", "None unless `loss` is given (its default background)", num_classes)
     if loss is not None:
         if weight is not None:
             fail("weight", "None when `loss` is given (its own class weights count)", "a tensor")
@@ -108,16 +127,34 @@ def ddp_denominator(
         local = entry_of(loss).denominator(
             loss, target, sample_weight=sample_weight, num_classes=num_classes
         )
-    elif target.is_floating_point():
+    elif target.is_floating_point() or target.dtype == torch.bool:
+        if weight is not None:
+            fail(
+                "weight",
+                "None for binary targets, whose elements count with their sample weight "
+                "(pass `loss` for probability targets)",
+                "a class weight",
+            )
         ignore = check_ignore_value(ignore_value)
         local = element_denominator(target, ignore, sample_weight=sample_weight)
     else:
-        if weight is not None:
-            check_nonnegative("weight", weight)
-        local = class_denominator(
-            target,
-            weight,
-            ignore_index=-100 if ignore_index is None else ignore_index,
-            sample_weight=sample_weight,
-        )
+        ignore = check_ignore_index(-100 if ignore_index is None else ignore_index)
+        checked = None if weight is None else class_vector("weight", weight)
+        _check_class_targets(target, ignore, None if checked is None else len(checked))
+        local = class_denominator(target, checked, ignore_index=ignore, sample_weight=sample_weight)
     return all_reduce_sum(local) / get_world_size()
+
+
+def _check_class_targets(target: torch.Tensor, ignore_index: int, num_classes: int | None) -> None:
+    """Class indices in ``[0, num_classes)`` (``>= 0`` without it), or ``ignore_index``."""
+    top = "" if num_classes is None else f", {num_classes}"
+    expected = f"class indices in [0{top or ', inf'}) or ignore_index={ignore_index}"
+    index = target.long()
+    bad = (index != ignore_index) & (
+        (index < 0) | (index >= num_classes if num_classes is not None else False)
+    )
+    if not eager_checks(target):
+        device_assert(~bad, "target", expected)
+    elif bool(bad.any()):
+        first = tuple(int(i) for i in bad.nonzero()[0])
+        fail("target", expected, f"{target[first].item()} at index {first}")

@@ -27,13 +27,23 @@ Conventions shared by all of them:
 
 The softmax-family losses share one custom autograd function, which
 saves one number per element between the forward and backward passes; the sigmoid family
-shares another, which computes the gradient with the loss and keeps only it. So a
-sigmoid-family loss (binary cross-entropy, the sigmoid and anchor focal losses, the asymmetric
-and distribution-balanced losses) costs the gradient's work whenever ``input`` requires grad
-and grad mode is on: evaluate it under ``torch.no_grad()`` when no gradient is needed
-(validation). Every loss is differentiable once: a backward pass with ``create_graph=True``
-(second derivatives, gradient penalties) through one raises a ``RuntimeError`` rather than
-return a gradient without its second-order terms.
+shares another, which computes the gradient with the loss and keeps only it, and so does the
+cost-sensitive loss. So a sigmoid-family loss (binary cross-entropy, the sigmoid and anchor
+focal losses, the asymmetric and distribution-balanced losses) and the cost-sensitive loss cost
+the gradient's work whenever ``input`` requires grad and grad mode is on: evaluate them under
+``torch.no_grad()`` when no gradient is needed (validation).
+
+Every loss works under :mod:`torch.func`: :func:`~torch.func.grad`, :func:`~torch.func.vmap`
+(over logits, targets, sample weights and denominators; not over class weights, priors, counts
+or costs), per-sample gradients as ``vmap(grad(...))``, :func:`~torch.func.vjp`,
+:func:`~torch.func.jacrev` and :func:`~torch.func.functional_call` of the modules. Under
+``vmap``, checks of values are assertions over the whole batch, as on accelerators. Every loss
+is differentiable once: a first derivative may be taken with ``create_graph=True`` (as
+``torch.func.grad`` does), but differentiating that gradient again (double backward, a
+gradient penalty, ``grad`` of ``grad``) raises a ``RuntimeError`` rather than return a second
+derivative without its second-order terms; forward mode (``jvp``, ``jacfwd``, ``hessian``) is
+not supported. Cross-entropy with probability targets is made of PyTorch operations and
+differentiable twice.
 
 What each weighting argument means, loss by loss (:mod:`counterpoise.losses.registry` records
 what each mean divides by, and :func:`counterpoise.distributed.ddp_denominator` and the

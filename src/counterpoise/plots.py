@@ -117,11 +117,31 @@ def plot_class_distribution(
 
 
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
-    """Write ``fig`` to ``path`` (format from the suffix, e.g. .png, .svg, .pdf) and return it."""
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        fail("path", "in an existing directory", str(path))
+    """Write ``fig`` to ``path`` (format from the suffix, e.g. .png, .svg, .pdf) and return it.
+
+    Raises:
+        ValueError: for a path in a directory that does not exist, a directory, or a suffix
+            that is not an image format matplotlib writes (none, too: the file would get
+            another name).
+    """
+    path = figure_path(path)
     fig.savefig(path, dpi=dpi)
+    return path
+
+
+def figure_path(path: str | Path, *, name: str = "path") -> Path:
+    """``path`` checked to take a figure (see :func:`save_figure`), the argument called
+    ``name`` in errors."""
+    path = Path(path)
+    if path.is_dir():
+        fail(name, "a file name, not a directory", str(path))
+    if path.parent and not path.parent.exists():
+        fail(name, "in an existing directory", str(path))
+    backends = require("matplotlib.backend_bases", extra="plots")
+    formats = sorted(backends.FigureCanvasBase.get_supported_filetypes())
+    if path.suffix.lower().lstrip(".") not in formats:
+        listed = ", ".join("." + f for f in formats)
+        fail(name, f"a file name ending in an image format ({listed})", str(path))
     return path
 
 

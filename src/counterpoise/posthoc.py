@@ -36,6 +36,7 @@ from ._checks import (
     check_nonnegative,
     check_number,
     check_positive_int,
+    check_state_tensor,
     class_indices,
     describe_tensor,
     fail,
@@ -499,6 +500,14 @@ class TemperatureScaling(nn.Module):
             if self.bias is not None:
                 self.bias.copy_(params[1])
         return self
+
+    def _load_from_state_dict(self, state_dict: Any, prefix: str, *args: Any) -> None:
+        # checked before copying: a state of another kind or number of classes, or a NaN
+        # temperature, is refused and leaves the calibration as it was
+        for name, current in self.named_parameters(recurse=False):
+            if prefix + name in state_dict:
+                check_state_tensor(prefix + name, state_dict[prefix + name], current)
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     def _check_logits(self, logits: torch.Tensor) -> torch.Tensor:
         x = _class_scores("logits", logits)

@@ -79,9 +79,11 @@ def reduce(
 
     Raises:
         ValueError: Unknown ``reduction``; ``weight`` or ``mask`` of another shape than
-            ``loss``; a negative or non-finite ``denominator``; ``denominator`` without
-            ``reduction="mean"``.
-        TypeError: A ``mask`` that is not boolean, or a ``denominator`` that is not a number.
+            ``loss``; a negative or non-finite ``weight`` or ``denominator``; ``denominator``
+            without ``reduction="mean"``.
+        TypeError: A ``loss`` that is not a floating tensor, a ``weight`` or ``mask`` that is
+            not a tensor, a ``mask`` that is not boolean, or a ``denominator`` that is not a
+            number.
 
     Example:
         >>> import torch
@@ -95,6 +97,28 @@ def reduce(
         >>> reduce(loss, "mean", denominator=10)
         tensor(0.7000)
     """
+    if not isinstance(loss, torch.Tensor) or not loss.is_floating_point():
+        actual = describe_tensor(loss) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        fail("loss", "a floating-point tensor", actual, error=TypeError)
+    for name, t in (("weight", weight), ("mask", mask)):
+        if t is not None and not isinstance(t, torch.Tensor):
+            fail(name, "a tensor or None", type(t).__name__, error=TypeError)
+    if weight is not None:
+        if weight.dtype == torch.bool or weight.is_complex():
+            fail("weight", "real numbers", describe_tensor(weight), error=TypeError)
+        check_nonnegative("weight", weight)
+    return _reduce(loss, reduction, weight=weight, mask=mask, denominator=denominator)
+
+
+def _reduce(
+    loss: torch.Tensor,
+    reduction: Reduction,
+    *,
+    weight: torch.Tensor | None = None,
+    mask: torch.Tensor | None = None,
+    denominator: float | torch.Tensor | None = None,
+) -> torch.Tensor:
+    """:func:`reduce` of arguments that the losses have checked."""
     check_choice("reduction", reduction, REDUCTIONS)
     for name, t in (("weight", weight), ("mask", mask)):
         if t is not None and t.shape != loss.shape:
@@ -180,4 +204,4 @@ def reduce_elements(
         s = sample_weight.to(loss.dtype)
         loss = loss * s
         weight = s if weight is None else weight * s
-    return reduce(loss, reduction, weight=weight, mask=mask, denominator=denominator).to(dtype)
+    return _reduce(loss, reduction, weight=weight, mask=mask, denominator=denominator).to(dtype)

@@ -30,20 +30,60 @@ Every sampler draws an *epoch plan*, a sequence of dataset indices that depends 
   :math:`L = \\lfloor G / R \\rfloor` and the tail of the plan is dropped. ``num_replicas`` and
   ``rank`` default to the default process group of :mod:`torch.distributed` when one is
   initialised.
-- ``state_dict()`` records the epoch and how many indices this rank has yielded of it;
-  ``load_state_dict()`` on a fresh sampler built with the same arguments makes its next iteration
-  yield exactly the rest of that epoch. Since ranks advance in lockstep, one rank's state can be
-  loaded on every rank. A :class:`~torch.utils.data.DataLoader` with workers fetches ahead of
-  training: the state counts the indices handed to the loader, not those trained on.
+- ``state_dict()`` records the epoch, the position in this rank's share of it and a
+  fingerprint of the labels, weights and settings. ``load_state_dict()`` on a sampler built with
+  the same arguments (on any rank: ranks advance in lockstep) makes its next iteration yield
+  exactly the rest of that epoch; it refuses the state of a sampler that draws other plans.
 - :class:`EpochBatchSampler` slices whole batches from the plan for a loader's
   ``batch_sampler``.
+
+To resume mid-epoch behind a :class:`~torch.utils.data.DataLoader` with workers, tell
+``state_dict`` what training has consumed: the workers fetch batches ahead of training, so the
+sampler has yielded more indices than training has used. ``consumed`` counts the samples of the
+batches the loop has finished in the current pass (from the loaded position, after a resume), or
+the batches for an :class:`EpochBatchSampler`; the loop calls ``set_epoch`` as usual, which keeps
+a loaded position of the epoch it selects::
+
+    loader = DataLoader(dataset, batch_size=64, sampler=sampler, num_workers=4)
+    if checkpoint is not None:
+        sampler.load_state_dict(checkpoint["sampler"])
+    for epoch in range(start_epoch, num_epochs):
+        sampler.set_epoch(epoch)
+        consumed = 0
+        for inputs, targets in loader:
+            train_step(inputs, targets)
+            consumed += len(targets)
+            if time_to_save():
+                state = sampler.state_dict(consumed=consumed)
+                torch.save({"sampler": state, "epoch": epoch}, path)
+
+torchdata's ``StatefulDataLoader`` needs no count: it takes the sampler's state as it draws each
+batch and keeps the one of the last batch it yielded, for any number of workers::
+
+    loader = StatefulDataLoader(dataset, batch_size=64, sampler=sampler, num_workers=4)
+    if checkpoint is not None:
+        loader.load_state_dict(checkpoint["loader"])
+    for epoch in range(start_epoch, num_epochs):
+        sampler.set_epoch(epoch)
+        for inputs, targets in loader:
+            train_step(inputs, targets)
+            if time_to_save():
+                torch.save({"loader": loader.state_dict(), "epoch": epoch}, path)
+
+``start_epoch`` is the checkpoint's epoch (or the next one, for a state saved after its epoch
+ended). ``set_epoch`` and ``load_state_dict`` must agree, in either order: selecting another
+epoch than a loaded state's, or loading a state of another epoch than the selected one, is an
+error, unless the state's epoch is complete and the selected one later. Without workers,
+``state_dict()`` with no argument is exact.
 """
 
 from __future__ import annotations
 
 import array
+import hashlib
 import itertools
 import math
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -111,9 +151,16 @@ class _EpochSampler(Sampler[int]):
             fail("drop_last", "a bool", drop_last, error=TypeError)
         self.drop_last = drop_last
         self.epoch = 0
+        #: the position in this rank's share of the epoch where the next pass starts
         self._resume = 0
-        self._progress: Callable[[], int] | None = None
+        #: the latest pass that has started: its first position and its cursor
+        self._pass: tuple[int, _Cursor] | None = None
+        #: ``_resume`` and ``epoch`` come from load_state_dict, and no pass has started since
+        self._loaded = False
+        #: set_epoch chose ``epoch``, and no pass has started since
+        self._selected = False
         self._cached_plan: tuple[int, np.ndarray] | None = None
+        self._digest: bytes | None = None
 
     # -- the global plan -------------------------------------------------------------------
     def _epoch_size(self, epoch: int) -> int:
@@ -149,10 +196,20 @@ class _EpochSampler(Sampler[int]):
             yield from self._draw(epoch, lo, hi)
             pos += hi - lo
 
-    def _begin(self) -> tuple[int, int]:
-        """Start a pass over the current epoch: its number and the position to resume from."""
-        start, self._resume = self._resume, 0
-        return self.epoch, start
+    def _begin(self) -> tuple[int, int, _Cursor]:
+        """Start a pass over the current epoch: its number, its first position, its cursor."""
+        start = self._resume
+        self._resume, self._loaded, self._selected = 0, False, False
+        cursor = _Cursor(start)
+        self._pass = (start, cursor)
+        return self.epoch, start, cursor
+
+    def _yielded(self) -> tuple[int, int]:
+        """The first position of the current pass and how many indices it has yielded."""
+        if self._pass is None:  # no pass has started: the next one starts at _resume
+            return self._resume, 0
+        start, cursor = self._pass
+        return start, cursor.position() - start
 
     # -- the Sampler protocol --------------------------------------------------------------
     @property
@@ -165,62 +222,159 @@ class _EpochSampler(Sampler[int]):
         return self._share(self.num_samples)
 
     def __iter__(self) -> Iterator[int]:
-        epoch, start = self._begin()
-        cursor = _Cursor(start)
-        self._progress = cursor.position
+        # The pass starts at its first index, not here: a DataLoader with workers makes an
+        # iterator that it drops unused before the one it reads, and the dropped one must not
+        # take the position of a loaded state.
+        self._pass = None
         # chain and array iterators run in C: no Python code runs per index
-        return itertools.chain.from_iterable(
-            cursor.enter(chunk) for chunk in self._local_chunks(epoch, start)
-        )
+        return itertools.chain.from_iterable(self._pieces())
+
+    def _pieces(self) -> Iterator[Iterator[int]]:
+        epoch, start, cursor = self._begin()
+        for chunk in self._local_chunks(epoch, start):
+            yield cursor.enter(chunk)
 
     def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose plan the next iteration yields, from its start."""
-        self.epoch = check_positive_int("epoch", epoch, allow_zero=True)
-        self._resume = 0
-        self._progress = None
+        """Select the epoch whose plan the next iteration yields, from its start.
 
-    def state_dict(self) -> dict[str, int]:
-        """The epoch and how many of its indices this rank has yielded.
+        After :meth:`load_state_dict`, selecting the state's epoch keeps its position (the
+        next iteration yields the rest of the epoch) and selecting a later one starts that
+        epoch when the state's epoch is complete.
+
+        Raises:
+            ValueError: for a negative epoch, or after :meth:`load_state_dict`, for an epoch
+                other than the state's while the state's has indices left (or an earlier one).
+        """
+        epoch = check_positive_int("epoch", epoch, allow_zero=True)
+        if self._loaded and epoch != self.epoch:
+            complete = self._resume == len(self)
+            if epoch < self.epoch or not complete:
+                later = ", or a later one" if complete else ""
+                fail(
+                    "epoch",
+                    f"{self.epoch}{later}, the epoch of the state given to load_state_dict "
+                    f"(at position {self._resume} of {len(self)})",
+                    epoch,
+                )
+        if not (self._loaded and epoch == self.epoch):
+            self.epoch, self._resume, self._loaded = epoch, 0, False
+        self._selected, self._pass = True, None
+
+    def state_dict(self, consumed: int | None = None) -> dict[str, Any]:
+        """The epoch and the position in it from which a resumed sampler continues.
+
+        Args:
+            consumed: how many indices of the current pass (the latest iteration, counted
+                from where it started) training has consumed. Give it when a
+                :class:`~torch.utils.data.DataLoader` with workers fetches ahead of training:
+                the sampler then has yielded more than training has used. Default None: every
+                index yielded so far counts, exact for a loader without workers and for
+                torchdata's ``StatefulDataLoader``, which takes this state as each batch is
+                drawn.
 
         Returns:
-            A dict with ``epoch``, ``position`` (indices of this rank's share yielded so far by
-            the latest iteration), and ``seed``, ``num_replicas`` and ``num_samples``, which
-            :meth:`load_state_dict` checks against the sampler it is loaded into.
+            A dict of ``epoch`` and ``position`` (in this rank's share of the epoch), and
+            ``seed``, ``num_replicas``, ``num_samples`` and a ``fingerprint`` of the labels,
+            weights and settings, which :meth:`load_state_dict` checks against the sampler it
+            is loaded into. Plain integers and a string: it can be saved as JSON.
+
+        Raises:
+            ValueError: for ``consumed`` negative or larger than the indices yielded.
         """
-        position = self._progress() if self._progress is not None else self._resume
+        start, yielded = self._yielded()
+        if consumed is not None:
+            consumed = check_positive_int("consumed", consumed, allow_zero=True)
+            if consumed > yielded:
+                fail("consumed", f"at most {yielded}, the indices this pass has yielded", consumed)
+            yielded = consumed
         return {
             "seed": self.seed,
             "epoch": self.epoch,
-            "position": position,
+            "position": start + yielded,
             "num_samples": self.num_samples,
             "num_replicas": self.num_replicas,
+            "fingerprint": self._fingerprint(self.epoch),
         }
 
-    def load_state_dict(self, state: Mapping[str, int]) -> None:
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Resume from :meth:`state_dict`: the next iteration yields the rest of its epoch.
 
+        The state may come from any rank (ranks advance in lockstep). After
+        :meth:`set_epoch`, the state must be of the selected epoch, or of an earlier one that
+        it completes (the selected epoch then starts from its beginning).
+
         Raises:
-            ValueError: when a key is missing or the state was taken from a sampler with another
-                seed, number of replicas or epoch length, or the position is past the epoch.
+            ValueError: for other keys, a state taken from a sampler with another seed, number
+                of replicas, epoch length, other labels, weights or settings (its
+                ``fingerprint``), a position past the end of the epoch, or an epoch that
+                disagrees with :meth:`set_epoch`.
         """
-        keys = ("seed", "epoch", "position", "num_samples", "num_replicas")
-        if not isinstance(state, Mapping) or any(k not in state for k in keys):
-            fail("state", f"a mapping with keys {', '.join(keys)}", state)
+        keys = ("seed", "epoch", "position", "num_samples", "num_replicas", "fingerprint")
+        if not isinstance(state_dict, Mapping) or set(state_dict) != set(keys):
+            shown = sorted(map(str, state_dict)) if isinstance(state_dict, Mapping) else state_dict
+            listed = ", ".join(repr(k) for k in keys)
+            fail("state_dict", f"a mapping with the keys {listed}", shown)
         for key in ("seed", "num_replicas"):
-            if state[key] != getattr(self, key):
-                fail(f"state[{key!r}]", f"{getattr(self, key)} as in this sampler", state[key])
-        epoch = check_positive_int("state['epoch']", state["epoch"], allow_zero=True)
+            if state_dict[key] != getattr(self, key):
+                fail(
+                    f"state_dict[{key!r}]",
+                    f"{getattr(self, key)} as in this sampler",
+                    state_dict[key],
+                )
+        epoch = check_positive_int("state_dict['epoch']", state_dict["epoch"], allow_zero=True)
         total = self._epoch_size(epoch)
-        if state["num_samples"] != total:
+        if state_dict["num_samples"] != total:
             fail(
-                "state['num_samples']",
-                f"{total}, this sampler's epoch length",
-                state["num_samples"],
+                "state_dict['num_samples']",
+                f"{total}, this sampler's length of epoch {epoch}",
+                state_dict["num_samples"],
             )
-        position = check_positive_int("state['position']", state["position"], allow_zero=True)
-        if position > self._share(total):
-            fail("state['position']", f"at most {self._share(total)}", position)
-        self.epoch, self._resume, self._progress = epoch, position, None
+        if state_dict["fingerprint"] != self._fingerprint(epoch):
+            fail(
+                "state_dict",
+                "the state of a sampler with these labels, weights and settings (fingerprint "
+                f"{self._fingerprint(epoch)!r})",
+                f"fingerprint {state_dict['fingerprint']!r}",
+            )
+        position = check_positive_int(
+            "state_dict['position']", state_dict["position"], allow_zero=True
+        )
+        share = self._share(total)
+        if position > share:
+            fail("state_dict['position']", f"at most {share}, this rank's share", position)
+        self._pass = None
+        if self._selected and epoch != self.epoch:
+            if epoch > self.epoch or position < share:
+                fail(
+                    "state_dict['epoch']",
+                    f"{self.epoch}, the epoch given to set_epoch (or an earlier one that the "
+                    "state completes)",
+                    epoch,
+                )
+            self._resume = 0  # the state's epoch is done: the selected one starts
+            return
+        self.epoch, self._resume, self._loaded = epoch, position, True
+
+    # -- the fingerprint of a state --------------------------------------------------------
+    def _identity(self) -> Iterator[bytes]:
+        """What the plans of every epoch depend on beside the epoch, the seed and the share."""
+        raise NotImplementedError
+
+    def _epoch_identity(self, epoch: int) -> bytes:
+        """What the plan of ``epoch`` depends on beside :meth:`_identity`."""
+        return b""
+
+    def _fingerprint(self, epoch: int) -> str:
+        if self._digest is None:  # hashes the labels once, on the first state
+            whole = hashlib.blake2b(digest_size=16)
+            for part in self._identity():
+                whole.update(len(part).to_bytes(8, "little") + part)
+            self._digest = whole.digest()
+        settings = (type(self).__name__, self.seed, self.num_replicas, self.drop_last)
+        epoch_part = hashlib.blake2b(self._digest, digest_size=8)
+        epoch_part.update(repr((settings, self._epoch_size(epoch))).encode())
+        epoch_part.update(self._epoch_identity(epoch))
+        return epoch_part.hexdigest()
 
 
 class _Cursor:
@@ -363,6 +517,14 @@ class ClassBalancedSampler(_EpochSampler):
 
     def _probabilities(self, epoch: int) -> np.ndarray:
         return self._mass / self._mass.sum()
+
+    def _identity(self) -> Iterator[bytes]:
+        yield bytes([self.replacement])
+        yield self._counts.tobytes()
+        yield self._order.tobytes()  # with the counts, the labels
+
+    def _epoch_identity(self, epoch: int) -> bytes:
+        return self._probabilities(epoch).tobytes()  # the weights (and schedule) at ``epoch``
 
     def _epoch_size(self, epoch: int) -> int:
         if self.replacement:
@@ -588,6 +750,9 @@ class RepeatFactorSampler(_EpochSampler):
         """float64 tensor (N,): the repeat factor :math:`r_i` of every sample."""
         return torch.from_numpy(self._factors.copy())
 
+    def _identity(self) -> Iterator[bytes]:
+        yield self._factors.tobytes()
+
     def _make_plan(self, epoch: int) -> np.ndarray:
         rng = np.random.default_rng((self.seed, epoch))
         whole = np.floor(self._factors)
@@ -652,12 +817,11 @@ class EpochBatchSampler(Sampler[list[int]]):
         return size // self.batch_size if self.drop_last else -(-size // self.batch_size)
 
     def __iter__(self) -> Iterator[list[int]]:
-        epoch, start = self.sampler._begin()
-        cursor = _Cursor(start)
-        self.sampler._progress = cursor.position
-        return self._batches(epoch, start, cursor)
+        self.sampler._pass = None  # the pass starts at its first batch, as for the sampler
+        return self._batches()
 
-    def _batches(self, epoch: int, start: int, cursor: _Cursor) -> Iterator[list[int]]:
+    def _batches(self) -> Iterator[list[int]]:
+        epoch, start, cursor = self.sampler._begin()
         pending = np.empty(0, dtype=np.int64)
         for chunk in self.sampler._local_chunks(epoch, start):
             data = np.concatenate((pending, chunk)) if len(pending) else chunk
@@ -674,13 +838,29 @@ class EpochBatchSampler(Sampler[list[int]]):
         """Select the sampler's epoch (see :meth:`ClassBalancedSampler.set_epoch`)."""
         self.sampler.set_epoch(epoch)
 
-    def state_dict(self) -> dict[str, int]:
-        """The sampler's state, its position counting the indices of the batches yielded."""
-        return self.sampler.state_dict()
+    def state_dict(self, consumed: int | None = None) -> dict[str, Any]:
+        """The sampler's state, its position after the batches yielded (or consumed).
 
-    def load_state_dict(self, state: Mapping[str, int]) -> None:
+        Args:
+            consumed: how many batches of the current pass training has consumed, for a
+                :class:`~torch.utils.data.DataLoader` with workers (which fetch ahead). Default
+                None: every batch yielded so far counts.
+
+        Raises:
+            ValueError: for ``consumed`` negative or larger than the batches yielded.
+        """
+        if consumed is None:
+            return self.sampler.state_dict()
+        consumed = check_positive_int("consumed", consumed, allow_zero=True)
+        _, yielded = self.sampler._yielded()
+        batches = -(-yielded // self.batch_size)
+        if consumed > batches:
+            fail("consumed", f"at most {batches}, the batches this pass has yielded", consumed)
+        return self.sampler.state_dict(consumed=min(consumed * self.batch_size, yielded))
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Resume the sampler: the next iteration yields the batches of the rest of the epoch."""
-        self.sampler.load_state_dict(state)
+        self.sampler.load_state_dict(state_dict)
 
 
 def _label_array(labels: Any) -> np.ndarray:
@@ -838,13 +1018,22 @@ def _label_pairs(targets: Any) -> tuple[np.ndarray, np.ndarray, int]:
     if min(lengths) < 0:
         bad = lengths.index(-1)
         fail(f"multilabel_targets[{bad}]", "a sequence of category indices", targets[bad])
-    flat = np.asarray(list(itertools.chain.from_iterable(targets)))
-    if flat.size and (flat.dtype.kind not in "iu" or flat.min() < 0):
-        fail("multilabel_targets", "category indices: integers >= 0", flat.min())
-    if flat.size and flat.max() >= MAX_CLASSES:
-        fail("multilabel_targets", f"category indices in [0, {MAX_CLASSES})", int(flat.max()))
+    values = []
+    for item in itertools.chain.from_iterable(targets):
+        try:  # integers of Python, NumPy or a 0-d tensor; not booleans, floats or lists
+            if isinstance(item, (bool, np.bool_)) or getattr(item, "dtype", None) == torch.bool:
+                raise TypeError
+            values.append(operator.index(item))
+        except TypeError:
+            shown = item.item() if isinstance(item, np.generic) else item
+            fail("multilabel_targets", "category indices: integers >= 0", shown)
+    if values and min(values) < 0:
+        fail("multilabel_targets", "category indices: integers >= 0", min(values))
+    if values and max(values) >= MAX_CLASSES:
+        fail("multilabel_targets", f"category indices in [0, {MAX_CLASSES})", max(values))
+    flat = np.array(values, dtype=np.int64)
     sample = np.repeat(np.arange(len(targets)), lengths)
-    category = flat.astype(np.int64)
+    category = flat
     num_categories = int(category.max()) + 1 if flat.size else 1
     distinct = np.unique(sample * num_categories + category)
     return distinct // num_categories, distinct % num_categories, len(targets)

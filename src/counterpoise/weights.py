@@ -529,6 +529,8 @@ def compute_class_weight(
     _check_class_weight(class_weight)
     if not isinstance(classes, np.ndarray):
         fail("classes", "a NumPy array", type(classes).__name__, error=TypeError)
+    if classes.ndim != 1:
+        fail("classes", "a 1-D array of class labels", f"an array of shape {classes.shape}")
     labels = _label_array(y)
     if labels.ndim != 1:
         fail("y", "1-D", f"an array of shape {labels.shape}")
@@ -587,7 +589,7 @@ def compute_sample_weight(
             None for multi-output ``y``, a list whose length is not the number of outputs, or
             the errors of :func:`compute_class_weight`.
         TypeError: for arguments of the wrong type.
-        IndexError: for indices out of range.
+        IndexError: for indices out of range (as scikit-learn), with the package's message.
 
     Example:
         >>> compute_sample_weight("balanced", [1, 1, 1, 1, 0, 0])
@@ -602,6 +604,7 @@ def compute_sample_weight(
     n_outputs = labels.shape[1]
     if indices is not None and class_weight != "balanced":
         fail("class_weight", "'balanced' when `indices` is given", class_weight)
+    subsample = None if indices is None else _subsample(indices, labels.shape[0])
     if n_outputs == 1 and isinstance(class_weight, list):
         if class_weight:
             fail("class_weight", "'balanced', a dict or None for single-output `y`", class_weight)
@@ -618,13 +621,43 @@ def compute_sample_weight(
         uniques, inverse, counts = _encode(labels[:, k])
         _check_class_weight(chosen)
         if chosen == "balanced":
-            if indices is not None:  # count the subsample's labels instead
-                counts = np.bincount(inverse[np.asarray(indices)], minlength=len(uniques))
+            if subsample is not None:  # count the subsample's labels instead
+                counts = np.bincount(inverse[subsample], minlength=len(uniques))
             per_class = _balanced(counts)
         else:
             per_class = _given_weights(chosen, uniques)
         weights *= per_class[inverse]
     return weights
+
+
+def _subsample(indices: Any, n: int) -> np.ndarray:
+    """``indices`` of :func:`compute_sample_weight` checked: integer indices into ``y`` (as
+    NumPy reads them, negative from the end) or a boolean mask of its length. Out of range,
+    an IndexError as scikit-learn's."""
+    index = np.asarray(indices)
+    if index.size == 0:
+        return index.astype(np.intp)
+    if index.dtype == np.bool_:
+        if index.shape != (n,):
+            fail("indices", f"a boolean mask of length {n}, like `y`", f"shape {index.shape}")
+        return index
+    if index.dtype.kind not in "iu" or index.ndim != 1:
+        fail(
+            "indices",
+            "a 1-D array of integer indices into `y` or a boolean mask",
+            f"an array of dtype {index.dtype} and shape {index.shape}",
+            error=TypeError,
+        )
+    outside = (index < -n) | (index >= n)
+    if outside.any():
+        first = int(np.argmax(outside))
+        fail(
+            "indices",
+            f"indices into `y` in [-{n}, {n})",
+            f"{int(index[first])} at position {first}",
+            error=IndexError,
+        )
+    return index
 
 
 def _smoothing(zero_counts: str, smoothing: float | None) -> float:
@@ -857,7 +890,14 @@ def ldam_margins(counts: VectorLike, max_margin: float = 0.5) -> torch.Tensor:
         tensor([0.1000, 0.2000, 0.5000])
     """
     max_margin = check_number("max_margin", max_margin, low=0.0, low_open=True)
-    n = class_vector("counts", counts, positive=True).double()
+    return margins_of_counts(class_vector("counts", counts, positive=True), max_margin)
+
+
+def margins_of_counts(counts: torch.Tensor, max_margin: float) -> torch.Tensor:
+    """:func:`ldam_margins` of counts and a margin already checked (an LDAM module's), on
+    the device of the counts: computed in float64 on the CPU, in float32 elsewhere (some
+    accelerators have no float64)."""
+    n = counts.double() if counts.device.type == "cpu" else counts.float()
     return (max_margin * (n.min() / n) ** 0.25).float()
 
 

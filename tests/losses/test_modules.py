@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ import torch
 
 from counterpoise import functional as cf
 from counterpoise import losses
+from counterpoise.losses.registry import LOSSES as LOSSES_BY_NAME
 
 COUNTS = [500.0, 120.0, 30.0, 4.0]
 WEIGHT = torch.tensor([0.2, 0.7, 1.5, 3.0])
@@ -387,5 +389,145 @@ def test_a_loaded_state_is_checked_like_the_constructor_checks_it(name, bad, rai
     module.load_state_dict(state)  # its own state loads
     state[buffer] = state[buffer].clone()
     state[buffer].view(-1)[0] = bad
+    if name == "cost_sensitive" and bad == -1.0:
+        # a negative cost (a reward) is a valid cost matrix for the constructor too
+        module.load_state_dict(state)
+        assert module.cost.view(-1)[0] == -1.0
+        return
     with raises(ValueError, buffer):
         module.load_state_dict(state)
+
+
+@pytest.mark.parametrize(
+    ("build", "buffer", "bad", "expected"),
+    [
+        (
+            lambda: losses.SigmoidFocalLoss(alpha=[0.2, 0.7]),
+            "alpha",
+            torch.tensor([0.2, 1.5]),
+            "values in [0, 1]",
+        ),
+        (
+            lambda: losses.AnchorFocalLoss([0.2, 0.7]),
+            "alpha",
+            torch.tensor([1.5, 0.2]),
+            "values in [0, 1]",
+        ),
+        (
+            lambda: losses.DistributionBalancedLoss([30.0, 5.0], 40),
+            "counts",
+            torch.tensor([40.0, 5.0]),
+            "below num_samples=40 for every label",
+        ),
+        (
+            lambda: losses.FocalLoss([0.5, 2.0]),  # a softmax focal alpha is a class weight
+            "alpha",
+            torch.tensor([0.5, -2.0]),
+            "non-negative",
+        ),
+    ],
+)
+def test_a_loaded_state_is_checked_by_the_rules_of_each_buffer(
+    build, buffer, bad, expected, raises
+):
+    module = build()
+    with raises(ValueError, buffer, expected):
+        module.load_state_dict({buffer: bad})
+    # the module keeps what it held before
+    assert torch.equal(getattr(module, buffer), build().state_dict()[buffer])
+    losses.FocalLoss([0.5, 2.0]).load_state_dict({"alpha": torch.tensor([1.5, 3.0])})
+
+
+#: What a loss checks with each call, besides its options: never the tensors a module owns.
+PER_CALL = {"target", "sample_weight", "denominator"}
+
+
+@pytest.mark.parametrize("name", list(LOSSES_BY_NAME))
+def test_a_module_checks_its_buffers_once_not_per_call(name, request, monkeypatch):
+    # On an accelerator every check of a value is a device-side assertion, a kernel launched
+    # with each call (on the CPU, a pass over the tensor): a module's forward asserts only on
+    # what comes with the call, while the function, given the module's buffers, checks them
+    # each time. The function with the buffers computes what the module does.
+    from counterpoise import _checks
+
+    asserted: list[str] = []
+    original = _checks.device_assert
+
+    def spy(ok: torch.Tensor, what: str, expected: str) -> None:
+        asserted.append(what)
+        original(ok, what, expected)
+
+    entry = LOSSES_BY_NAME[name]
+    module, x, y = _owning_module(name)  # its buffers checked here, once
+    request.getfixturevalue("device_checks")  # from here every value check is an assertion
+    for namespace in list(sys.modules.values()):
+        if getattr(namespace, "device_assert", None) is original:
+            monkeypatch.setattr(namespace, "device_assert", spy)
+    owned = {k for k, v in module.named_buffers() if v is not None}
+    sw = torch.rand(y.shape if entry.task != "detection" else x.shape)
+    from_module = module(x, y, sample_weight=sw)
+    assert set(asserted) <= PER_CALL and "target" in asserted, asserted
+    asserted.clear()
+    options = {**dict(module.named_buffers()), **_function_options(name, module)}
+    from_function = entry.function(x, y, sample_weight=sw, **options)
+    assert owned <= set(asserted), (owned, asserted)
+    torch.testing.assert_close(from_module, from_function, rtol=0, atol=0)
+
+
+def _owning_module(name: str) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    """The loss module built from counts, with every per-class tensor it can own, and a
+    batch for it."""
+    from counterpoise import count_labels
+
+    entry = LOSSES_BY_NAME[name]
+    g = torch.Generator().manual_seed(9)
+    if entry.task == "multilabel":
+        y = (torch.rand(8, 3, generator=g) < 0.5).float()
+        options: dict[str, Any] = {"reduction": "mean"}
+        if name == "bce":
+            return entry.build(y), torch.randn(8, 3, generator=g), y
+        if name == "sigmoid_focal":
+            options["weight"] = torch.tensor([0.5, 1.0, 2.0])
+        counts = count_labels(
+            torch.tensor([[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 0, 1]]), multilabel=True
+        )
+        return entry.build(counts, **options), torch.randn(8, 3, generator=g), y
+    counts = torch.tensor([40, 10, 5])
+    if entry.task == "detection":
+        module = entry.build(counts, weight=torch.tensor([0.5, 1.0, 2.0]))
+        return module, torch.randn(2, 4, 3, generator=g), torch.randint(0, 4, (2, 4), generator=g)
+    options = {}
+    if name in ("logit_adjusted", "balanced_softmax", "ldam"):
+        options["scheme"] = "effective"
+        options["beta"] = 0.99
+    module = entry.build(counts, **options)
+    return module, torch.randn(8, 3, generator=g), torch.randint(0, 3, (8,), generator=g)
+
+
+def _function_options(name: str, module: torch.nn.Module) -> dict[str, Any]:
+    """The options of ``module`` other than its buffers, as its function takes them."""
+    keys = {
+        "cross_entropy": ("ignore_index", "label_smoothing", "reduction"),
+        "focal": ("gamma", "ignore_index", "reduction"),
+        "logit_adjusted": ("tau", "label_smoothing", "ignore_index", "reduction"),
+        "balanced_softmax": ("label_smoothing", "ignore_index", "reduction"),
+        "ldam": ("max_margin", "scale", "label_smoothing", "ignore_index", "reduction"),
+        "cost_sensitive": ("cross_entropy_weight", "ignore_index", "reduction"),
+        "bce": ("ignore_value", "reduction"),
+        "sigmoid_focal": ("alpha", "gamma", "ignore_value", "reduction"),
+        "asymmetric": ("gamma_pos", "gamma_neg", "clip", "ignore_value", "reduction"),
+        "distribution_balanced": (
+            "num_samples",
+            "alpha",
+            "beta",
+            "mu",
+            "neg_scale",
+            "kappa",
+            "gamma",
+            "ignore_value",
+            "reduction",
+        ),
+        "anchor_focal": ("alpha", "gamma", "ignore_index", "background", "reduction"),
+    }[name]
+    buffers = dict(module.named_buffers())
+    return {k: getattr(module, k) for k in keys if k not in buffers}

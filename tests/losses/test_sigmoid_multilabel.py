@@ -217,19 +217,23 @@ def test_values_without_autograd() -> None:
 
 
 @pytest.mark.parametrize("name", LOSSES)
-def test_double_backward_raises(name: str) -> None:
-    # The gradient is computed outside autograd: with create_graph=True it would come back
-    # without its second-order terms (a gradient penalty or a Hessian-vector product through
-    # the loss would silently miss them).
+def test_a_second_derivative_raises_where_it_is_taken(name: str) -> None:
+    # The gradient is computed outside autograd: differentiated again it would lack its
+    # second-order terms (a gradient penalty or a Hessian-vector product through the loss
+    # would silently miss them). A graph of the gradient may be built (torch.func does), but
+    # differentiating it raises.
     x, y = _inputs(14)
     x.requires_grad_()
     for reduction in ("sum", "mean"):
         loss = LOSSES[name](x, y, reduction=reduction)
-        with pytest.raises(RuntimeError, match="`create_graph` must be False"):
-            torch.autograd.grad(loss, x, create_graph=True)
-        # a first-order backward of the same graph still works
-        (grad,) = torch.autograd.grad(loss, x)
-        assert not grad.requires_grad and torch.isfinite(grad).all()
+        (grad,) = torch.autograd.grad(loss, x, create_graph=True)
+        assert grad.requires_grad
+        with pytest.raises(RuntimeError, match="`create_graph` must be False when a gradient"):
+            torch.autograd.grad((grad * grad).sum(), x)
+        # a first-order backward of the same graph still works, and gives the same gradient
+        (again,) = torch.autograd.grad(loss, x)
+        assert not again.requires_grad and torch.isfinite(again).all()
+        torch.testing.assert_close(again, grad.detach(), rtol=0, atol=0)
 
 
 # ----------------------------------------------------------------- numerics

@@ -205,6 +205,37 @@ def test_cost_sensitive_loss_formula(p: dict[str, Any], lam: float, as_vector: b
     _check(ours, reference, p)
 
 
+@pytest.mark.parametrize("shape", [(1500, 400), (3, 150, 40, 50)])
+@pytest.mark.parametrize("with_grad", [True, False])
+def test_cost_sensitive_loss_over_several_chunks_of_rows(shape, with_grad) -> None:
+    # Batches of more rows than one chunk of the CPU path (and, for (N, C, d1, d2), rows of
+    # several pixels), with spread logits whose probabilities underflow: the float64 formula,
+    # also without a gradient (no_grad takes another branch).
+    g = torch.Generator().manual_seed(11)
+    c = shape[1]
+    x = torch.randn(shape, generator=g) * 30
+    y = torch.randint(0, c, shape[:1] + shape[2:], generator=g)
+    y.view(-1)[::7] = -100
+    matrix = torch.randn(c, c, generator=g)
+    sw = torch.rand(y.shape, generator=g)
+
+    def reference(z: torch.Tensor) -> torch.Tensor:
+        rows = matrix.double()[y.clamp(min=0)].movedim(-1, 1)
+        loss = (rows * z.softmax(dim=1)).sum(1) - 0.3 * _log_softmax_at_target(z, y)
+        return (torch.where(y != -100, loss, 0.0) * sw).sum() / (sw * (y != -100)).sum()
+
+    xd = x.double().requires_grad_()
+    expected = reference(xd)
+    expected.backward()
+    ours = x.clone().requires_grad_(with_grad)
+    got = cf.cost_sensitive_loss(ours, y, matrix, cross_entropy_weight=0.3, sample_weight=sw)
+    torch.testing.assert_close(got.double(), expected.detach(), rtol=2e-6, atol=1e-6)
+    if with_grad:
+        got.backward()
+        assert ours.grad is not None
+        torch.testing.assert_close(ours.grad.double(), xd.grad, rtol=1e-4, atol=1e-9)
+
+
 def test_cost_vector_is_cost_of_missing_the_class() -> None:
     x, y = torch.randn(8, 3, dtype=torch.float64), torch.randint(0, 3, (8,))
     c = torch.tensor([1.0, 2.0, 10.0], dtype=torch.float64)
@@ -264,8 +295,10 @@ def test_nothing_of_the_input_size_is_kept_for_backward_but_the_input(name: str)
 
     with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
         loss = fn(x, y)
-    large = [t for t in saved if t.numel() > y.numel()]
-    assert all(t.data_ptr() == x.data_ptr() for t in large), [t.shape for t in large]
+    large = [t for t in saved if t.numel() > y.numel() and t.data_ptr() != x.data_ptr()]
+    # the expected cost keeps the gradient it computes with the loss, and nothing else
+    kept = [(4 * 16 * 5,)] if name == "cost_sensitive" else []
+    assert [(t.numel(),) for t in large] == kept, [t.shape for t in large]
     loss.backward()
 
 

@@ -163,7 +163,12 @@ def test_absent_class_has_undefined_average_precision():
         ([0], np.array(0), {}, "rows"),
         ([0, 1, 2], np.array([0.0, 1.0, 2.0]), {}, "1-D floats"),
         ([0, 1], np.array([[0, 1], [1, 0]]), {}, "shape"),
-        ([0, 0], np.array([[1.0], [1.0]]), {}, "num_classes"),
+        (
+            [0, 0],
+            np.array([[1.0], [1.0]]),
+            {},
+            "`y_score_or_pred` must be probabilities of at least 2",
+        ),
         ([0, 1], np.array([0, 1]), {"n_bins": 10}, "n_bins"),
     ],
 )

@@ -325,6 +325,8 @@ def _encode(labels: np.ndarray, name: str) -> tuple[np.ndarray, tuple[Hashable, 
 def _features(X: np.ndarray, columns: Sequence[str] | None, source: str) -> np.ndarray:
     if X.ndim != 2 or X.shape[1] == 0:
         fail("features", "a 2-D array with at least one column", X.shape)
+    if X.dtype.kind not in "biuf":
+        fail("features", "numeric columns (encode categories first)", f"dtype {X.dtype}")
     X = X.astype(np.float32)
     bad = ~np.isfinite(X)
     if bad.any():
@@ -721,6 +723,8 @@ def _npz_pair(arrays: dict[str, np.ndarray], x_key: str, y_key: str) -> tuple[np
         fail(x_key, "an array with one row per sample", f"an array of shape {X.shape}")
     if len(X) != len(y):
         fail(x_key, f"{len(y)} rows, one for each row of {y_key}", f"{len(X)} rows")
+    if len(y) == 0:
+        fail(y_key, "non-empty", "no rows")
     return X.reshape(len(X), -1), y
 
 

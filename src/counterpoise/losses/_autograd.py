@@ -1,4 +1,4 @@
-r"""Custom autograd functions: one for the softmax-family losses, one for the sigmoid family.
+r"""Custom autograd functions: the softmax family, the expected cost, and the sigmoid family.
 
 Cross-entropy, focal, logit-adjusted, balanced-softmax, LDAM and cost-sensitive losses all
 apply a softmax to adjusted logits
@@ -30,14 +30,22 @@ with :math:`A_i = \lambda (1 - \varepsilon) w_{y_i} \frac{d}{d\,\mathrm{nll}}
 \big[(1 - p_{iy_i})^\gamma \mathrm{nll}_i\big]`, :math:`W = \sum_c w_c` and the expected cost
 :math:`E_i = \sum_c M_{y_i c}\, p_{ic}`, times :math:`s` for :math:`x`. So the forward pass
 saves only the input, :math:`\operatorname{logsumexp}(z_i)` and, where they are not constants,
-:math:`A_i` and :math:`E_i`: a few numbers per element. The backward pass rebuilds :math:`p =
+:math:`A_i`: a few numbers per element. The backward pass rebuilds :math:`p =
 \exp(z - \operatorname{logsumexp}(z))` in a single buffer that becomes the gradient: no
 probabilities, one-hot masks or powers of shape (N, C) are kept between the passes. Both passes
 use explicit elementwise operations along dimension 1 rather than PyTorch's (log-)softmax, which
 is slow along dimension 1 of (N, C, d1, ..., dK) inputs and on logits whose exponentials
 underflow.
 
-The binary and multilabel losses share a second, elementwise function, in two forms. The
+The expected cost (a cost matrix :math:`M`, the cost-sensitive loss, with :math:`\lambda` times
+cross-entropy and nothing else) has a function of its own, which computes the gradient in the
+forward pass, where :math:`p` and the rows :math:`M_{y_i}` are at hand anyway, and keeps it:
+rebuilding both in the backward pass would take twice the passes over (N, C) data. On a CPU it
+works in chunks of rows (see below), so that :math:`p` and the rows of :math:`M` stay in the
+cache; the rows :math:`M_{y_i}` are gathered from the (C, C) matrix, never as an (N, C, C)
+tensor.
+
+The binary and multilabel losses share another, elementwise function, in two forms. The
 joint form (binary cross-entropy, the sigmoid focal loss) has one modulating factor from the
 soft target: with :math:`\sigma = \sigma(x)`, positive and negative weights :math:`A, B`,
 :math:`q = \sigma (1 - y) + y (1 - \sigma)` and the focal :math:`\alpha_t`,
@@ -63,22 +71,29 @@ the focal and distribution-balanced losses.
 
 Everything is computed in float32 (float64 for float64 inputs); gradients come back in the
 input's dtype. The class dimension is dimension 1 of an (N, C, d1, ..., dK) input, so
-segmentation inputs need no transposed copy. Both functions are differentiable once: their
-backward passes raise under ``create_graph=True`` (see ``_differentiable_once``).
+segmentation inputs need no transposed copy.
+
+Every function is written for :mod:`torch.func` (a ``setup_context`` and a ``forward``
+without context) with a ``vmap`` rule: every tensor argument is per row (dimension 0), so a
+vmapped batch of B calls is one call on B times the rows (``_by_rows``), and the kernels run on
+plain tensors. The losses are differentiable once: the gradient is computed outside autograd,
+so a graph built through it (``create_graph=True``, as :func:`torch.func.grad` builds it) holds
+a node that raises when it is differentiated itself (``_first_derivative``), rather than give
+a second derivative without its second-order terms.
 """
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 import torch.nn.functional as F
 
-from .._checks import autocast_enabled, compute_dtype, fail
+from .._checks import autocast_enabled, compute_dtype, fail, vmapped
 
 __all__ = [
     "Rebalance",
@@ -120,30 +135,116 @@ class SoftmaxTerms:
     ce: float = 1.0
 
 
-def _differentiable_once(backward: Callable[..., Any]) -> Callable[..., Any]:
-    """A backward pass that refuses to build a graph for a second derivative.
+def _no_second_derivative() -> NoReturn:
+    fail(
+        "create_graph",
+        "False when a gradient of the loss is differentiated again (the losses are "
+        "differentiable once: no double backward)",
+        True,
+        error=RuntimeError,
+    )
 
-    The backward passes compute the gradient outside autograd from what the forward pass
-    saved, so the gradient they return has no graph of its own. PyTorch runs a backward
-    function with grad mode on only for ``create_graph=True`` (second derivatives, gradient
-    penalties, meta-learning): raise then, rather than return a gradient whose second-order
-    terms are silently missing. (PyTorch's ``once_differentiable`` raises only at the second
-    differentiation, and only when the incoming gradient requires grad: after a sum or a mean
-    it does not, and the missing terms would go unnoticed.)
+
+class _Rowwise(torch.autograd.Function):
+    """The functions here: every tensor argument holds one row per element of dimension 0,
+    and ``vmap`` runs them on all rows of the batch at once (see ``_by_rows``).
+
+    They have no forward-mode rule (``jvp``): :func:`torch.compile` cannot trace a function
+    that defines one, and PyTorch's error for the missing rule is clear.
     """
 
-    @functools.wraps(backward)
-    def checked(ctx: Any, *grads: torch.Tensor) -> Any:
-        if torch.is_grad_enabled():
-            fail(
-                "create_graph",
-                "False: the losses are differentiable once (no double backward)",
-                True,
-                error=RuntimeError,
-            )
-        return backward(ctx, *grads)
+    @classmethod
+    def vmap(cls, info: Any, in_dims: Any, *args: Any) -> Any:
+        return _by_rows(cls, info, in_dims, *args)
 
-    return checked
+
+class _FirstDerivative(_Rowwise):
+    """A gradient computed outside autograd, as a node of a graph that refuses to be
+    differentiated: ``compute(terms, *tensors)``."""
+
+    @staticmethod
+    def forward(compute: Callable[..., torch.Tensor], terms: Any, *tensors: Any) -> torch.Tensor:
+        return compute(terms, *tensors)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
+        pass
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Any) -> Any:
+        _no_second_derivative()
+
+
+def _first_derivative(
+    compute: Callable[..., torch.Tensor], terms: Any, *tensors: torch.Tensor | None
+) -> torch.Tensor:
+    """``compute(terms, *tensors)``, the gradient of a backward pass from tensors that it
+    saved, also where a graph is being built through it.
+
+    PyTorch runs a backward pass with grad mode on to build a graph of the gradient:
+    ``create_graph=True``, and :func:`torch.func.grad`, which always builds one for transforms
+    that might follow. The gradients here are computed outside autograd, so such a graph would
+    miss their dependence on the input: a second derivative (double backward, a Hessian, a
+    gradient penalty) would silently lack its second-order terms. There the gradient becomes
+    the output of ``_FirstDerivative``, connected to the tensors it depends on (the input
+    among them), whose own derivative raises: a first derivative works under every transform,
+    a second fails where it is taken. (PyTorch's ``once_differentiable`` connects only to the
+    incoming gradient, which after a sum or a mean does not require grad: the second
+    derivative would quietly miss the terms.)
+    """
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
+        result: torch.Tensor = _FirstDerivative.apply(compute, terms, *tensors)
+        return result
+    return compute(terms, *tensors)
+
+
+def _by_rows(function: Any, info: Any, in_dims: Any, *args: Any) -> tuple[Any, Any]:
+    """The ``vmap`` rule of the functions here: one call on B times the rows.
+
+    Every tensor argument holds one row per element of dimension 0 (the input's samples), and
+    the rows are independent; so B vmapped calls with N rows each are one call with B x N rows
+    (the batch dimension moved first and merged with dimension 0, tensors that are not batched
+    repeated), whose results are split again. For 0-d inputs (one logit per call) the batch
+    dimension is the rows. The per-class tensors of the terms are shared by all rows and may
+    not be batched.
+    """
+    for arg in args:
+        if dataclasses.is_dataclass(arg):
+            _refuse_batched(arg)
+    size = info.batch_size
+    lead, dim = next((a, d) for a, d in zip(args, in_dims, strict=True) if d is not None)
+    shape = lead.shape[:dim] + lead.shape[dim + 1 :]  # of one call
+
+    def merged(arg: Any, d: int | None) -> Any:
+        if not isinstance(arg, torch.Tensor):
+            return arg
+        arg = arg.expand(size, *arg.shape) if d is None else arg.movedim(d, 0)
+        return arg.flatten(0, 1) if shape else arg
+
+    out = function.apply(*(merged(a, d) for a, d in zip(args, in_dims, strict=True)))
+
+    def split(o: Any) -> Any:
+        return o.unflatten(0, (size, shape[0])) if isinstance(o, torch.Tensor) and shape else o
+
+    if isinstance(out, tuple):
+        return tuple(split(o) for o in out), tuple(None if o is None else 0 for o in out)
+    return split(out), 0
+
+
+def _refuse_batched(terms: Any) -> None:
+    """Raise when a tensor of ``terms`` (class weights, priors, counts, costs) is batched by
+    :func:`torch.func.vmap`: they are the same for every call of a vmapped loss."""
+    for field in dataclasses.fields(terms):
+        value = getattr(terms, field.name)
+        if dataclasses.is_dataclass(value):
+            _refuse_batched(value)
+        elif isinstance(value, torch.Tensor) and vmapped(value):
+            fail(
+                "in_dims",
+                "None for a loss's class weights, priors, counts and costs (vmap over the "
+                "logits, targets, sample weights and denominators)",
+                f"a batched {field.name}",
+            )
 
 
 def softmax_family_loss(
@@ -157,10 +258,15 @@ def softmax_family_loss(
     ``input`` is (N, C, d1, ..., dK); ``target`` holds class indices in [0, C) of shape
     (N, d1, ..., dK) (ignored elements replaced by any valid class by the caller, who masks
     them afterwards). ``target_weight``, ``terms.weight[target]``, may be passed when the
-    caller has it anyway (for the mean's normaliser), to save a look-up.
+    caller has it anyway (for the mean's normaliser), to save a look-up. With a cost matrix,
+    ``terms`` holds nothing but it and the cross-entropy coefficient (the cost-sensitive loss).
     """
-    loss: torch.Tensor = _SoftmaxFamily.apply(input, target, terms, target_weight)
-    return loss
+    if terms.cost is not None:
+        with_grad = input.requires_grad and torch.is_grad_enabled()
+        cost: tuple[torch.Tensor, Any] = _ExpectedCost.apply(input, target, terms, with_grad)
+        return cost[0]
+    out: tuple[torch.Tensor, ...] = _SoftmaxFamily.apply(input, target, terms, target_weight)
+    return out[0]
 
 
 def per_target(v: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -217,8 +323,13 @@ def full_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.matmul(a, b)
 
 
-def _cost_rows(cost: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """M[y_i] arranged like the input: (N, C, d1, ..., dK), a new tensor."""
+def _cost_rows(
+    cost: torch.Tensor, target: torch.Tensor, out: torch.Tensor | None = None
+) -> torch.Tensor:
+    """M[y_i] arranged like the input: (N, C, d1, ..., dK); written into ``out`` (of that
+    shape, contiguous) for (N,) targets, else a new tensor."""
+    if out is not None and target.ndim == 1:
+        return torch.index_select(cost, 0, target, out=out)
     rows = cost.index_select(0, target.reshape(-1))
     return rows.view(*target.shape, cost.shape[1]).movedim(-1, 1)
 
@@ -291,15 +402,17 @@ def _target_weight(
     return _times(w_y, factor)
 
 
-class _SoftmaxFamily(torch.autograd.Function):
+class _SoftmaxFamily(_Rowwise):
+    """The loss, logsumexp(z) and, where it is not a constant, the coefficient A (the last two
+    kept for the backward pass)."""
+
     @staticmethod
     def forward(
-        ctx: Any,
         input: torch.Tensor,
         target: torch.Tensor,
         terms: SoftmaxTerms,
         target_weight: torch.Tensor | None,
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         x = input.to(compute_dtype(input.dtype))
         t = target.unsqueeze(1)
         z = _adjusted(x, t, terms)
@@ -338,50 +451,165 @@ class _SoftmaxFamily(torch.autograd.Function):
             total = n_classes if terms.weight is None else terms.weight.sum()
             smooth = log_sum.squeeze(1).mul(total).sub_(weighted_d)
             loss = loss.add(smooth, alpha=terms.ce * terms.smoothing / n_classes)
-        expected = None
-        if terms.cost is not None:
-            p = e.div_(sum_e)
-            expected = _cost_rows(terms.cost, target).mul_(p).sum(dim=1)
-            loss = loss + expected
-        # Besides the logsumexp, the coefficient a when it is not a constant, and the expected
-        # cost: vectors of the target's size.
-        a_saved = a if isinstance(a, torch.Tensor) else None
-        ctx.save_for_backward(input, target, lse, a_saved, expected)
-        ctx.terms = terms
-        return loss
+        # Besides the logsumexp, the coefficient a when it is not a constant: vectors of the
+        # target's size. (Not the input target_weight itself, which the backward pass looks
+        # up again: autograd cannot keep an input returned as an output.)
+        kept = a if isinstance(a, torch.Tensor) and a is not target_weight else None
+        return loss, lse, kept
 
     @staticmethod
-    @_differentiable_once
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None, None]:
-        input, target, lse, saved_a, expected = ctx.saved_tensors
-        terms: SoftmaxTerms = ctx.terms
-        t = target.unsqueeze(1)
-        # p = softmax(z) becomes the gradient: the backward pass holds one (N, C) buffer.
-        p = _probabilities(input.to(lse.dtype), t, lse, terms)
-        g = _times(grad, terms.scale)  # chain factor of z = s (x + b - m)
-        a = _target_weight(target, terms) if saved_a is None else saved_a
-        ag = g * a  # a times the incoming gradient
-        n_classes = p.shape[1]
-        # The coefficient of p: a, plus lambda eps W / C from the smoothing term.
-        pg = ag
-        if terms.smoothing > 0:
-            total = n_classes if terms.weight is None else terms.weight.sum()
-            pg = ag + g * (terms.ce * terms.smoothing * total / n_classes)
-        if terms.cost is None:
-            p.mul_(pg.unsqueeze(1))
+    def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
+        input, target, terms, _ = inputs
+        _, lse, a = output
+        ctx.mark_non_differentiable(*(t for t in (lse, a) if t is not None))
+        ctx.set_materialize_grads(False)  # no zeros for the outputs that are kept, not used
+        ctx.save_for_backward(input, target, lse, a)
+        ctx.terms = terms
+
+    @staticmethod
+    def backward(
+        ctx: Any, grad: torch.Tensor | None, *unused: Any
+    ) -> tuple[torch.Tensor | None, None, None, None]:
+        if grad is None:
+            return None, None, None, None
+        input, target, lse, a = ctx.saved_tensors
+        return (
+            _first_derivative(_softmax_gradient, ctx.terms, input, target, lse, a, grad),
+            None,
+            None,
+            None,
+        )
+
+
+def _softmax_gradient(
+    terms: SoftmaxTerms,
+    input: torch.Tensor,
+    target: torch.Tensor,
+    lse: torch.Tensor,
+    saved_a: torch.Tensor | None,
+    grad: torch.Tensor,
+) -> torch.Tensor:
+    """The softmax family's gradient with respect to the input, for the incoming ``grad``."""
+    t = target.unsqueeze(1)
+    # p = softmax(z) becomes the gradient: the backward pass holds one (N, C) buffer.
+    p = _probabilities(input.to(lse.dtype), t, lse, terms)
+    g = _times(grad, terms.scale)  # chain factor of z = s (x + b - m)
+    a = _target_weight(target, terms) if saved_a is None else saved_a
+    ag = g * a  # a times the incoming gradient
+    n_classes = p.shape[1]
+    # The coefficient of p: a, plus lambda eps W / C from the smoothing term.
+    pg = ag
+    if terms.smoothing > 0:
+        total = n_classes if terms.weight is None else terms.weight.sum()
+        pg = ag + g * (terms.ce * terms.smoothing * total / n_classes)
+    p.mul_(pg.unsqueeze(1))
+    p.scatter_add_(1, t, (-ag).unsqueeze(1))
+    if terms.smoothing > 0:
+        shift = (g * (terms.ce * terms.smoothing / n_classes)).unsqueeze(1)
+        if terms.weight is None:
+            p.sub_(shift)
         else:
-            # p * (coef - g E + g M[y]), with E = sum_c M[y, c] p_c from the forward pass
-            factor = _cost_rows(terms.cost, target).mul_(g.unsqueeze(1))
-            p.mul_(factor.add_((pg - expected * g).unsqueeze(1)))
-            del factor
-        p.scatter_add_(1, t, (-ag).unsqueeze(1))
-        if terms.smoothing > 0:
-            shift = (g * (terms.ce * terms.smoothing / n_classes)).unsqueeze(1)
-            if terms.weight is None:
-                p.sub_(shift)
-            else:
-                p.addcmul_(shift, _per_class(terms.weight, p.ndim), value=-1.0)
-        return p.to(input.dtype), None, None, None
+            p.addcmul_(shift, _per_class(terms.weight, p.ndim), value=-1.0)
+    return p.to(input.dtype)
+
+
+class _KeptGradient(_Rowwise):
+    """A function whose forward pass returns the loss and its gradient for an incoming
+    gradient of 1 (None without ``with_grad``), which the backward pass only scales."""
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
+        _, grad = output
+        if grad is not None:
+            ctx.mark_non_differentiable(grad)
+        # no tensor of zeros, of the input's size, as the incoming gradient of the kept one
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(inputs[0], grad)
+        ctx.inputs = len(inputs)
+
+    @staticmethod
+    def backward(
+        ctx: Any, upstream: torch.Tensor | None, *unused: Any
+    ) -> tuple[torch.Tensor | None, ...]:
+        input, grad = ctx.saved_tensors
+        scaled = None
+        if upstream is not None:
+            scaled = _first_derivative(_scaled, None, grad, upstream, input)
+        return (scaled, *(None,) * (ctx.inputs - 1))
+
+
+def _scaled(
+    terms: None, grad: torch.Tensor, upstream: torch.Tensor, input: torch.Tensor
+) -> torch.Tensor:
+    """``grad`` times the incoming gradient (one per element of the loss, broadcast along the
+    class dimension 1 where ``grad`` has one), in the input's dtype; ``input`` is there for
+    the graph (see ``_first_derivative``)."""
+    del terms
+    if upstream.ndim < grad.ndim:
+        upstream = upstream.unsqueeze(1)
+    return torch.mul(grad, upstream).to(input.dtype)
+
+
+class _ExpectedCost(_KeptGradient):
+    """The cost-sensitive loss: sum_c M[y, c] p_c + lambda nll, and its gradient."""
+
+    @staticmethod
+    def forward(
+        input: torch.Tensor, target: torch.Tensor, terms: SoftmaxTerms, with_grad: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        dtype = compute_dtype(input.dtype)
+        loss = torch.empty(target.shape, dtype=dtype, device=input.device)
+        grad = torch.empty(input.shape, dtype=dtype, device=input.device) if with_grad else None
+        for rows in _row_chunks(input, _COST_CHUNK):
+            _expected_cost(
+                input[rows].to(dtype),
+                target[rows],
+                terms,
+                loss[rows],
+                None if grad is None else grad[rows],
+            )
+        return loss, grad
+
+
+def _expected_cost(
+    x: torch.Tensor,
+    target: torch.Tensor,
+    terms: SoftmaxTerms,
+    loss: torch.Tensor,
+    grad: torch.Tensor | None,
+) -> None:
+    """The expected cost plus lambda times cross-entropy on a chunk of rows, into ``loss``,
+    and its gradient into ``grad``:
+
+        l = E + lambda nll,  E = sum_c M[y, c] p_c,
+        dl/dx_k = p_k (M[y, k] - E) + lambda (p_k - [k = y]).
+    """
+    assert terms.cost is not None
+    t = target.unsqueeze(1)
+    top = x.amax(dim=1, keepdim=True)
+    e = _exp_(x - top)  # floored on a CPU, see _floored_exp_
+    sum_e = e.sum(dim=1, keepdim=True)
+    lam = terms.ce
+    nll = None
+    if lam > 0:
+        # nll = (max - x_y) + log sum_c exp(x_c - max): two non-negative terms
+        nll = top.sub_(x.gather(1, t)).add_(sum_e.log()).squeeze(1)
+    p = e.div_(sum_e)
+    # q = M[y] * p: the rows of the cost matrix, gathered once for the loss and the gradient
+    # (for (N, C) inputs into the gradient's buffer, which then becomes the gradient in place)
+    q = _cost_rows(terms.cost, target, grad).mul_(p)
+    expected = torch.sum(q, dim=1, out=loss)
+    if grad is not None:
+        # p (M[y] - E) + lambda p = q + (lambda - E) p, then - lambda at the target
+        coefficient = torch.rsub(expected, lam).unsqueeze(1)
+        if q is grad:
+            grad.addcmul_(p, coefficient)
+        else:
+            torch.addcmul(q, p, coefficient, out=grad)
+        if lam > 0:
+            grad.scatter_add_(1, t, grad.new_full((), -lam).expand(t.shape))
+    if nll is not None:
+        loss.add_(nll, alpha=lam)
 
 
 @dataclass(frozen=True)
@@ -412,26 +640,24 @@ class SigmoidTerms:
 @dataclass(frozen=True)
 class Rebalance:
     """A per-element weight :math:`\\alpha + \\sigma(\\beta (r_{kl} - \\mu))` with
-    :math:`r_{kl} = c_l / R_k`, computed chunk by chunk (never as a whole (N, L) tensor).
+    :math:`r_{kl} = c_l / R_k`, computed chunk by chunk (never as a whole (N, L) tensor) from
+    the per-sample :math:`1 / R_k`, which :func:`sigmoid_family_loss` takes as ``inv_rate``.
 
     Attributes:
-        inv_rate: :math:`1 / R_k`, of the input's shape with dimension 1 of size 1 (infinite
-            where :math:`R_k = 0`), in the compute dtype.
         scaled: :math:`\\beta c_l`, broadcastable along dimension 1 of the input.
         alpha: The lift :math:`\\alpha`.
         offset: :math:`\\beta \\mu`.
     """
 
-    inv_rate: torch.Tensor
     scaled: torch.Tensor
     alpha: float
     offset: float
 
-    def weight(self, rows: Any) -> torch.Tensor:
-        """The weights of the rows ``rows`` (a slice of dimension 0, or ``...``)."""
+    def weight(self, inv_rate: torch.Tensor) -> torch.Tensor:
+        """The weights of the rows whose :math:`1 / R_k` is ``inv_rate``."""
         # beta c_l / R_k - beta mu; 1 / 0 = inf gives sigmoid(inf) = 1. (A broadcasting
         # multiplication then a subtraction: addcmul's broadcasting path is twice as slow.)
-        w = torch.mul(self.inv_rate[rows], self.scaled).sub_(self.offset)
+        w = torch.mul(inv_rate, self.scaled).sub_(self.offset)
         return w.sigmoid_().add_(self.alpha)
 
 
@@ -469,26 +695,37 @@ class SplitTerms:
 #: operations are fastest per element (their temporaries stay in the cache, and the fixed cost
 #: of each operation is spread over enough elements).
 _CHUNK = 1 << 17
+#: Elements per chunk of the expected cost on a CPU: its chunks hold more operations (a
+#: softmax, a gather of cost rows, two reductions), whose fixed cost is spread over more rows.
+_COST_CHUNK = 1 << 19
 
 
 def sigmoid_family_loss(
-    input: torch.Tensor, target: torch.Tensor, terms: SigmoidTerms | SplitTerms
+    input: torch.Tensor,
+    target: torch.Tensor,
+    terms: SigmoidTerms | SplitTerms,
+    inv_rate: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Unreduced loss of the shape of ``input`` in the compute dtype; ``target`` in [0, 1]."""
+    """Unreduced loss of the shape of ``input`` in the compute dtype; ``target`` in [0, 1].
+
+    ``inv_rate`` is the :math:`1 / R_k` of ``terms.rebalance`` (see :class:`Rebalance`): of
+    the input's shape with dimension 1 of size 1 (infinite where :math:`R_k = 0`), in the
+    compute dtype; None without a rebalancing weight.
+    """
     with_grad = input.requires_grad and torch.is_grad_enabled()
-    loss: torch.Tensor = _SigmoidFamily.apply(input, target, terms, with_grad)
-    return loss
+    out: tuple[torch.Tensor, Any] = _SigmoidFamily.apply(input, target, terms, with_grad, inv_rate)
+    return out[0]
 
 
-def _row_chunks(t: torch.Tensor) -> list[Any]:
-    """Slices of dimension 0 holding about ``_CHUNK`` elements each on a CPU; ``[...]`` (the
+def _row_chunks(t: torch.Tensor, chunk: int = _CHUNK) -> list[Any]:
+    """Slices of dimension 0 holding about ``chunk`` elements each on a CPU; ``[...]`` (the
     whole tensor) on other devices, for small tensors and for 0-d ones."""
-    if t.ndim == 0 or t.device.type != "cpu" or t.numel() <= _CHUNK:
+    if t.ndim == 0 or t.device.type != "cpu" or t.numel() <= chunk:
         return [...]
     if torch.compiler.is_compiling():
         return [...]  # one graph for every batch size: the compiler fuses the passes anyway
     rows = t.shape[0]
-    count = min(rows, -(-t.numel() // _CHUNK))  # ceil; chunks of equal numbers of rows
+    count = min(rows, -(-t.numel() // chunk))  # ceil; chunks of equal numbers of rows
     step = -(-rows // count)
     return [slice(i, i + step) for i in range(0, rows, step)]
 
@@ -599,12 +836,12 @@ def _joint(
     x: torch.Tensor,
     y: torch.Tensor,
     terms: SigmoidTerms,
-    rows: Any,
+    inv_rate: torch.Tensor | None,
     loss: torch.Tensor,
     grad: torch.Tensor | None,
 ) -> None:
     """The joint form on one chunk: its loss into ``loss``, its gradient into ``grad``."""
-    del rows  # every weight of the joint form is per label
+    del inv_rate  # every weight of the joint form is per label
     mix = _mix(y, terms)
     factor = None
     term = None
@@ -779,7 +1016,7 @@ def _split(
     x: torch.Tensor,
     y: torch.Tensor,
     terms: SplitTerms,
-    rows: Any,
+    inv_rate: torch.Tensor | None,
     loss: torch.Tensor,
     grad: torch.Tensor | None,
 ) -> None:
@@ -790,7 +1027,10 @@ def _split(
         term = _single_term(z, y, terms.neg_scale, terms.gamma_pos, grad)
     else:
         _both_terms(z, y, terms, loss, grad)
-    factor = None if terms.rebalance is None else terms.rebalance.weight(rows)
+    factor = None
+    if terms.rebalance is not None:
+        assert inv_rate is not None  # sigmoid_family_loss's caller gives it with a rebalance
+        factor = terms.rebalance.weight(inv_rate)
     _finish(term, factor, loss, grad)
 
 
@@ -823,15 +1063,15 @@ def _both_terms(
         torch.addcmul(neg_grad, neg_grad, y, value=-1.0, out=grad).addcmul_(y, pos_grad)
 
 
-class _SigmoidFamily(torch.autograd.Function):
+class _SigmoidFamily(_KeptGradient):
     @staticmethod
     def forward(
-        ctx: Any,
         input: torch.Tensor,
         target: torch.Tensor,
         terms: SigmoidTerms | SplitTerms,
         with_grad: bool,
-    ) -> torch.Tensor:
+        inv_rate: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         dtype = compute_dtype(input.dtype)
         loss = torch.empty(input.shape, dtype=dtype, device=input.device)
         # The gradient is computed here, from the quantities the loss needs anyway, and kept
@@ -843,16 +1083,8 @@ class _SigmoidFamily(torch.autograd.Function):
                 input[rows].to(dtype),
                 target[rows].to(dtype),
                 terms,  # type: ignore[arg-type]
-                rows,
+                None if inv_rate is None else inv_rate[rows],
                 loss[rows],
                 None if grad is None else grad[rows],
             )
-        ctx.save_for_backward(grad)
-        ctx.input_dtype = input.dtype
-        return loss
-
-    @staticmethod
-    @_differentiable_once
-    def backward(ctx: Any, upstream: torch.Tensor) -> tuple[torch.Tensor | None, None, None, None]:
-        (grad,) = ctx.saved_tensors
-        return torch.mul(grad, upstream).to(ctx.input_dtype), None, None, None
+        return loss, grad

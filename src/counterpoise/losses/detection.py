@@ -17,8 +17,9 @@ from .._checks import (
     check_choice,
     check_input,
     check_integer_target,
+    check_length,
     check_number,
-    class_vector,
+    class_vector_or_none,
     describe_tensor,
     device_assert,
     eager_checks,
@@ -148,8 +149,36 @@ def anchor_focal_loss(
         >>> anchor_focal_loss(x, y, alpha=torch.tensor([0.5, 0.25, 0.1]), background=-1)
         tensor(0.3223, grad_fn=<DivBackward0>)
     """
+    return _anchor_focal(
+        input,
+        target,
+        check_alpha(alpha),
+        check_number("gamma", gamma, low=0.0),
+        class_vector_or_none("weight", weight),
+        ignore_index=ignore_index,
+        background=background,
+        reduction=reduction,
+        sample_weight=sample_weight,
+        denominator=denominator,
+    )
+
+
+def _anchor_focal(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    alpha: float | torch.Tensor | None,
+    gamma: float,
+    weight: torch.Tensor | None,
+    *,
+    ignore_index: int,
+    background: int | None,
+    reduction: AnchorReduction,
+    sample_weight: torch.Tensor | None,
+    denominator: float | torch.Tensor | None,
+) -> torch.Tensor:
+    """:func:`anchor_focal_loss` for ``alpha``, ``gamma`` and ``weight`` already checked (a
+    module's): per call only the lengths of the vectors."""
     check_choice("reduction", reduction, ANCHOR_REDUCTIONS)
-    gamma = check_number("gamma", gamma, low=0.0)
     dtype = check_input(input, min_ndim=0)
     if input.ndim < 2:
         fail("input", "of shape (N, A, C) (or (..., C), 2-D or more)", describe_tensor(input))
@@ -210,17 +239,17 @@ def _anchor_target(
     elif bool(bad.any()):
         first = tuple(int(i) for i in bad.nonzero()[0])
         fail("target", expected, f"{target[first].item()} at index {first}")
-    one_hot = torch.zeros(input.shape, dtype=dtype, device=input.device)
-    index = torch.where(positive, target, 0).unsqueeze(-1)
-    one_hot.scatter_(-1, index, positive.unsqueeze(-1).to(dtype))
+    # out of place (no scatter into a new tensor), so that targets may be vmapped
+    classes = torch.arange(num_classes, device=input.device)
+    one_hot = (target.unsqueeze(-1) == classes).to(dtype)  # background and ignored: all 0
     # on the CPU, a batch without ignored anchors skips the masking passes
     unmasked = eager and not bool(ignored.any())
     return one_hot, (None if unmasked else ignored.logical_not()), positive
 
 
 def _anchor_terms(
-    alpha: Any,
-    weight: VectorLike | None,
+    alpha: float | torch.Tensor | None,
+    weight: torch.Tensor | None,
     gamma: float,
     num_classes: int,
     dtype: torch.dtype,
@@ -236,14 +265,16 @@ def _anchor_terms(
     """
     w = None
     if weight is not None:
-        w = class_vector("weight", weight, length=num_classes).to(dtype=dtype, device=device)
-    a = check_alpha(alpha, num_classes)
+        check_length("weight", weight, num_classes)
+        w = weight.to(dtype=dtype, device=device)
+    a = alpha
     if not isinstance(a, torch.Tensor):
         if w is None:
             return SigmoidTerms(gamma=gamma, alpha=a)
         if a is None:
             return SigmoidTerms(gamma=gamma, pos_weight=w, neg_weight=w)
         return SigmoidTerms(gamma=gamma, pos_weight=w * a, neg_weight=w * (1 - a))
+    check_length("alpha", a, num_classes)
     v = a.to(dtype=dtype, device=device)
     pos, neg = v, 1 - v
     if w is not None:
@@ -299,6 +330,12 @@ class AnchorFocalLoss(FloatBuffers):
         self.ignore_index = ignore_index
         self.background = background
 
+    def check_buffers(self) -> None:
+        """Weights finite and non-negative, a per-class alpha in [0, 1]."""
+        super().check_buffers()
+        if isinstance(self.alpha, torch.Tensor):
+            check_alpha(self.alpha)
+
     @classmethod
     def from_counts(
         cls,
@@ -334,12 +371,12 @@ class AnchorFocalLoss(FloatBuffers):
         sample_weight: torch.Tensor | None = None,
         denominator: Denominator = None,
     ) -> torch.Tensor:
-        return anchor_focal_loss(
+        return _anchor_focal(
             input,
             target,
-            alpha=self.alpha,
-            gamma=self.gamma,
-            weight=self.weight,
+            self.alpha,
+            self.gamma,
+            self.weight,
             ignore_index=self.ignore_index,
             background=self.background,
             reduction=self.reduction,

@@ -16,7 +16,6 @@ import torch
 from .._checks import (
     LABELS,
     VectorLike,
-    check_alpha,
     check_binary_target,
     check_choice,
     check_entries,
@@ -26,12 +25,13 @@ from .._checks import (
     check_length,
     check_number,
     check_positive_int,
+    class_vector_or_none,
     counts_with_total,
     describe_tensor,
     device_assert,
     eager_checks,
     fail,
-    label_weight,
+    label_view,
     result_dtype,
 )
 from ..reduction import REDUCTIONS, Reduction, reduce_elements
@@ -128,12 +128,37 @@ def binary_cross_entropy_with_logits(
         >>> binary_cross_entropy_with_logits(x, y_unknown, ignore_value=-1)
         tensor(0.3517, grad_fn=<DivBackward0>)
     """
+    return _binary_cross_entropy(
+        input,
+        target,
+        class_vector_or_none("pos_weight", pos_weight),
+        class_vector_or_none("neg_weight", neg_weight),
+        ignore_value=ignore_value,
+        reduction=reduction,
+        sample_weight=sample_weight,
+        denominator=denominator,
+    )
+
+
+def _binary_cross_entropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    pos_weight: torch.Tensor | None,
+    neg_weight: torch.Tensor | None,
+    *,
+    ignore_value: float | None,
+    reduction: Reduction,
+    sample_weight: torch.Tensor | None,
+    denominator: float | torch.Tensor | None,
+) -> torch.Tensor:
+    """:func:`binary_cross_entropy_with_logits` for weights whose values are checked (a
+    module's buffers, checked when they entered it): per call only their lengths."""
     check_choice("reduction", reduction, REDUCTIONS)
     check_input(input, min_ndim=1)
     target, known = check_binary_target(target, input, ignore_value)
     terms = SigmoidTerms(
-        pos_weight=label_weight("pos_weight", pos_weight, input),
-        neg_weight=label_weight("neg_weight", neg_weight, input),
+        pos_weight=label_view("pos_weight", pos_weight, input),
+        neg_weight=label_view("neg_weight", neg_weight, input),
     )
     loss = sigmoid_family_loss(input, target, terms)
     return reduce_elements(
@@ -213,14 +238,40 @@ def sigmoid_focal_loss(
         >>> sigmoid_focal_loss(x, y, alpha=torch.tensor([0.25, 0.9]), reduction="sum")
         tensor(3.5066, grad_fn=<SumBackward0>)
     """
+    return _sigmoid_focal(
+        input,
+        target,
+        check_focal_alpha(alpha),
+        check_number("gamma", gamma, low=0.0),
+        class_vector_or_none("weight", weight),
+        ignore_value=ignore_value,
+        reduction=reduction,
+        sample_weight=sample_weight,
+        denominator=denominator,
+    )
+
+
+def _sigmoid_focal(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    alpha: float | torch.Tensor | None,
+    gamma: float,
+    weight: torch.Tensor | None,
+    *,
+    ignore_value: float | None,
+    reduction: Reduction,
+    sample_weight: torch.Tensor | None,
+    denominator: float | torch.Tensor | None,
+) -> torch.Tensor:
+    """:func:`sigmoid_focal_loss` for ``alpha``, ``gamma`` and ``weight`` already checked (a
+    module's): per call only the lengths of the vectors."""
     check_choice("reduction", reduction, REDUCTIONS)
-    gamma = check_number("gamma", gamma, low=0.0)
     check_input(input, min_ndim=0)
     target, known = check_binary_target(target, input, ignore_value)
     terms = SigmoidTerms(
         gamma=gamma,
-        alpha=check_focal_alpha(alpha, input),
-        weight=label_weight("weight", weight, input),
+        alpha=label_view("alpha", alpha, input) if isinstance(alpha, torch.Tensor) else alpha,
+        weight=label_view("weight", weight, input),
     )
     loss = sigmoid_family_loss(input, target, terms)
     return reduce_elements(
@@ -534,7 +585,6 @@ def _distribution_balanced(
     y = target.to(dtype)
     rate = (full_matmul(y, inverse) if y.ndim == 2 else weighted_sum(y, inverse)).unsqueeze(1)
     rebalance = Rebalance(
-        inv_rate=rate.reciprocal_(),
         scaled=inverse.mul(beta).view(along),  # beta / n_l for the weight
         alpha=alpha,
         offset=beta * mu,
@@ -550,7 +600,7 @@ def _distribution_balanced(
         bias=bias,
         rebalance=rebalance,
     )
-    loss = sigmoid_family_loss(input, target, terms)
+    loss = sigmoid_family_loss(input, target, terms, rate.reciprocal_())
     return reduce_elements(
         loss, reduction, None, known, sample_weight, denominator, result_dtype(input)
     )
@@ -624,11 +674,11 @@ class WeightedBCEWithLogitsLoss(LossModule):
         sample_weight: torch.Tensor | None = None,
         denominator: Denominator = None,
     ) -> torch.Tensor:
-        return binary_cross_entropy_with_logits(
+        return _binary_cross_entropy(
             input,
             target,
-            pos_weight=self.pos_weight,
-            neg_weight=self.neg_weight,
+            self.pos_weight,
+            self.neg_weight,
             ignore_value=self.ignore_value,
             sample_weight=sample_weight,
             reduction=self.reduction,
@@ -670,9 +720,7 @@ class SigmoidFocalLoss(LossModule):
         reduction: Reduction = "none",
     ) -> None:
         super().__init__(reduction)
-        if isinstance(alpha, torch.Tensor) and alpha.ndim == 0:
-            alpha = check_number("alpha", alpha, low=0.0, high=1.0)
-        checked = check_alpha(alpha)
+        checked = check_focal_alpha(alpha)
         if isinstance(checked, torch.Tensor):
             self.register_buffer("alpha", checked.to(torch.float32))
         else:
@@ -680,6 +728,12 @@ class SigmoidFocalLoss(LossModule):
         self.gamma = check_number("gamma", gamma, low=0.0)
         self.register_buffer("weight", buffer("weight", weight))
         self.ignore_value = check_ignore_value(ignore_value)
+
+    def check_buffers(self) -> None:
+        """Weights finite and non-negative, a per-label alpha in [0, 1]."""
+        super().check_buffers()
+        if isinstance(self.alpha, torch.Tensor):
+            check_focal_alpha(self.alpha)
 
     @classmethod
     def from_counts(
@@ -736,12 +790,12 @@ class SigmoidFocalLoss(LossModule):
         sample_weight: torch.Tensor | None = None,
         denominator: Denominator = None,
     ) -> torch.Tensor:
-        return sigmoid_focal_loss(
+        return _sigmoid_focal(
             input,
             target,
-            alpha=self.alpha,
-            gamma=self.gamma,
-            weight=self.weight,
+            self.alpha,
+            self.gamma,
+            self.weight,
             ignore_value=self.ignore_value,
             reduction=self.reduction,
             sample_weight=sample_weight,
@@ -858,6 +912,11 @@ class DistributionBalancedLoss(LossModule):
         n, total = _balanced_counts(counts, num_samples, self.kappa)
         self.register_buffer("counts", n.to(torch.float32))
         self.num_samples = None if total is None else int(total)
+
+    def check_buffers(self) -> None:
+        """The counts as the constructor checks them: positive for every label, at most
+        ``num_samples`` (below it for ``kappa > 0``)."""
+        _balanced_counts(self.counts, self.num_samples, self.kappa)
 
     @classmethod
     def from_counts(

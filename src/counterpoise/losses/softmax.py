@@ -24,13 +24,14 @@ from .._checks import (
     check_number,
     check_probability_rows,
     class_vector,
+    class_vector_or_none,
     describe_tensor,
     fail,
     float_tensor,
     result_dtype,
 )
 from ..reduction import REDUCTIONS, Reduction, reduce_elements
-from ..weights import ldam_margins
+from ..weights import ldam_margins, margins_of_counts
 from ._autograd import (
     SoftmaxTerms,
     per_target,
@@ -124,7 +125,31 @@ def cross_entropy(
         >>> cross_entropy(x, torch.tensor([-100, -100]))
         tensor(0., grad_fn=<DivBackward0>)
     """
-    eps = check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
+    return _cross_entropy(
+        input,
+        target,
+        class_vector_or_none("weight", weight),
+        ignore_index=ignore_index,
+        label_smoothing=check_number("label_smoothing", label_smoothing, low=0.0, high=1.0),
+        reduction=reduction,
+        sample_weight=sample_weight,
+        denominator=denominator,
+    )
+
+
+def _cross_entropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None,
+    *,
+    ignore_index: int,
+    label_smoothing: float,
+    reduction: Reduction,
+    sample_weight: torch.Tensor | None,
+    denominator: float | torch.Tensor | None,
+) -> torch.Tensor:
+    """:func:`cross_entropy` for a checked ``weight`` and ``label_smoothing`` (a module's)."""
+    eps = label_smoothing
     if not isinstance(target, torch.Tensor):
         fail(
             "target",
@@ -213,7 +238,7 @@ def focal_loss(
         reduction=reduction,
         sample_weight=sample_weight,
         denominator=denominator,
-        weight=alpha,
+        weight=class_vector_or_none("alpha", alpha),
         gamma=check_number("gamma", gamma, low=0.0),
         weight_name="alpha",
     )
@@ -286,7 +311,7 @@ def logit_adjusted_loss(
         reduction=reduction,
         sample_weight=sample_weight,
         denominator=denominator,
-        weight=weight,
+        weight=class_vector_or_none("weight", weight),
         smoothing=eps,
         bias=tau * log_priors,
     )
@@ -352,7 +377,7 @@ def balanced_softmax_loss(
         reduction=reduction,
         sample_weight=sample_weight,
         denominator=denominator,
-        weight=weight,
+        weight=class_vector_or_none("weight", weight),
         smoothing=eps,
         bias=class_vector("counts", counts, positive=True).log(),
         bias_name="counts",
@@ -428,7 +453,7 @@ def ldam_loss(
         reduction=reduction,
         sample_weight=sample_weight,
         denominator=denominator,
-        weight=weight,
+        weight=class_vector_or_none("weight", weight),
         smoothing=eps,
         margin=ldam_margins(counts, max_margin),
         scale=scale,
@@ -463,6 +488,12 @@ def cost_sensitive_loss(
     :math:`\ell_i = c_{y_i} (1 - p_{iy_i})`. The expected cost alone has small gradients for
     confidently wrong predictions; a little cross-entropy (:math:`\lambda > 0`) helps early
     training.
+
+    The gradient, :math:`\partial \ell_i / \partial x_{ik} = p_{ik} (M_{y_i k} - E_i) +
+    \lambda (p_{ik} - [k = y_i])` with :math:`E_i = \sum_c M_{y_i c} p_{ic}`, is computed with
+    the loss from the rows :math:`M_{y_i}` of the batch (never an (N, C, C) tensor) and kept for
+    the backward pass. This function checks (and builds, from a vector) the matrix on every
+    call; :class:`~counterpoise.losses.CostSensitiveLoss` does it once.
 
     Args:
         input: Logits, (N, C) or (N, C, d1, ..., dK).
@@ -545,7 +576,7 @@ def _softmax_family(
     reduction: Reduction,
     sample_weight: torch.Tensor | None,
     denominator: float | torch.Tensor | None,
-    weight: VectorLike | None = None,
+    weight: torch.Tensor | None = None,
     weight_name: str = "weight",
     bias: torch.Tensor | None = None,
     bias_name: str = "priors",
@@ -553,12 +584,18 @@ def _softmax_family(
     cost: torch.Tensor | None = None,
     **options: Any,
 ) -> torch.Tensor:
-    """Validate, run the shared autograd function, and reduce (weighted mean by w[y])."""
+    """Check the per-call arguments, run the shared autograd function, and reduce (weighted
+    mean by w[y]).
+
+    The per-class tensors (``weight``, ``bias``, ``margin``, ``cost``) come checked, by the
+    public function or when they entered a module; here only their lengths are checked
+    against the input's classes."""
     check_choice("reduction", reduction, REDUCTIONS)
     dtype = check_input(input, min_ndim=2)
     num_classes = input.shape[1]
     safe_target, valid = check_index_target(target, input, ignore_index)
-    w = None if weight is None else class_vector(weight_name, weight, length=num_classes)
+    if weight is not None:
+        check_length(weight_name, weight, num_classes)
     if bias is not None:
         check_length(bias_name, bias, num_classes)
     if margin is not None:
@@ -570,7 +607,7 @@ def _softmax_family(
         return None if v is None else v.to(dtype=dtype, device=input.device)
 
     terms = SoftmaxTerms(
-        weight=like(w), bias=like(bias), margin=like(margin), cost=like(cost), **options
+        weight=like(weight), bias=like(bias), margin=like(margin), cost=like(cost), **options
     )
     target_weight = None if terms.weight is None else per_target(terms.weight, safe_target)
     loss = softmax_family_loss(input, safe_target, terms, target_weight)
@@ -582,7 +619,7 @@ def _softmax_family(
 def _soft_target_cross_entropy(
     input: torch.Tensor,
     target: torch.Tensor,
-    weight: VectorLike | None,
+    weight: torch.Tensor | None,
     eps: float,
     reduction: Reduction,
     sample_weight: torch.Tensor | None,
@@ -603,7 +640,8 @@ def _soft_target_cross_entropy(
     if eps > 0:
         q = (1 - eps) * q + eps / num_classes
     if weight is not None:
-        w = class_vector("weight", weight, length=num_classes).to(x.dtype).to(input.device)
+        check_length("weight", weight, num_classes)
+        w = weight.to(dtype=x.dtype, device=input.device)
         q = q * w.view((1, -1) + (1,) * (input.ndim - 2))
     loss = -(q * F.log_softmax(x, dim=1)).sum(dim=1)
     return reduce_elements(
@@ -672,7 +710,7 @@ class WeightedCrossEntropyLoss(LossModule):
         sample_weight: torch.Tensor | None = None,
         denominator: Denominator = None,
     ) -> torch.Tensor:
-        return cross_entropy(
+        return _cross_entropy(
             input,
             target,
             self.weight,
@@ -742,15 +780,16 @@ class FocalLoss(LossModule):
         sample_weight: torch.Tensor | None = None,
         denominator: Denominator = None,
     ) -> torch.Tensor:
-        return focal_loss(
+        return _softmax_family(
             input,
             target,
-            gamma=self.gamma,
-            alpha=self.alpha,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
             sample_weight=sample_weight,
             denominator=denominator,
+            weight=self.alpha,
+            gamma=self.gamma,
+            weight_name="alpha",
         )
 
 
@@ -828,17 +867,16 @@ class LogitAdjustedLoss(LossModule):
         sample_weight: torch.Tensor | None = None,
         denominator: Denominator = None,
     ) -> torch.Tensor:
-        return logit_adjusted_loss(
+        return _softmax_family(
             input,
             target,
-            self.priors,
-            tau=self.tau,
-            weight=self.weight,
-            label_smoothing=self.label_smoothing,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
             sample_weight=sample_weight,
             denominator=denominator,
+            weight=self.weight,
+            smoothing=self.label_smoothing,
+            bias=self.tau * self.priors.log(),
         )
 
 
@@ -908,16 +946,17 @@ class BalancedSoftmaxLoss(LossModule):
         sample_weight: torch.Tensor | None = None,
         denominator: Denominator = None,
     ) -> torch.Tensor:
-        return balanced_softmax_loss(
+        return _softmax_family(
             input,
             target,
-            self.counts,
-            weight=self.weight,
-            label_smoothing=self.label_smoothing,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
             sample_weight=sample_weight,
             denominator=denominator,
+            weight=self.weight,
+            smoothing=self.label_smoothing,
+            bias=self.counts.log(),
+            bias_name="counts",
         )
 
 
@@ -1000,23 +1039,25 @@ class LDAMLoss(LossModule):
         sample_weight: torch.Tensor | None = None,
         denominator: Denominator = None,
     ) -> torch.Tensor:
-        return ldam_loss(
+        return _softmax_family(
             input,
             target,
-            self.counts,
-            max_margin=self.max_margin,
-            scale=self.scale,
-            weight=self.weight,
-            label_smoothing=self.label_smoothing,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
             sample_weight=sample_weight,
             denominator=denominator,
+            weight=self.weight,
+            smoothing=self.label_smoothing,
+            margin=margins_of_counts(self.counts, self.max_margin),
+            scale=self.scale,
         )
 
 
 class CostSensitiveLoss(LossModule):
     """Expected misclassification cost: :func:`counterpoise.functional.cost_sensitive_loss`.
+
+    The (C, C) cost matrix is built and checked once, when the module is built or a state dict
+    is loaded, and kept as a float32 buffer; each call gathers its batch's rows of it.
 
     Args:
         cost: (C, C) cost matrix (row: true class) or (C,) cost of missing each class; kept
@@ -1044,10 +1085,16 @@ class CostSensitiveLoss(LossModule):
     ) -> None:
         super().__init__(reduction)
         self.register_buffer("cost", cost_matrix(cost).to(torch.float32))
+        check_finite("cost", self.cost)  # also in float32
         self.cross_entropy_weight = check_number(
             "cross_entropy_weight", cross_entropy_weight, low=0.0
         )
         self.ignore_index = ignore_index
+
+    def check_buffers(self) -> None:
+        """The cost matrix finite, as the constructor checks it (a negative cost is a
+        reward)."""
+        check_finite("cost", self.cost)
 
     @classmethod
     def from_counts(
@@ -1081,13 +1128,13 @@ class CostSensitiveLoss(LossModule):
         sample_weight: torch.Tensor | None = None,
         denominator: Denominator = None,
     ) -> torch.Tensor:
-        return cost_sensitive_loss(
+        return _softmax_family(
             input,
             target,
-            self.cost,
-            cross_entropy_weight=self.cross_entropy_weight,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
             sample_weight=sample_weight,
             denominator=denominator,
+            cost=self.cost,
+            ce=self.cross_entropy_weight,
         )

@@ -344,18 +344,27 @@ def _validate(
             "integer predictions of shape (N,) or float probabilities",
             f"{s.dtype} array of shape {s.shape}",
         )
+    # what the number of classes comes from, named when it is below 2
+    source = "num_classes"
+    shown: Any = num_classes
     if num_classes is None:
         if classes is not None:
-            num_classes = len(classes)
+            num_classes, source, shown = len(classes), "classes", list(classes)
         elif scored and s.ndim == 2:
-            num_classes = s.shape[1]
+            num_classes, source, shown = s.shape[1], "y_score_or_pred", s.shape
         elif scored:
             num_classes = 2
         else:
             num_classes = int(max(y.max(), s.max())) + 1
+            source, shown = "y_true", f"only class {num_classes - 1}"
     num_classes = check_positive_int("num_classes", num_classes)
     if num_classes < 2:
-        fail("num_classes", "at least 2", num_classes)
+        what = {
+            "classes": "at least 2 class names",
+            "y_score_or_pred": "probabilities of at least 2 classes",
+            "y_true": "labels of at least 2 classes (or give `num_classes`)",
+        }.get(source, "at least 2")
+        fail(source, what, shown)
     names = tuple(classes) if classes is not None else tuple(range(num_classes))
     if len(names) != num_classes:
         fail("classes", f"{num_classes} class names", len(names))
