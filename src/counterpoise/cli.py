@@ -241,6 +241,7 @@ _FLAGS = {
     "epochs": "--epochs",
     "hidden": "--hidden",
     "depth": "--depth",
+    "batch_size": "--batch-size",
 }
 
 
@@ -676,7 +677,6 @@ def compare_cmd(
         typer.Option(
             "--batch-size",
             help="With --model: samples per step, at least 1 (default 64).",
-            min=1,
             show_default=False,
         ),
     ] = None,
@@ -697,7 +697,7 @@ def compare_cmd(
             table.add_row(st.name, data, st.summary)
         _stdout().print(table)
         return
-    if model is not None or data is not None or ray_address is not None or batch_size:
+    if model is not None or data is not None or ray_address is not None or batch_size is not None:
         result, files = _compare_own_model(
             ctx,
             path=path,
@@ -897,9 +897,9 @@ def _compare_own_model(
             factory,
             *datasets,
             strategies=names,
-            seeds=seeds or (1 if quick else 3),
-            epochs=epochs or (10 if quick else 20),
-            batch_size=batch_size or 64,
+            seeds=(1 if quick else 3) if seeds is None else seeds,
+            epochs=(10 if quick else 20) if epochs is None else epochs,
+            batch_size=64 if batch_size is None else batch_size,
             device=device,
             metric=metric,
             boundaries=_parse_pair("--label-groups", label_groups, "LOW,HIGH"),

@@ -153,6 +153,9 @@ def test_two_data_sets_split_validation_in_two(user_module, tmp_path):
         (["--hidden", "32"], "`--hidden` applies to the comparison of tables"),
         (["--strategies", "nope"], "`--strategies` must be names from"),
         (["--device", "tpu"], "`--device` must be cpu, cuda or cuda:N"),
+        (["--seeds", "0"], "`--seeds` must be an integer larger than 0, got 0"),
+        (["--batch-size", "0"], "`--batch-size` must be an integer larger than 0, got 0"),
+        (["--batch-size", "x"], "`--batch-size` must be an integer, got 'x'"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(user_module, tmp_path, args, message):
