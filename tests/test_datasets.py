@@ -67,3 +67,28 @@ def test_load_dataset_by_name():
     assert load_dataset("digits-lt", imbalance_factor=10).imbalance_factor == 10
     with pytest.raises(ValueError, match="digits-lt"):
         load_dataset("cifar")
+
+
+def test_images_layout_holds_the_same_images_as_8x8_grids():
+    flat, images = load_digits_lt(seed=2), load_digits_lt(seed=2, layout="images")
+    assert images.X_train.shape == (len(flat.y_train), 1, 8, 8)
+    # row r of the flat layout is the image read row by row, pixel (i, j) at column 8 i + j
+    for split in ("train", "val", "test"):
+        X, Xi = getattr(flat, f"X_{split}"), getattr(images, f"X_{split}")
+        assert Xi.shape[1:] == (1, 8, 8)
+        for i, j in ((0, 0), (3, 5), (7, 7)):
+            np.testing.assert_array_equal(Xi[:, 0, i, j], X[:, 8 * i + j])
+        np.testing.assert_array_equal(getattr(flat, f"y_{split}"), getattr(images, f"y_{split}"))
+    with pytest.raises(ValueError, match="`layout` must be one of 'flat', 'images'"):
+        load_digits_lt(layout="grid")
+
+
+def test_tensor_datasets_yield_the_arrays():
+    ds = load_digits_lt(layout="images")
+    for data, X, y in zip(
+        ds.tensor_datasets(), (ds.X_train, ds.X_val, ds.X_test), (ds.y_train, ds.y_val, ds.y_test)
+    ):
+        assert len(data) == len(y)
+        image, label = data[len(y) - 1]
+        np.testing.assert_array_equal(image.numpy(), X[-1])
+        assert int(label) == y[-1]

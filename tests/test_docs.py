@@ -8,6 +8,7 @@ import ast
 import html
 import importlib
 import inspect
+import os
 import re
 import sys
 from pathlib import Path
@@ -37,7 +38,12 @@ OPTIONAL_MODULES = ("counterpoise.integrations.transformers", "counterpoise.inte
 #: and slow to import) and :func:`test_the_framework_examples_run` runs instead: page, then
 #: section title, then the package the section needs.
 RUN_BY_TESTS = {
-    "guides/integrations.md": {"Hugging Face Trainer": "transformers", "Lightning": "lightning"}
+    "guides/integrations.md": {"Hugging Face Trainer": "transformers", "Lightning": "lightning"},
+    "guides/own-model.md": {
+        "On a Ray cluster": "ray",
+        "With Lightning": "lightning",
+        "With the Hugging Face Trainer": "transformers",
+    },
 }
 
 
@@ -155,6 +161,8 @@ def test_the_framework_examples_run(
     pytest.importorskip(RUN_BY_TESTS[page][title])
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # worker processes (Ray's) import the package as this process does
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in sys.path if p))
     namespace: dict[str, object] = {"__name__": "__main__"}
     for number, code in enumerate(blocks, 1):
         exec(compile(code, f"{page}, {title}, block {number}", "exec"), namespace)
@@ -217,6 +225,21 @@ def test_the_weighted_mean_numbers_are_the_ones_pytorch_computes(site: Path):
 def test_the_first_example_shows_the_counts(site: Path):
     counts = cp.class_counts(cp.load_digits_lt().y_train).tolist()
     assert str(counts) in _page(site, "")
+
+
+def test_the_comparisons_of_the_own_model_guide_ran_on_the_page(site: Path):
+    page = _page(site, "guides/own-model")
+    table = re.findall(r"^(\w+)\s+([\d.]+)\s+([\d.]+) \[([\d.]+), ([\d.]+)\]", page, re.M)
+    assert len(table) == 6
+    val = [float(row[1]) for row in table]
+    assert val == sorted(val, reverse=True)  # ranked by validation
+    for _, _, test, low, high in table:
+        assert float(low) <= float(test) <= float(high)
+    assert f"selected on validation: {table[0][0]}" in page
+    assert "$ counterpoise compare --model mymodels:SmallCNN --data mymodels:digits" in page
+    assert "Finished in" in page and "Inputs: tensors of shape (1, 8, 8) (float32)." in page
+    assert "seeds=2: 6 runs trained, 6 runs saved" in page
+    assert "seeds=3: 3 runs trained, 9 runs saved" in page
 
 
 def test_the_multilabel_comparison_ran_on_the_page(site: Path):

@@ -152,9 +152,7 @@ def test_tune_tau_picks_the_best_candidate(problem, seed):
     values = []
     for tau in taus:
         pred = (logits - tau * torch.log(priors / priors.sum())).argmax(1)
-        values.append(
-            skm.f1_score(targets, pred, average="macro", zero_division=0)
-        )
+        values.append(skm.f1_score(targets, pred, average="macro", zero_division=0))
     np.testing.assert_allclose(result.values, values)
     best = max(values)
     ties = [t for t, v in zip(taus, values) if abs(v - result.value) <= 1e-12]

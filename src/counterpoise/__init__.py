@@ -11,6 +11,7 @@ tensor([0.5833, 1.1667, 2.3333])
 
 from . import functional
 from .adaptive import AdaptiveClassWeights, BatchFrequencyWeights, OnlinePriors
+from .compare.model import compare_custom, compare_model
 from .counts import LabelCounts, class_counts, count_labels
 from .datasets import Dataset, load_digits_lt
 from .describe import Description, describe
@@ -105,6 +106,8 @@ __all__ = [
     "border_weight_map",
     "class_counts",
     "class_weights",
+    "compare_custom",
+    "compare_model",
     "compute_class_weight",
     "compute_sample_weight",
     "count_labels",

@@ -8,6 +8,7 @@ and NumPy. Everything else is an extra of the package::
     metrics       scikit-learn           the imbalance and multilabel reports, digits-lt
     segmentation  SciPy, Pillow          pixel weight maps
     cli           typer, rich, and the above but segmentation
+    ray           Ray                    comparisons run as Ray tasks, across a cluster
     all           everything a user may want (what README's first command installs)
 
 >>> require("math", extra="plots").sqrt(4.0)
@@ -30,6 +31,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "metrics": ("scikit-learn",),
     "segmentation": ("scipy", "pillow"),
     "cli": ("typer", "rich"),
+    "ray": ("ray",),
 }
 
 

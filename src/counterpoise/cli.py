@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,8 @@ from .compare import (
     run_compare,
     write_report,
 )
+from .compare.model import import_object, prepare_model
+from .compare.ray_executor import RayExecutor
 from .compare.recommendation import Recommendation, recommend
 from .compare.report import (
     baseline_of,
@@ -39,7 +42,7 @@ from .compare.report import (
     shown_metrics,
     split_words,
 )
-from .compare.runner import LOWER_IS_BETTER, resolve_config
+from .compare.runner import LOWER_IS_BETTER, CompareResult, resolve_config
 from .counts import LabelCounts, count_labels
 from .datasets import load_digits_lt
 from .describe import Description, describe, fold_schemes
@@ -240,6 +243,7 @@ _FLAGS = {
     "epochs": "--epochs",
     "hidden": "--hidden",
     "depth": "--depth",
+    "batch_size": "--batch-size",
 }
 
 
@@ -557,6 +561,7 @@ def weights_cmd(
 
 @app.command("compare", cls=_Command)
 def compare_cmd(
+    ctx: typer.Context,
     path: Annotated[
         Path | None,
         typer.Argument(
@@ -659,8 +664,51 @@ def compare_cmd(
     list_only: Annotated[
         bool, typer.Option("--list", help="List the strategies and exit.")
     ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Your own model instead of the MLP: 'module:factory', a function (or class) "
+            "that returns a fresh torch.nn.Module whose output is logits. Needs --data.",
+            show_default=False,
+        ),
+    ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            help="With --model: 'module:factory', a function that returns the (train, val, "
+            "test) PyTorch data sets, each yielding (input, label); (train, val) splits val "
+            "in two.",
+            show_default=False,
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="With --model: run every training run as a Ray task, on the cluster at "
+            "ADDRESS ('auto': the one this node belongs to; 'ray://HOST:10001'; 'local': a new "
+            "Ray instance here).",
+            show_default=False,
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size",
+            help="With --model: samples per step, at least 1 (default 64).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Train a model with each imbalance strategy on the same data and show which wins."""
+    """Train a model with each imbalance strategy on the same data and show which wins.
+
+    With --model and --data, your own PyTorch model trains on your data sets; finished runs are
+    saved in the report folder as they finish, and the same command run again trains only the
+    runs that are missing.
+    """
     if list_only:
         table = Table(title="Strategies", title_justify="left")
         table.add_column("name")
@@ -670,6 +718,27 @@ def compare_cmd(
             data = "binary" if st.binary_only else st.task
             table.add_row(st.name, data, st.summary)
         _stdout().print(table)
+        return
+    if model is not None or data is not None or ray_address is not None or batch_size is not None:
+        result, files = _compare_own_model(
+            ctx,
+            path=path,
+            model=model,
+            data=data,
+            ray_address=ray_address,
+            out_dir=out_dir,
+            quick=quick,
+            seeds=seeds,
+            strategies=strategies,
+            metric=metric,
+            label_groups=label_groups,
+            epochs=epochs,
+            batch_size=batch_size,
+            device=device,
+            jobs=jobs,
+            html_page=html_page,
+        )
+        _print_result(result, files, html_page)
         return
     with _user_errors():
         chosen = None if features is None else ",".join(features)
@@ -745,7 +814,159 @@ def compare_cmd(
         with _weighting_warnings():
             result = run_compare(splits, config, progress=progress)
     files = write_report(result, out_dir, html_page=html_page)
+    _print_result(result, files, html_page)
 
+
+#: The options of a comparison of tables (with the MLP) that do not apply to --model.
+_TABLE_ONLY = {
+    "path": "PATH",
+    "label": "--label",
+    "labels": "--labels",
+    "imbalance_factor": "--imbalance-factor",
+    "hidden": "--hidden",
+    "depth": "--depth",
+}
+
+
+def _given(ctx: Any, name: str) -> bool:
+    """Whether the option ``name`` of the command of ``ctx`` was given (not its default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def _factory_result(factory: Any, option: str, spec: str) -> Any:
+    """What a factory of the command line returns; an error it raises is a one-line error."""
+    if not callable(factory):
+        raise ValueError(f"`{option}` must name a function or class, got {spec!r}")
+    try:
+        return factory()
+    except Exception as error:  # the user's code: any error is theirs to see in one line
+        raise ValueError(
+            f"`{option}` must be a factory that runs, got {spec!r}, which raised "
+            f"{type(error).__name__}: {error}"
+        ) from None
+
+
+def _compare_own_model(
+    ctx: Any,
+    *,
+    path: Path | None,
+    model: str | None,
+    data: str | None,
+    ray_address: str | None,
+    out_dir: Path,
+    quick: bool,
+    seeds: int | None,
+    strategies: str | None,
+    metric: str | None,
+    label_groups: str | None,
+    epochs: int | None,
+    batch_size: int | None,
+    device: str,
+    jobs: int | None,
+    html_page: bool,
+) -> tuple[CompareResult, dict[str, Path]]:
+    """``compare --model --data``: the comparison of the user's own model and data sets."""
+    ray = None
+    with _user_errors():
+        options = {"--model": model, "--data": data, "--ray": ray_address}
+        given = next((f for f, v in options.items() if v is not None), "--batch-size")
+        for option, value in (("--model", model), ("--data", data)):
+            if value is None:
+                raise ValueError(
+                    f"`{option}` must be given with `{given}` (your model, and the data sets "
+                    "it trains on, as 'module:factory'), but it was not given"
+                )
+        for name, option in _TABLE_ONLY.items():
+            if _given(ctx, name):
+                raise ValueError(
+                    f"`{option}` applies to the comparison of tables with the built-in MLP, "
+                    f"not to `--model`, but it was given with --model {model!r}"
+                )
+        # the modules of the folder the command runs in can be imported, as `python -m`
+        # would allow (the console script's own folder is what Python puts first)
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        factory = import_object(str(model), "--model")
+        datasets = _factory_result(import_object(str(data), "--data"), "--data", str(data))
+        if not isinstance(datasets, (tuple, list)) or len(datasets) not in (2, 3):
+            shown = (
+                f"a {type(datasets).__name__} of {len(datasets)}"
+                if isinstance(datasets, (tuple, list))
+                else type(datasets).__name__
+            )
+            raise ValueError(
+                f"`--data` must return (train, val, test) or (train, val) data sets, got {shown}"
+            )
+        _factory_result(factory, "--model", str(model))
+        _check_device(device)
+        names = (
+            None
+            if strategies is None
+            else tuple(n.strip() for n in strategies.split(",") if n.strip())
+        )
+        executor = None
+        if ray_address is not None:
+            try:
+                ray = require("ray", extra="ray")
+            except ModuleNotFoundError as error:
+                raise ValueError(f"`--ray` needs Ray: {error}") from None
+            if ray.is_initialized():
+                ray = None  # connected already (the command called from Python): left as is
+            else:
+                try:
+                    ray.init(address=ray_address, log_to_driver=False)
+                except Exception as error:  # Ray's many ways of failing to connect
+                    raise ValueError(
+                        "`--ray` must be the address of a Ray cluster this machine can reach, "
+                        f"got {ray_address!r} ({type(error).__name__}: {error})"
+                    ) from None
+            executor = RayExecutor(gpus=1.0 if torch.device(device).type == "cuda" else 0.0)
+        _check_out_dir(out_dir)
+        prepared = prepare_model(
+            factory,
+            *datasets,
+            strategies=names,
+            seeds=(1 if quick else 3) if seeds is None else seeds,
+            epochs=(10 if quick else 20) if epochs is None else epochs,
+            batch_size=64 if batch_size is None else batch_size,
+            device=device,
+            metric=metric,
+            boundaries=_parse_pair("--label-groups", label_groups, "LOW,HIGH"),
+            name=str(data),
+            jobs=jobs,
+            out=out_dir,
+            executor=executor,
+        )
+    try:
+        splits = prepared.splits
+        unit = "labels" if splits.multilabel else "classes"
+        _stdout().print(
+            f"[bold]{splits.name}[/]: {splits.num_classes} {unit}; {split_words(splits)} "
+            f"{'rows' if splits.multilabel else 'samples'}",
+            markup=True,
+        )
+        for note in splits.notes:
+            _stdout().print(note)
+        _stdout().print(f"Inputs: {prepared.training.inputs}.")
+        with _progress.Progress(
+            _progress.TextColumn("{task.description:<32}"),
+            _progress.BarColumn(),
+            _progress.TextColumn("{task.percentage:>3.0f}%"),
+            _progress.TimeElapsedColumn(),
+            console=_stderr(),
+            transient=True,
+        ) as progress:
+            with _weighting_warnings():
+                result = prepared.train(progress)
+    finally:
+        if ray is not None:
+            ray.shutdown()
+    return result, write_report(result, out_dir, html_page=html_page)
+
+
+def _print_result(result: CompareResult, files: dict[str, Path], html_page: bool) -> None:
+    """The recommendation, the ranking table and where the report is."""
     rows = ranking_rows(result)
     metric = result.metric
     title = metric_title(result, metric)
@@ -757,7 +978,7 @@ def compare_cmd(
     )
     shown_all, _ = shown_metrics(result)
     wanted: tuple[str, ...] = ("worst_class_recall", "accuracy")
-    if splits.multilabel:
+    if result.splits.multilabel:
         wanted = ("head_map", "tail_map", "macro_f1_tuned")
     others = [m for m in shown_all if m in wanted and m != metric]
     cells: list[list[str]] = []

@@ -17,15 +17,29 @@ benchmarks). Everything ships with scikit-learn: no network is needed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+import torch
+from torch.utils.data import TensorDataset
 
-from ._checks import check_number, check_positive_int, fail
+from ._checks import check_choice, check_number, check_positive_int, fail
 from ._optional import require
 
-__all__ = ["DATASETS", "Dataset", "load_dataset", "load_digits_lt", "long_tailed_counts"]
+__all__ = [
+    "DATASETS",
+    "LAYOUTS",
+    "Dataset",
+    "Layout",
+    "load_dataset",
+    "load_digits_lt",
+    "long_tailed_counts",
+]
 
 DATASETS = ("digits-lt",)
+#: How a data set's samples are laid out: feature rows (N, D), or images (N, channels, H, W).
+Layout = Literal["flat", "images"]
+LAYOUTS: tuple[str, ...] = ("flat", "images")
 
 
 @dataclass(frozen=True)
@@ -34,11 +48,12 @@ class Dataset:
 
     Attributes:
         name: the data set's name, e.g. ``"digits-lt"``.
-        X_train: features of the training split, float32 of shape (N_train, D).
+        X_train: features of the training split, float32 of shape (N_train, D), or images
+            (N_train, channels, H, W).
         y_train: labels of the training split, int64 of shape (N_train,).
-        X_val: features of the validation split, float32 of shape (N_val, D).
+        X_val: features (or images) of the validation split, float32, N_val rows.
         y_val: labels of the validation split, int64 of shape (N_val,).
-        X_test: features of the test split, float32 of shape (N_test, D).
+        X_test: features (or images) of the test split, float32, N_test rows.
         y_test: labels of the test split, int64 of shape (N_test,).
         classes: the name of each class, in label order.
         imbalance_factor: largest over smallest training class size requested.
@@ -60,6 +75,22 @@ class Dataset:
     def num_classes(self) -> int:
         """The number of classes, C."""
         return len(self.classes)
+
+    def tensor_datasets(self) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
+        """The train, validation and test splits as PyTorch data sets of ``(input, label)``
+        (what :func:`~counterpoise.compare.model.compare_model` trains on).
+
+        Example:
+            >>> train, val, test = load_digits_lt(layout="images").tensor_datasets()
+            >>> image, label = train[0]
+            >>> image.shape, label.dtype, len(val), len(test)
+            (torch.Size([1, 8, 8]), torch.int64, 200, 300)
+        """
+        return (
+            TensorDataset(torch.from_numpy(self.X_train), torch.from_numpy(self.y_train)),
+            TensorDataset(torch.from_numpy(self.X_val), torch.from_numpy(self.y_val)),
+            TensorDataset(torch.from_numpy(self.X_test), torch.from_numpy(self.y_test)),
+        )
 
 
 def long_tailed_counts(n_max: int, num_classes: int, imbalance_factor: float) -> np.ndarray:
@@ -97,6 +128,7 @@ def load_digits_lt(
     val_per_class: int = 20,
     test_per_class: int = 30,
     seed: int = 0,
+    layout: Layout = "flat",
 ) -> Dataset:
     """The long-tailed digits data set ``digits-lt``.
 
@@ -110,12 +142,16 @@ def load_digits_lt(
         val_per_class: images per class in the balanced validation split (default 20).
         test_per_class: images per class in the balanced test split (default 30).
         seed: seed for the random choice of images; the same seed gives the same split.
+        layout: ``"flat"`` (default): each image is a row of 64 features, (N, 64);
+            ``"images"``: one-channel 8x8 images, (N, 1, 8, 8), for a convolutional network.
+            The same images either way.
 
     Returns:
         A :class:`Dataset`.
 
     Raises:
-        ValueError: when ``imbalance_factor`` < 1 or the held-out splits leave no training images.
+        ValueError: when ``imbalance_factor`` < 1, the held-out splits leave no training
+            images, or for an unknown ``layout``.
 
     Example:
         >>> ds = load_digits_lt(imbalance_factor=100, seed=0)
@@ -123,7 +159,10 @@ def load_digits_lt(
         [124, 74, 44, 26, 16, 9, 5, 3, 2, 1]
         >>> np.bincount(ds.y_test).tolist()
         [30, 30, 30, 30, 30, 30, 30, 30, 30, 30]
+        >>> load_digits_lt(layout="images").X_train.shape
+        (304, 1, 8, 8)
     """
+    check_choice("layout", layout, LAYOUTS)
     load_digits = require("sklearn.datasets", extra="metrics").load_digits
     factor = check_number("imbalance_factor", imbalance_factor, low=1.0)
     val_per_class = check_positive_int("val_per_class", val_per_class)
@@ -153,6 +192,8 @@ def load_digits_lt(
         train_idx.append(members[held_out : held_out + sizes[c]])
     train = rng.permutation(np.concatenate(train_idx))
     val, test = np.concatenate(val_idx), np.concatenate(test_idx)
+    if layout == "images":
+        X = X.reshape(-1, 1, 8, 8)
     return Dataset(
         name="digits-lt",
         X_train=X[train],

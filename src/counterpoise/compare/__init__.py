@@ -10,9 +10,18 @@ HTML).
 Multiclass data (one label column) and multilabel data (several 0/1 label columns) go through
 the same pieces; each strategy says which task it is for, and multilabel comparisons are ranked
 by mean average precision, reported for the head, medium and tail labels.
+
+:mod:`~counterpoise.compare.model` compares the strategies on the user's own PyTorch model and
+data sets (:func:`compare_model`), or with the user's own training loop (:func:`compare_custom`);
+their runs execute in local worker processes or as Ray tasks
+(:mod:`~counterpoise.compare.ray_executor`), and are saved as they finish so that an interrupted
+comparison resumes (:mod:`~counterpoise.compare.run_store`).
 """
 
 from .data import ColumnStep, Splits, default_num_splits, load_builtin, load_user_data
+from .execution import LocalExecutor, RunsFailed
+from .model import TrainingRun, compare_custom, compare_model
+from .ray_executor import RayExecutor
 from .references import REFERENCES, reference_probabilities
 from .report import write_report
 from .runner import CompareConfig, CompareResult, run_compare
@@ -25,9 +34,15 @@ __all__ = [
     "ColumnStep",
     "CompareConfig",
     "CompareResult",
+    "LocalExecutor",
+    "RayExecutor",
+    "RunsFailed",
     "Splits",
     "Strategy",
     "TrainConfig",
+    "TrainingRun",
+    "compare_custom",
+    "compare_model",
     "default_num_splits",
     "get_strategies",
     "load_builtin",

@@ -29,7 +29,18 @@ from .data import Splits
 from .strategies import STRATEGIES
 from .training import RunResult, TrainConfig, train_run
 
-__all__ = ["Job", "RunJob", "RunSettings", "TableRun", "available_cores", "execute", "one_thread"]
+__all__ = [
+    "Executor",
+    "Job",
+    "LocalExecutor",
+    "RunJob",
+    "RunSettings",
+    "RunsFailed",
+    "TableRun",
+    "available_cores",
+    "execute",
+    "one_thread",
+]
 
 
 @dataclass(frozen=True, order=True)
@@ -198,6 +209,72 @@ def execute(
             for future in pending:
                 future.cancel()
     return results
+
+
+class Executor(Protocol):
+    """What runs a comparison's jobs: called with the jobs, what trains one, and the callbacks
+    of :func:`execute`, it returns each job's result (calling ``on_done`` as each finishes)."""
+
+    def __call__(
+        self,
+        jobs: Sequence[Job],
+        run: RunJob,
+        *,
+        on_epoch: Callable[[Job, int], Any] | None = None,
+        on_done: Callable[[Job, RunResult], Any] | None = None,
+    ) -> dict[Job, RunResult]: ...
+
+
+@dataclass(frozen=True)
+class LocalExecutor:
+    """Runs jobs on this machine by :func:`execute`: in ``workers`` worker processes at once,
+    or in this process (``workers=1``, or a device other than the CPU).
+
+    Example:
+        >>> ran = LocalExecutor()([Job("ce", 0, 1)], lambda job, tick: f"trained {job.strategy}")
+        >>> ran[Job("ce", 0, 1)]
+        'trained ce'
+    """
+
+    workers: int = 1
+    device: str = "cpu"
+
+    def __call__(
+        self,
+        jobs: Sequence[Job],
+        run: RunJob,
+        *,
+        on_epoch: Callable[[Job, int], Any] | None = None,
+        on_done: Callable[[Job, RunResult], Any] | None = None,
+    ) -> dict[Job, RunResult]:
+        return execute(
+            jobs, run, workers=self.workers, device=self.device, on_epoch=on_epoch, on_done=on_done
+        )
+
+
+class RunsFailed(RuntimeError):
+    """Some runs of a comparison failed for good (after any retries); the others finished.
+
+    Attributes:
+        failures: each failed job with its error, in words.
+        finished: how many runs finished.
+        saved: the folder the finished runs are saved in, or None.
+    """
+
+    def __init__(self, failures: dict[Job, str], finished: int, saved: str | None = None) -> None:
+        self.failures = failures
+        self.finished = finished
+        self.saved = saved
+        listed = "; ".join(
+            f"{j.strategy} (split {j.split}, seed {j.seed}): {e}" for j, e in failures.items()
+        )
+        kept = (
+            ""
+            if saved is None
+            else f". The finished runs are saved in {saved}: running the comparison again with "
+            "the same report folder runs only the others"
+        )
+        super().__init__(f"{len(failures)} run(s) failed, {finished} finished: {listed}{kept}")
 
 
 def _bind(on_epoch: Callable[[Job, int], Any], job: Job) -> Callable[[int], Any]:

@@ -143,6 +143,14 @@ def feature_words(splits: Any) -> str:
     return f"{d} numeric value{'s' if d != 1 else ''} per sample"
 
 
+def _inputs_line(result: CompareResult) -> str:
+    """The report's line on what the model reads: the features of a table or array, or the
+    inputs of the user's own model."""
+    if result.training is not None:
+        return f"Inputs: {result.training.inputs}."
+    return f"Features: {feature_words(result.splits)}."
+
+
 def split_words(splits: Any) -> str:
     """The sizes of the splits in words, e.g. ``train / validation / test: 304 / 500 / 500``."""
     sizes = splits.sizes()
@@ -159,7 +167,7 @@ def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str
         f"{s.num_classes} classes; train / validation / test: {len(s.y_train)} / {len(s.y_val)} / "
         f"{len(s.y_test)} samples; training class counts {s.class_counts('train').tolist()}.",
         *[f"{note}" for note in s.notes],
-        f"Features: {feature_words(s)}.",
+        _inputs_line(result),
         "",
         *recommend(result).markdown(),
         "",
@@ -171,16 +179,20 @@ def _markdown(result: CompareResult, rows: list[dict[str, Any]], plots: dict[str
     lines += _ranking(result, rows)
     lines += _published_finding(result)
     lines += _strategies_and_plots(result, plots)
-    lines += [
-        "",
-        "## Settings",
-        "",
+    trained = (
         f"MLP with {cfg.train.depth} hidden layer(s) of {cfg.train.hidden} units, Adam (lr "
         f"{cfg.train.lr:g}, weight decay {cfg.train.weight_decay:g}), batch size "
         f"{cfg.train.batch_size_for(len(s.y_train))}, at most {cfg.train.epochs} epochs, early stopping on validation "
         f"{result.metric} with patience {cfg.train.patience}. Every strategy starts from the same "
-        "weights for a seed and sees the same data order unless it samples. "
-        f"{_runs_words(result)} Total time {result.seconds:.1f} s.",
+        "weights for a seed and sees the same data order unless it samples."
+        if result.training is None
+        else result.training.text
+    )
+    lines += [
+        "",
+        "## Settings",
+        "",
+        f"{trained} {_runs_words(result)} Total time {result.seconds:.1f} s.",
         "",
     ]
     return "\n".join(lines)
@@ -348,13 +360,22 @@ def _figures(result: CompareResult, rows: list[dict[str, Any]]) -> dict[str, Any
         {n: (result.predictions[n][0].probs, s.y_test) for n in shown},
         title="Reliability on the test split (seed 0)",
     )
-    figs["Training curves"] = plot_training_curves(
-        {n: [r.history["val_score"] for r in runs] for n, runs in result.runs.items()},
-        ylabel=f"validation {result.metric}"
-        + (" (negated)" if result.metric in LOWER_IS_BETTER else ""),
-        baseline=BASELINE if BASELINE in result.runs else None,
-    )
+    curves = _curves(result)
+    if curves:
+        figs["Training curves"] = plot_training_curves(
+            curves,
+            ylabel=f"validation {result.metric}"
+            + (" (negated)" if result.metric in LOWER_IS_BETTER else ""),
+            baseline=BASELINE if BASELINE in curves else None,
+        )
     return figs
+
+
+def _curves(result: CompareResult) -> dict[str, list[list[float]]]:
+    """Per training strategy, the validation score of each epoch of each run: the strategies
+    whose runs recorded one (a training loop of the user's own may record none)."""
+    curves = {n: [r.history.get("val_score", []) for r in runs] for n, runs in result.runs.items()}
+    return {n: c for n, c in curves.items() if all(c)}
 
 
 #: The per-label table of a multilabel report shows this many of the commonest and of the rarest
@@ -375,7 +396,7 @@ def _multilabel_markdown(
         f"{len(s.y_test)} rows; training positives per label from {counts.max()} to "
         f"{counts.min()} (imbalance ratio {counts.max() / counts.min():.1f}:1).",
         *s.notes,
-        f"Features: {feature_words(s)}.",
+        _inputs_line(result),
         "",
         *_group_lines(result),
         "",
@@ -394,17 +415,21 @@ def _multilabel_markdown(
     lines += _ranking(result, rows)
     lines += ["", *_label_table(result, rows)]
     lines += _strategies_and_plots(result, plots)
-    lines += [
-        "",
-        "## Settings",
-        "",
+    trained = (
         f"MLP with {cfg.train.depth} hidden layer(s) of {cfg.train.hidden} units and one sigmoid "
         f"output per label, Adam (lr {cfg.train.lr:g}, weight decay {cfg.train.weight_decay:g}), "
         f"batch size {cfg.train.batch_size_for(len(s.y_train))}, at most {cfg.train.epochs} epochs, early stopping on "
         f"validation {metric_title(result, metric)} with patience {cfg.train.patience}. "
         "Every strategy "
-        "starts from the same weights for a seed and sees the same data order. "
-        f"{_runs_words(result)} Total time {result.seconds:.1f} s.",
+        "starts from the same weights for a seed and sees the same data order."
+        if result.training is None
+        else result.training.text
+    )
+    lines += [
+        "",
+        "## Settings",
+        "",
+        f"{trained} {_runs_words(result)} Total time {result.seconds:.1f} s.",
         "",
     ]
     return "\n".join(lines)
@@ -509,11 +534,13 @@ def _multilabel_figures(result: CompareResult, rows: list[dict[str, Any]]) -> di
                 boundaries=report.boundaries,
                 title=f"{name}: test AP per label (mean over seeds)",
             )
-    figs["Training curves"] = plot_training_curves(
-        {n: [r.history["val_score"] for r in runs] for n, runs in result.runs.items()},
-        ylabel=f"validation {metric_title(result, result.metric)}",
-        baseline=baseline_of(result) if baseline_of(result) in result.runs else None,
-    )
+    curves = _curves(result)
+    if curves:
+        figs["Training curves"] = plot_training_curves(
+            curves,
+            ylabel=f"validation {metric_title(result, result.metric)}",
+            baseline=baseline if baseline in curves else None,
+        )
     return figs
 
 

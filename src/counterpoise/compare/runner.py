@@ -23,7 +23,17 @@ from ..metrics import (
 )
 from . import statistics
 from .data import UNKNOWN, Splits
-from .execution import Job, RunJob, RunSettings, TableRun, available_cores, execute
+from .execution import (
+    Executor,
+    Job,
+    LocalExecutor,
+    RunJob,
+    RunSettings,
+    RunsFailed,
+    TableRun,
+    available_cores,
+)
+from .run_store import RunStore
 from .strategies import (
     STRATEGIES,
     Outputs,
@@ -42,6 +52,7 @@ __all__ = [
     "DEFAULT_METRICS",
     "CompareConfig",
     "CompareResult",
+    "TrainingSummary",
     "resolve_config",
     "run_compare",
     "run_strategies",
@@ -108,6 +119,22 @@ class CompareConfig:
             )
         if self.boundaries is not None:
             object.__setattr__(self, "boundaries", _check_boundaries(self.boundaries))
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    """What trained a comparison's models when it is not the built-in MLP (the user's own
+    model, or their own training loop).
+
+    Attributes:
+        text: the report's sentence on the model and its training.
+        inputs: the model's inputs in words (the report's line on the data's features).
+        settings: the training settings as results.json shows them (``settings.train``).
+    """
+
+    text: str
+    inputs: str
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def task_of(splits: Splits | None) -> Task:
@@ -182,6 +209,8 @@ class CompareResult:
         split_list: each split, without its features (labels and notes only).
         bootstrap: per strategy and metric, the bootstrap replicates of its mean test score
             (:mod:`~counterpoise.compare.statistics`), paired across strategies.
+        training: what trained the models when it is not the built-in MLP of
+            ``config.train`` (the user's model or training loop), else None.
     """
 
     splits: Splits
@@ -196,6 +225,7 @@ class CompareResult:
     keys: list[tuple[int, int]] = field(default_factory=list)
     split_list: list[Splits] = field(default_factory=list)
     bootstrap: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    training: TrainingSummary | None = None
 
     @property
     def task(self) -> Task:
@@ -375,7 +405,11 @@ class CompareResult:
                 "seeds": self.config.seeds,
                 "splits": len({k for k, _ in self.keys}) or 1,
                 "metric": self.metric,
-                "train": asdict(self.config.train),
+                "train": (
+                    asdict(self.config.train)
+                    if self.training is None
+                    else dict(self.training.settings)
+                ),
                 "strategies": [st.name for st in self.strategies],
                 "resamples": self.config.resamples,
             },
@@ -467,6 +501,9 @@ def run_strategies(
     *,
     progress: Any = None,
     split_of: Callable[[int], Splits] | None = None,
+    executor: Executor | None = None,
+    store: RunStore | None = None,
+    training: TrainingSummary | None = None,
 ) -> CompareResult:
     """Run every (strategy, split, seed) job with ``train_job`` and score the outputs: the
     part of a comparison that is the same whatever the model.
@@ -477,9 +514,19 @@ def run_strategies(
         train_job: trains one job and returns its validation and test outputs.
         progress: a ``rich.progress.Progress`` to report to, or None.
         split_of: the k-th split's labels (default: ``splits.resplit``).
+        executor: what runs the jobs (default: a
+            :class:`~counterpoise.compare.execution.LocalExecutor` with ``config.jobs``
+            worker processes, on ``config.train.device``).
+        store: where finished runs are saved as they finish, and loaded from instead of
+            training again (see :mod:`~counterpoise.compare.run_store`); None to keep none.
+        training: what trained the models when it is not the built-in MLP, for the report.
 
     Returns:
         A :class:`CompareResult`.
+
+    Raises:
+        RunsFailed: when some runs failed for good; the others finished (and are saved in
+            ``store``).
     """
     strategies = get_strategies(
         config.strategies, num_classes=splits.num_classes, task=task_of(splits)
@@ -504,15 +551,26 @@ def run_strategies(
             progress.advance(bar, epochs - done.get(job, 0))
         done[job] = epochs
 
-    workers = available_cores() if config.jobs is None else config.jobs
-    results = execute(
-        jobs,
-        train_job,
-        workers=workers,
-        device=config.train.device,
-        on_epoch=on_epoch,
-        on_done=on_done,
-    )
+    saved = {} if store is None else store.load(jobs)
+    for job in saved:
+        on_done(job, saved[job])
+
+    def finished(job: Job, run: RunResult) -> None:
+        if store is not None:
+            store.save(job, run)
+        on_done(job, run)
+
+    if executor is None:
+        workers = available_cores() if config.jobs is None else config.jobs
+        executor = LocalExecutor(workers, config.train.device)
+    try:
+        results = executor(
+            [j for j in jobs if j not in saved], train_job, on_epoch=on_epoch, on_done=finished
+        )
+    except RunsFailed as error:
+        where = None if store is None else str(store.folder)
+        raise RunsFailed(error.failures, error.finished + len(saved), where) from None
+    results.update(saved)
 
     runs: dict[str, list[RunResult]] = {st.name: [] for st in trained}
     predictions: dict[str, list[Prediction]] = {st.name: [] for st in strategies}
@@ -562,6 +620,7 @@ def run_strategies(
         val_predictions=val_predictions,
         keys=keys,
         split_list=split_list,
+        training=training,
     )
     result.bootstrap = _bootstrap(result)
     result.seconds = time.perf_counter() - start

@@ -23,7 +23,10 @@ if TYPE_CHECKING:
     from .data import Splits
 
 __all__ = [
+    "CheckpointSelection",
+    "NormedLinear",
     "RunResult",
+    "StrategyRun",
     "TrainConfig",
     "auto_batch_size",
     "label_stats",
@@ -31,6 +34,7 @@ __all__ = [
     "multilabel_score",
     "train_run",
     "validation_score",
+    "validation_scorer",
 ]
 
 
@@ -208,6 +212,118 @@ def _outputs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return torch.cat([model(part).float().cpu() for part in x.split(EVAL_CHUNK)])
 
 
+class StrategyRun:
+    """What a strategy brings to one training run, whatever the loop: its loss built from the
+    training counts, its sampler (or None, to shuffle), and the class weights that change with
+    the epoch (deferred re-weighting).
+
+    Call :meth:`begin_epoch` at the start of every epoch: it sets the loss's class-weight vector
+    to the schedule's value for the epoch (as :class:`~counterpoise.schedules.DeferredReweighting`
+    gives it) and moves the sampler to the epoch.
+
+    Args:
+        strategy: a strategy that trains a model.
+        splits: the data; only its training labels are read.
+        seed: the run's seed (the sampler's, and the shuffled order's).
+        epochs: the budget, which places the deferred phase.
+        device: where the loss lives.
+
+    Example:
+        >>> from counterpoise.compare.strategies import STRATEGIES
+        >>> from counterpoise.compare.data import load_builtin
+        >>> run = StrategyRun(STRATEGIES["ldam_drw"], load_builtin(), seed=0, epochs=10)
+        >>> run.begin_epoch(0); run.loss.weight.tolist() == [1.0] * 10  # uniform before epoch 8
+        True
+        >>> run.begin_epoch(8); run.loss.weight[[0, 9]]  # effective-number weights from it on
+        tensor([ 0.2463, 30.3553])
+    """
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        splits: Splits,
+        *,
+        seed: int,
+        epochs: int,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        if not strategy.trains:
+            fail("strategy", "a strategy that trains a model (one with a loss)", strategy.name)
+        self.strategy = strategy
+        self.device = torch.device(device)
+        self.multilabel = splits.multilabel
+        self.rows = len(splits.y_train)
+        # what a strategy's loss is built from: class counts, or positives and negatives per label
+        stats: Any = (
+            label_stats(splits)
+            if splits.multilabel
+            else torch.from_numpy(splits.class_counts("train")).to(self.device)
+        )
+        self.stats = stats
+        self.loss = strategy.build_loss(
+            self.stats, ignore_value=UNKNOWN if splits.multilabel else None
+        ).to(self.device)
+        # deferred re-weighting: the loss's class-weight vector follows the schedule
+        self.schedule = (
+            None if strategy.deferred is None else strategy.deferred.schedule(self.stats, epochs)
+        )
+        self.weight_name = LOSSES[cast(str, strategy.loss)].weight
+        self.sampler = (
+            strategy.make_sampler(splits.y_train, seed) if strategy.make_sampler else None
+        )
+        self._order = torch.Generator().manual_seed(seed)
+
+    def begin_epoch(self, epoch: int) -> None:
+        """Set the loss's class weights and the sampler for ``epoch`` (0-based)."""
+        if self.schedule is not None and self.weight_name is not None:
+            setattr(self.loss, self.weight_name, self.schedule.weights_at(epoch).to(self.device))
+        if self.sampler is not None:
+            self.sampler.set_epoch(epoch)
+
+    def order(self) -> torch.Tensor:
+        """The training rows of the epoch begun last, in the order they are seen: the
+        sampler's plan, or a permutation of the rows drawn from the run's seed."""
+        if self.sampler is not None:
+            return torch.as_tensor(list(self.sampler), dtype=torch.long)
+        return torch.randperm(self.rows, generator=self._order)
+
+
+class CheckpointSelection:
+    """The checkpoint a run keeps: the one with the best validation score among the eligible
+    epochs (those after ``select_after`` of the budget), and when to stop early.
+
+    Example:
+        >>> model = nn.Linear(2, 2)
+        >>> keep = CheckpointSelection(model, epochs=10, patience=2)
+        >>> [keep.update(e, s, model) for e, s in enumerate([0.5, 0.7, 0.6, 0.6], 1)]
+        [False, False, False, True]
+        >>> keep.best_epoch
+        2
+    """
+
+    def __init__(
+        self, model: nn.Module, *, epochs: int, patience: int, select_after: float = 0.0
+    ) -> None:
+        self.best_score = -float("inf")
+        self.best_epoch = 0
+        self.best_state = copy.deepcopy(model.state_dict())
+        self.eligible_from = first_epoch_of(select_after, epochs) + 1  # 1-based
+        self.patience = patience
+
+    def update(self, epoch: int, score: float, model: nn.Module) -> bool:
+        """Record the validation ``score`` of ``epoch`` (1-based), keeping the model's state
+        when it is the best eligible one so far; True when the run should stop."""
+        if epoch >= self.eligible_from and score > self.best_score:
+            self.best_score, self.best_epoch = score, epoch
+            self.best_state = copy.deepcopy(model.state_dict())
+        since = epoch - max(self.best_epoch, self.eligible_from)
+        return epoch >= self.eligible_from and since >= self.patience
+
+    def restore(self, model: nn.Module) -> None:
+        """Load the kept checkpoint into ``model``."""
+        model.load_state_dict(self.best_state)
+
+
 def train_run(
     strategy: Strategy,
     splits: Splits,
@@ -241,54 +357,28 @@ def train_run(
 
     X, Xv, Xt = tensor(splits.X_train), tensor(splits.X_val), tensor(splits.X_test)
     y = torch.from_numpy(splits.y_train).to(device)
-    yv = torch.from_numpy(splits.y_val)
-    train_counts = splits.class_counts("train")
-    # what a strategy's loss is built from: class counts, or positives and negatives per label
-    stats: Any = (
-        label_stats(splits) if splits.multilabel else torch.from_numpy(train_counts).to(device)
-    )
-
-    loss_fn = strategy.build_loss(stats, ignore_value=UNKNOWN if splits.multilabel else None).to(
-        device
-    )
-    # deferred re-weighting: the loss's class-weight vector follows the schedule
-    schedule = (
-        None if strategy.deferred is None else strategy.deferred.schedule(stats, config.epochs)
-    )
-    weight_name = LOSSES[cast(str, strategy.loss)].weight
-
-    def score_of(logits: torch.Tensor) -> float:
-        if splits.multilabel:
-            return multilabel_score(splits.y_val, logits, metric, train_counts, boundaries)
-        return validation_score(yv, logits, metric)
+    run = StrategyRun(strategy, splits, seed=seed, epochs=config.epochs, device=device)
+    score_of = validation_scorer(splits, metric, boundaries)
 
     torch.manual_seed(seed)
     model = make_model(
         splits.num_features, splits.num_classes, config, normed_head=strategy.normed_head
     ).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    order = torch.Generator().manual_seed(seed)
-    sampler = strategy.make_sampler(splits.y_train, seed) if strategy.make_sampler else None
-
-    best_score, best_epoch, best_state = -float("inf"), 0, copy.deepcopy(model.state_dict())
-    eligible_from = first_epoch_of(strategy.select_after, config.epochs) + 1  # 1-based
+    keep = CheckpointSelection(
+        model, epochs=config.epochs, patience=config.patience, select_after=strategy.select_after
+    )
     history: dict[str, list[float]] = {"loss": [], "val_score": []}
-    n = len(y)
-    batch_size = config.batch_size_for(n)
+    batch_size = config.batch_size_for(len(y))
     epoch = 0
     for epoch in range(1, config.epochs + 1):
-        if schedule is not None and weight_name is not None:
-            setattr(loss_fn, weight_name, schedule.weights_at(epoch - 1).to(device))
-        if sampler is not None:
-            sampler.set_epoch(epoch - 1)
-            idx = torch.as_tensor(list(sampler), dtype=torch.long)
-        else:
-            idx = torch.randperm(n, generator=order)
+        run.begin_epoch(epoch - 1)
+        idx = run.order()
         model.train()
         total, seen = 0.0, 0
         for batch in idx.split(batch_size):
             batch = batch.to(device)
-            loss = loss_fn(model(X[batch]), y[batch])
+            loss = run.loss(model(X[batch]), y[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -301,11 +391,9 @@ def train_run(
         history["val_score"].append(score)
         if on_epoch is not None:
             on_epoch(epoch)
-        if epoch >= eligible_from and score > best_score:
-            best_score, best_epoch, best_state = score, epoch, copy.deepcopy(model.state_dict())
-        if epoch >= eligible_from and epoch - max(best_epoch, eligible_from) >= config.patience:
+        if keep.update(epoch, score, model):
             break
-    model.load_state_dict(best_state)
+    keep.restore(model)
     model.eval()
     with torch.no_grad():
         val_logits = (strategy.logit_scale * _outputs(model, Xv)).numpy()
@@ -313,8 +401,24 @@ def train_run(
     return RunResult(
         val_logits=val_logits,
         test_logits=test_logits,
-        best_epoch=best_epoch,
+        best_epoch=keep.best_epoch,
         epochs_run=epoch,
         history=history,
         seconds=time.perf_counter() - start,
     )
+
+
+def validation_scorer(
+    splits: Splits, metric: str, boundaries: tuple[float, float] | None = None
+) -> Callable[[torch.Tensor], float]:
+    """The comparison's ``metric`` of validation logits (higher is better): by
+    :func:`validation_score` for classes, :func:`multilabel_score` for multilabel data."""
+    train_counts = splits.class_counts("train")
+    yv = torch.from_numpy(splits.y_val)
+
+    def score_of(logits: torch.Tensor) -> float:
+        if splits.multilabel:
+            return multilabel_score(splits.y_val, logits, metric, train_counts, boundaries)
+        return validation_score(yv, logits, metric)
+
+    return score_of

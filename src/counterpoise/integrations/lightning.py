@@ -63,6 +63,10 @@ sums its statistics over the processes), and every process logs the same numbers
 class-weighted loss then averages the micro-batches' weighted means, which is not the weighted
 mean of the accumulated batch unless their weights add up to the same.)
 
+:func:`compare_lightning` ranks the imbalance strategies on a LightningModule of yours, trained
+by Lightning's ``Trainer``: :func:`counterpoise.compare_custom`'s protocol, with each run's loss
+given to your module.
+
 Only the unified ``lightning`` package (Lightning 2.x) is supported, not the older
 ``pytorch_lightning`` distribution: ``pip install "counterpoise[lightning]"``.
 """
@@ -70,16 +74,20 @@ Only the unified ``lightning`` package (Lightning 2.x) is supported, not the old
 from __future__ import annotations
 
 import itertools
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from .. import _collectives as distributed
-from .._checks import VectorLike, class_vector, describe_tensor, fail
+from .._checks import VectorLike, check_positive_int, class_vector, describe_tensor, fail
+from ..compare.model import TrainingRun, compare_custom, cosine_head
+from ..compare.runner import CompareResult
+from ..compare.strategies import STRATEGIES
 from ..metrics import CalibrationBins, ImbalanceMetrics, ImbalanceReport
 
 try:
@@ -91,7 +99,7 @@ except ImportError as error:
         'pip install "counterpoise[lightning]"'
     ) from error
 
-__all__ = ["ImbalanceReportCallback", "register_class_weights"]
+__all__ = ["ImbalanceReportCallback", "compare_lightning", "register_class_weights"]
 
 
 def register_class_weights(
@@ -317,3 +325,187 @@ class ImbalanceReportCallback(pl.Callback):
         target = target.reshape(-1)
         keep = target != self.ignore_index
         return target[keep].cpu(), probs[keep].cpu()
+
+
+# --- compare ----------------------------------------------------------------------------------
+
+
+def _outputs(module: nn.Module, loader: DataLoader[Any]) -> torch.Tensor:
+    """The module's outputs on every batch ``(input, label)`` of ``loader``, in order, float32
+    on the CPU (the module's training mode is left as it was)."""
+    device = next(module.parameters()).device
+    was_training = module.training
+    module.eval()
+    with torch.no_grad():
+        out = torch.cat([module(x.to(device)).float().cpu() for x, _ in loader])
+    module.train(was_training)
+    return out
+
+
+class _RunCallback(pl.Callback):
+    """A comparison's run inside ``Trainer.fit``: the strategy's epoch hook at the start of
+    every epoch, the validation score and the checkpoint selection at its end."""
+
+    def __init__(self, run: TrainingRun, keep: Any, val: DataLoader[Any]) -> None:
+        self.run, self.keep, self.val = run, keep, val
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.run.begin_epoch(trainer.current_epoch)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        score = self.run.score(_outputs(pl_module, self.val))
+        if self.keep.update(trainer.current_epoch + 1, score, pl_module):
+            trainer.should_stop = True
+
+
+class _LightningRuns:
+    """The training function of :func:`compare_lightning` (picklable when ``module`` is)."""
+
+    def __init__(
+        self,
+        module: Callable[[nn.Module], pl.LightningModule],
+        datasets: tuple[Any, Any, Any],
+        *,
+        batch_size: int,
+        patience: int | None,
+        trainer_options: Mapping[str, Any],
+        loader_options: Mapping[str, Any],
+        head: str | None,
+    ) -> None:
+        self.module = module
+        self.datasets = datasets
+        self.batch_size = batch_size
+        self.patience = patience
+        self.trainer_options = dict(trainer_options)
+        self.loader_options = dict(loader_options)
+        self.head = head
+
+    def __call__(self, run: TrainingRun) -> tuple[torch.Tensor, torch.Tensor]:
+        train, val, test = self.datasets
+        torch.manual_seed(run.seed)
+        module = self.module(run.loss)
+        if not isinstance(module, pl.LightningModule):
+            fail(
+                "module",
+                "a callable that takes the loss and returns a LightningModule",
+                type(module).__name__,
+                error=TypeError,
+            )
+        if run.normed_head:
+            if self.head is None:
+                fail(
+                    "head",
+                    f"the name of the module's output nn.Linear layer, for {run.strategy.name} "
+                    "(a cosine classifier replaces it)",
+                    None,
+                )
+            cosine_head(module, self.head)
+
+        def loader(data: Any, **how: Any) -> DataLoader[Any]:
+            return DataLoader(data, batch_size=self.batch_size, **self.loader_options, **how)
+
+        keep = run.selection(module, patience=self.patience)
+        gpu = run.device.type == "cuda"
+        options: dict[str, Any] = {
+            "max_epochs": run.epochs,
+            "accelerator": "gpu" if gpu else "cpu",
+            "devices": [run.device.index or 0] if gpu else 1,
+            "logger": False,
+            "enable_checkpointing": False,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "num_sanity_val_steps": 0,
+            **self.trainer_options,
+        }
+        options["callbacks"] = [
+            *options.get("callbacks", []),
+            _RunCallback(run, keep, loader(val)),
+        ]
+        trainer = pl.Trainer(**options)
+        trainer.fit(
+            module,
+            train_dataloaders=loader(
+                train,
+                sampler=run.sampler,
+                shuffle=run.sampler is None,
+                generator=torch.Generator().manual_seed(run.seed),
+            ),
+        )
+        keep.restore(module)
+        return _outputs(module, loader(val)), _outputs(module, loader(test))
+
+
+def compare_lightning(
+    module: Callable[[nn.Module], pl.LightningModule],
+    train: Any,
+    val: Any,
+    test: Any,
+    *,
+    batch_size: int = 64,
+    patience: int | None = None,
+    trainer_options: Mapping[str, Any] | None = None,
+    loader_options: Mapping[str, Any] | None = None,
+    head: str | None = None,
+    **options: Any,
+) -> CompareResult:
+    """Rank the imbalance strategies on your LightningModule, trained by Lightning's ``Trainer``.
+
+    :func:`counterpoise.compare_custom`'s protocol: for every (strategy, seed) run,
+    ``module(loss)`` is called after ``torch.manual_seed(seed)`` with the strategy's loss
+    module and must return a fresh LightningModule that trains with that loss (its
+    ``training_step`` returns ``loss(self(x), y)``; ``configure_optimizers`` is yours). A
+    ``Trainer`` fits it for ``epochs`` epochs on the training set, in the order of the
+    strategy's sampler or shuffled from the seed, calling the strategy's epoch hook (deferred
+    re-weighting) at the start of every epoch; at the end of every epoch the validation score
+    of ``module(x)`` on the validation set selects the checkpoint. The outputs of the selected
+    checkpoint on the validation and test sets are scored, and the report is the comparison's.
+
+    Args:
+        module: takes the loss, returns a fresh LightningModule whose output, ``module(x)``,
+            is logits (N, C) for a batch ``(x, y)``.
+        train, val, test: map-style data sets yielding ``(input, label)``.
+        batch_size: samples per batch of every DataLoader.
+        patience: epochs without a better validation score before a run stops; None trains
+            every epoch.
+        trainer_options: keywords of ``lightning.pytorch.Trainer`` (e.g. ``precision``,
+            ``gradient_clip_val``, ``callbacks``), over the comparison's: ``max_epochs`` the
+            budget, one device of ``device``, no logger, checkpoints, progress bar or sanity
+            check.
+        loader_options: keywords of every DataLoader but ``batch_size``, ``sampler``,
+            ``shuffle`` and ``generator`` (e.g. ``num_workers``).
+        head: the name of the module's output ``nn.Linear`` layer (e.g. ``"net.3"``), which
+            a cosine classifier replaces for ``ldam_drw``; needed only when ``ldam_drw`` is
+            named among ``strategies`` (it is left out by default).
+        **options: the keywords of :func:`counterpoise.compare_custom`: ``strategies``,
+            ``seeds``, ``epochs``, ``device``, ``metric``, ``out``, ``executor``...
+
+    Returns:
+        The :class:`~counterpoise.compare.runner.CompareResult`.
+    """
+    check_positive_int("batch_size", batch_size)
+    if patience is not None:
+        check_positive_int("patience", patience)
+    cosine = [
+        n
+        for n in options.get("strategies") or ()
+        if getattr(STRATEGIES.get(n), "normed_head", False)
+    ]
+    if cosine and head is None:
+        fail(
+            "head",
+            f"the name of the module's output nn.Linear layer, for {', '.join(cosine)} "
+            "(a cosine classifier replaces it)",
+            None,
+        )
+    runs = _LightningRuns(
+        module,
+        (train, val, test),
+        batch_size=batch_size,
+        patience=patience,
+        trainer_options=trainer_options or {},
+        loader_options=loader_options or {},
+        head=head,
+    )
+    options.setdefault("description", "A LightningModule trained by Lightning's Trainer.")
+    options.setdefault("inputs", "those of the LightningModule")
+    return compare_custom(runs, train, val, test, **options)

@@ -79,18 +79,28 @@ refuses it. Smooth in the loss instead (``label_smoothing`` of
 :class:`~counterpoise.WeightedCrossEntropyLoss` and of the logit-adjusted, balanced-softmax and
 LDAM losses), whose weighted mean then stays exact.
 
+:func:`compare_trainer` ranks the imbalance strategies on a sequence classifier of yours,
+trained by a :class:`WeightedLossTrainer`: :func:`counterpoise.compare_custom`'s protocol, with
+each run's loss as the ``compute_loss_func`` and its sampler as the training sampler.
+
 Requires ``transformers>=5.0`` and ``accelerate`` (``pip install "counterpoise[transformers]"``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from .._checks import class_indices, describe_tensor, fail
+from ..compare.model import TrainingRun, compare_custom, cosine_head
+from ..compare.runner import CompareResult
+from ..compare.strategies import STRATEGIES
 from ..counts import count_labels
 from ..losses import WeightedCrossEntropyLoss
 from ..losses.registry import LOSSES, LossEntry, find_entry
@@ -110,7 +120,7 @@ if not hasattr(transformers.Trainer, "_get_num_items_in_batch"):
         f'{transformers.__version__}: pip install -U "counterpoise[transformers]"'
     )
 
-__all__ = ["TrainerLoss", "WeightedLossMixin", "WeightedLossTrainer"]
+__all__ = ["TrainerLoss", "WeightedLossMixin", "WeightedLossTrainer", "compare_trainer"]
 
 
 def _entry(loss: nn.Module | type[nn.Module]) -> LossEntry:
@@ -402,3 +412,193 @@ class WeightedLossTrainer(WeightedLossMixin, transformers.Trainer):
     Takes the ``Trainer``'s arguments, with a :class:`TrainerLoss` as ``compute_loss_func``;
     see :class:`WeightedLossMixin` for what changes.
     """
+
+
+# --- compare ----------------------------------------------------------------------------------
+
+
+def _logits_of(model: nn.Module, loader: DataLoader[Any]) -> torch.Tensor:
+    """The model's logits on every batch of ``loader`` (dictionaries of tensors; ``labels``
+    left out), in order, float32 on the CPU; the model's mode is left as it was."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    parts = []
+    with torch.no_grad():
+        for batch in loader:
+            inputs = {k: v.to(device) for k, v in batch.items() if k != "labels"}
+            parts.append(model(**inputs).logits.float().cpu())
+    model.train(was_training)
+    return torch.cat(parts)
+
+
+class _RunCallback(transformers.TrainerCallback):
+    """A comparison's run inside ``Trainer.train``: the strategy's epoch hook at the start of
+    every epoch, the validation score and the checkpoint selection at its end."""
+
+    def __init__(self, run: TrainingRun, keep: Any, val: DataLoader[Any]) -> None:
+        self.run, self.keep, self.val = run, keep, val
+
+    def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.run.begin_epoch(round(state.epoch))
+
+    def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        model = kwargs["model"]
+        score = self.run.score(_logits_of(model, self.val))
+        if self.keep.update(round(state.epoch), score, model):
+            control.should_training_stop = True
+
+
+class _TrainerRuns:
+    """The training function of :func:`compare_trainer` (picklable when ``model_init`` is)."""
+
+    def __init__(
+        self,
+        model_init: Callable[[], nn.Module],
+        args: Any,
+        datasets: tuple[Any, Any, Any],
+        *,
+        data_collator: Callable[[list[Any]], Any],
+        trainer_class: type[WeightedLossTrainer],
+        patience: int | None,
+        head: str | None,
+    ) -> None:
+        self.model_init = model_init
+        self.args = args
+        self.datasets = datasets
+        self.data_collator = data_collator
+        self.trainer_class = trainer_class
+        self.patience = patience
+        self.head = head
+
+    def __call__(self, run: TrainingRun) -> tuple[torch.Tensor, torch.Tensor]:
+        train, val, test = self.datasets
+        torch.manual_seed(run.seed)
+        model = self.model_init()
+        if run.normed_head:
+            if self.head is None:
+                fail("head", "the name of the model's output nn.Linear layer", None)
+            cosine_head(model, self.head)
+        args = dataclasses.replace(
+            self.args,
+            num_train_epochs=run.epochs,
+            max_steps=-1,
+            seed=run.seed,
+            data_seed=run.seed,
+            eval_strategy="no",
+            save_strategy="no",
+            load_best_model_at_end=False,
+            report_to=[],
+        )
+        sampler = run.sampler
+
+        class RunTrainer(self.trainer_class):  # type: ignore[name-defined]
+            def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+                return sampler if sampler is not None else super()._get_train_sampler(train_dataset)
+
+        def loader(data: Any) -> DataLoader[Any]:
+            return DataLoader(
+                data, batch_size=args.per_device_eval_batch_size, collate_fn=self.data_collator
+            )
+
+        keep = run.selection(model, patience=self.patience)
+        trainer = RunTrainer(
+            model=model,
+            args=args,
+            train_dataset=train,
+            data_collator=self.data_collator,
+            compute_loss_func=TrainerLoss(run.loss),
+            callbacks=[_RunCallback(run, keep, loader(val))],
+        )
+        trainer.train()
+        keep.restore(model)
+        return _logits_of(model, loader(val)), _logits_of(model, loader(test))
+
+
+def _labels_of(dataset: Any, name: str) -> np.ndarray:
+    """The ``labels`` of every sample of a data set of dictionaries (a ``datasets.Dataset``'s
+    column, read without loading the inputs)."""
+    if "labels" in getattr(dataset, "column_names", ()):
+        return np.asarray(dataset["labels"])
+    try:
+        values = [dataset[i]["labels"] for i in range(len(dataset))]
+    except (TypeError, KeyError, IndexError):
+        fail(name, "a data set of dictionaries with `labels`", type(dataset).__name__)
+    return np.asarray([v.numpy() if isinstance(v, torch.Tensor) else v for v in values])
+
+
+def compare_trainer(
+    model_init: Callable[[], nn.Module],
+    args: transformers.TrainingArguments,
+    train: Any,
+    val: Any,
+    test: Any,
+    *,
+    data_collator: Callable[[list[Any]], Any] | None = None,
+    trainer_class: type[WeightedLossTrainer] = WeightedLossTrainer,
+    patience: int | None = None,
+    head: str | None = None,
+    **options: Any,
+) -> CompareResult:
+    """Rank the imbalance strategies on your sequence classifier, trained by the ``Trainer``.
+
+    :func:`counterpoise.compare_custom`'s protocol: for every (strategy, seed) run,
+    ``model_init()`` is called after ``torch.manual_seed(seed)`` and a ``trainer_class``
+    (default :class:`WeightedLossTrainer`) trains the model for ``epochs`` epochs with
+    ``args``, the strategy's loss as ``compute_loss_func`` (a :class:`TrainerLoss`, an exact
+    weighted mean) and the strategy's sampler as the training sampler (else the ``Trainer``'s
+    own, seeded by the run's seed). The strategy's epoch hook (deferred re-weighting) runs at
+    the start of every epoch; at its end, the validation score of the model's logits selects
+    the checkpoint. The logits of the selected checkpoint on the validation and test sets are
+    scored, and the report is the comparison's.
+
+    ``args`` is used as given but for what the comparison sets: ``num_train_epochs`` (the
+    budget), ``seed`` and ``data_seed`` (the run's seed), no evaluation or saving during
+    training, and no reporting.
+
+    Args:
+        model_init: returns a fresh model whose outputs have ``.logits`` (N, C), e.g. a
+            ``...ForSequenceClassification`` (with ``problem_type="multi_label_classification"``
+            for multilabel float targets).
+        args: the ``TrainingArguments``; ``per_device_eval_batch_size`` batches the logits.
+        train, val, test: data sets of dictionaries with the model's inputs and ``labels``
+            (a class index, or a float vector of 0/1 targets); a ``datasets.Dataset``'s
+            ``labels`` column is read without loading the inputs.
+        data_collator: makes batches of samples (default ``transformers.default_data_collator``).
+        trainer_class: a subclass of :class:`WeightedLossTrainer` to train with.
+        patience: epochs without a better validation score before a run stops; None trains
+            every epoch.
+        head: the name of the model's output ``nn.Linear`` layer (e.g. ``"classifier"``),
+            which a cosine classifier replaces for ``ldam_drw``; needed only when
+            ``ldam_drw`` is named among ``strategies`` (it is left out by default).
+        **options: the keywords of :func:`counterpoise.compare_custom`: ``strategies``,
+            ``seeds``, ``epochs``, ``metric``, ``out``, ``executor``... ``device`` is the
+            ``Trainer``'s, ``args.device``.
+
+    Returns:
+        The :class:`~counterpoise.compare.runner.CompareResult`.
+    """
+    if "device" in options:
+        fail("device", "left to `args` (the comparison trains on args.device)", options["device"])
+    named = options.get("strategies") or ()
+    cosine = [n for n in named if getattr(STRATEGIES.get(n), "normed_head", False)]
+    if cosine and head is None:
+        fail(
+            "head",
+            f"the name of the model's output nn.Linear layer, for {', '.join(cosine)} "
+            "(a cosine classifier replaces it)",
+            None,
+        )
+    runs = _TrainerRuns(
+        model_init,
+        args,
+        (train, val, test),
+        data_collator=data_collator or transformers.default_data_collator,
+        trainer_class=trainer_class,
+        patience=patience,
+        head=head,
+    )
+    labels = [_labels_of(d, k) for k, d in zip(("train", "val", "test"), (train, val, test))]
+    options.setdefault("description", f"{trainer_class.__name__} of Hugging Face transformers.")
+    options.setdefault("inputs", "those of the model's data sets")
+    return compare_custom(runs, *labels, device=str(args.device), **options)
