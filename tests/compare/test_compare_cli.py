@@ -6,6 +6,7 @@ from typer.testing import CliRunner
 
 from counterpoise.cli import app
 from counterpoise.compare import STRATEGIES
+from counterpoise.compare.references import REFERENCES
 
 runner = CliRunner()
 
@@ -32,7 +33,8 @@ def test_quick_run_on_builtin_writes_a_complete_report(tmp_path):
     payload = json.loads((out / "results.json").read_text())
     ran = set(payload["strategies"])
     expected = {n for n, s in STRATEGIES.items() if s.task == "multiclass" and not s.binary_only}
-    assert ran == expected
+    assert ran == expected | {"logreg_balanced", "hgb_balanced"}  # and the two references
+    assert {n for n, s in payload["strategies"].items() if s["reference"]} == ran - expected
     for name, stats in payload["strategies"].items():
         for metric in ("balanced_accuracy", "macro_f1", "worst_class_recall", "accuracy", "ece"):
             assert len(stats[metric]["values"]) == 1, (name, metric)
@@ -42,7 +44,8 @@ def test_quick_run_on_builtin_writes_a_complete_report(tmp_path):
     assert payload["dataset"]["class_counts"]["train"][0] == 124
     ranking = payload["ranking"]  # by validation, and the selected strategy leads it
     val = [payload["strategies"][n]["validation"]["balanced_accuracy"]["mean"] for n in ranking]
-    assert val == sorted(val, reverse=True) and payload["selected"] == ranking[0]
+    assert val == sorted(val, reverse=True)
+    assert payload["selected"] == next(n for n in ranking if n in expected)  # never a reference
     md = (out / "report.md").read_text()
     assert f"`{ranking[0]}`" in md and "Δ vs ce" in md
     assert "Does the published finding hold here?" in md
@@ -106,12 +109,15 @@ def test_user_csv_with_seeds_and_strategy_subset(tmp_path):
     )
     assert res.exit_code == 0, res.output
     payload = json.loads((out / "results.json").read_text())
-    assert set(payload["strategies"]) == {"ce", "posthoc_adjusted"}
+    assert set(payload["strategies"]) == {"ce", "posthoc_adjusted", *REFERENCES}
     assert payload["dataset"]["classes"] == ["s0", "s1", "s2"]
     assert (
         payload["settings"]["train"]["hidden"] == 16 and payload["settings"]["train"]["depth"] == 2
     )
-    assert len(payload["strategies"]["ce"]["balanced_accuracy"]["values"]) == 2
+    # a table of 172 rows: three random splits by default, each trained with both seeds
+    assert payload["settings"]["splits"] == 3
+    assert len(payload["strategies"]["ce"]["balanced_accuracy"]["values"]) == 6
+    assert payload["runs"] == [{"split": k, "seed": j} for k in range(3) for j in range(2)]
     sizes = payload["dataset"]["split_sizes"]
     assert sum(sizes.values()) == 172
     assert payload["dataset"]["test_balanced"] is False  # 12 * 0.2 < 5 per class
@@ -241,7 +247,7 @@ def test_binary_data_runs_threshold_tuning(tmp_path):
     )
     assert res.exit_code == 0, res.output
     payload = json.loads((out / "results.json").read_text())
-    assert set(payload["strategies"]) == {"ce", "threshold_tuned"}  # its base model runs too
+    assert set(payload["strategies"]) == {"ce", "threshold_tuned", *REFERENCES}  # and its base
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ import torch
 
 from .._checks import fail
 from .data import Splits
+from .references import REFERENCES, reference_run
 from .strategies import STRATEGIES
 from .training import RunResult, TrainConfig, train_run
 
@@ -104,7 +105,9 @@ class RunJob(Protocol):
 
 class TableRun:
     """Trains a job of a table comparison: the MLP of :func:`~counterpoise.compare.training.
-    train_run` on the job's split (made when first needed, the last one kept)."""
+    train_run` on the job's split (made when first needed, the last one kept), or for a job
+    named after a reference model (:data:`~counterpoise.compare.references.REFERENCES`) that
+    model."""
 
     def __init__(self, settings: RunSettings) -> None:
         self.settings = settings
@@ -116,6 +119,8 @@ class TableRun:
     def __call__(self, job: Job, on_epoch: Callable[[int], Any] | None) -> RunResult:
         if self._cache is None:
             self._cache = _SplitCache(self.settings.splits)
+        if job.strategy in REFERENCES:
+            return reference_run(job.strategy, self._cache.get(job.split), seed=job.seed)
         strategy = STRATEGIES.get(job.strategy)
         if strategy is None:
             fail(

@@ -37,6 +37,7 @@ probability 0; the probabilities always have a column for each class, in the ord
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from itertools import islice
 from typing import Any
@@ -46,6 +47,7 @@ import numpy as np
 from .._checks import check_choice, check_positive_int
 from .._optional import require
 from .data import UNKNOWN, Splits
+from .training import RunResult
 
 __all__ = [
     "HGB_DEFAULT_ITER",
@@ -56,6 +58,7 @@ __all__ = [
     "LOGREG_MAX_ITER",
     "REFERENCES",
     "reference_probabilities",
+    "reference_run",
 ]
 
 #: The reference models by name, each with what it is in a sentence.
@@ -289,3 +292,31 @@ def _subsample(y: np.ndarray, limit: int, seed: int) -> np.ndarray:
         keep = min(len(members), max(round(len(members) * share), HGB_KEEP_PER_CLASS))
         kept.append(rng.choice(members, size=keep, replace=False))
     return np.sort(np.concatenate(kept))
+
+
+def reference_run(name: str, splits: Splits, *, seed: int = 0) -> RunResult:
+    """A reference model's outputs in the form of a training run, so that the comparison
+    scores them as it scores the strategies: logits whose softmax (sigmoid, for multilabel
+    data) gives back :func:`reference_probabilities` (log-probabilities, or log-odds clipped at
+    1e-7 from 0 and 1). It fits with one thread for each library that has a thread pool, as
+    every run of a comparison does.
+    """
+    start = time.perf_counter()
+    limits = require("threadpoolctl", extra="metrics").threadpool_limits
+    with limits(limits=1):
+        val, test = reference_probabilities(name, splits, seed=seed)
+
+    def logits(p: np.ndarray) -> np.ndarray:
+        if splits.multilabel:
+            q = np.clip(p, 1e-7, 1 - 1e-7)
+            return (np.log(q) - np.log1p(-q)).astype(np.float32)
+        with np.errstate(divide="ignore"):
+            return np.maximum(np.log(p), -1e4).astype(np.float32)  # a class never seen: -1e4
+
+    return RunResult(
+        val_logits=logits(val),
+        test_logits=logits(test),
+        best_epoch=0,
+        epochs_run=0,
+        seconds=time.perf_counter() - start,
+    )

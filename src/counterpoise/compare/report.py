@@ -23,6 +23,7 @@ from ..plots import (
     save_figure,
 )
 from .recommendation import recommend
+from .references import REFERENCES
 from .runner import BASELINES, LOWER_IS_BETTER, CompareResult
 
 __all__ = ["BASELINE", "BASELINES", "baseline_of", "ranking_rows", "write_report"]
@@ -130,6 +131,7 @@ def ranking_rows(result: CompareResult) -> list[dict[str, Any]]:
                 "interval": result.interval(name, metric),
                 "vs_baseline": result.difference(name, metric),
                 "selected": name == result.selected,
+                "reference": name in result.references,
             }
         )
     return rows
@@ -235,6 +237,7 @@ def _ranking(result: CompareResult, rows: list[dict[str, Any]]) -> list[str]:
     ]
     for row in rows:
         mark = " ✓" if row["selected"] else ""
+        mark += " (reference)" if row["reference"] else ""
         mark += "".join(f" ≡ `{n}`" for n in row["folded"])
         val = "" if row["validation"] is None else f"{row['validation']['mean']:.3f}"
         test = format_interval(row["stats"][metric]["mean"], row["interval"])
@@ -246,6 +249,14 @@ def _ranking(result: CompareResult, rows: list[dict[str, Any]]) -> list[str]:
             + " |"
         )
     lines += ["", "✓: the strategy the validation score selects."]
+    if result.references:
+        lines.append(
+            "(reference): a scikit-learn model a user of tables would try first, trained on "
+            "the same splits and seeds with 'balanced' class weights, for context; never "
+            "selected: "
+            + "; ".join(f"`{n}`: {REFERENCES[n]}" for n in result.references if n in REFERENCES)
+            + "."
+        )
     if any(r["folded"] for r in rows):
         lines.append(
             "≡: strategies with the same predictions on every run, shown once (the same model "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, cast
 
@@ -33,6 +33,7 @@ from .execution import (
     TableRun,
     available_cores,
 )
+from .references import REFERENCES
 from .run_store import RunStore
 from .strategies import (
     STRATEGIES,
@@ -96,6 +97,10 @@ class CompareConfig:
         jobs: worker processes that train at once, each with one PyTorch thread; None for the
             CPU cores available, 1 to train in this process.
         resamples: bootstrap replicates of the intervals.
+        references: also train the reference models of
+            :data:`~counterpoise.compare.references.REFERENCES` (scikit-learn, on tables and
+            arrays; never selected), on the same splits and seeds. The command line does, unless
+            ``--no-reference``.
     """
 
     seeds: int = 3
@@ -106,6 +111,7 @@ class CompareConfig:
     splits: int = 1
     jobs: int | None = None
     resamples: int = statistics.RESAMPLES
+    references: bool = False
 
     def __post_init__(self) -> None:
         check_positive_int("seeds", self.seeds)
@@ -154,6 +160,12 @@ def resolve_config(config: CompareConfig, splits: Splits) -> CompareConfig:
             that are unknown or for the other task, or ``boundaries`` for multiclass data.
     """
     task = task_of(splits)
+    if config.splits > 1 and not getattr(splits, "can_resplit", True):
+        fail(
+            "splits",
+            "1 when the data gives the splits (a `split` column, or X_train...)",
+            config.splits,
+        )
     metric = config.metric or DEFAULT_METRICS[task]
     check_choice("metric", metric, TASK_METRICS[task])
     get_strategies(config.strategies, num_classes=splits.num_classes, task=task)
@@ -209,6 +221,8 @@ class CompareResult:
         split_list: each split, without its features (labels and notes only).
         bootstrap: per strategy and metric, the bootstrap replicates of its mean test score
             (:mod:`~counterpoise.compare.statistics`), paired across strategies.
+        references: the reference models among the results (not PyTorch strategies: ranked
+            beside them, never selected).
         training: what trained the models when it is not the built-in MLP of
             ``config.train`` (the user's model or training loop), else None.
     """
@@ -226,6 +240,7 @@ class CompareResult:
     split_list: list[Splits] = field(default_factory=list)
     bootstrap: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     training: TrainingSummary | None = None
+    references: list[str] = field(default_factory=list)
 
     @property
     def task(self) -> Task:
@@ -277,8 +292,9 @@ class CompareResult:
 
     @property
     def selected(self) -> str:
-        """The strategy the validation score selects: the first of :meth:`ranking`."""
-        return self.ranking()[0]
+        """The strategy the validation score selects: the first of :meth:`ranking` that is
+        not a reference model."""
+        return next(n for n in self.ranking() if n not in self.references)
 
     def within_spread(self, a: str, b: str, metric: str | None = None) -> bool:
         """Whether the means of ``a`` and ``b`` differ by less than their combined spread
@@ -310,11 +326,12 @@ class CompareResult:
 
     def folded(self) -> dict[str, str]:
         """Strategies whose predictions equal an earlier strategy's on every run, validation
-        and test (equal classes, probabilities within 1e-6; the same model by construction, such as ``ce_inverse`` and ``ce_balanced``,
-        or a correction that changes nothing on this data, such as ``prior_corrected`` on a
-        balanced test split): name -> the earlier strategy."""
+        and test (equal classes, probabilities within 1e-6): the same model by construction,
+        such as ``ce_inverse`` and ``ce_balanced``, or a correction that changes nothing on
+        this data, such as ``prior_corrected`` on a balanced test split. Name -> the earlier
+        strategy; reference models are not folded."""
         out: dict[str, str] = {}
-        names = list(self.reports)
+        names = [n for n in self.reports if n not in self.references]
         for i, name in enumerate(names):
             for earlier in names[:i]:
                 if earlier not in out and self._same_predictions(name, earlier):
@@ -376,6 +393,7 @@ class CompareResult:
                 "test_balanced": s.test_balanced,
                 "features": list(s.features),
                 "notes": list(s.notes),
+                **_data_json(s),
             },
             **self._common_json(),
             "strategies": {
@@ -396,7 +414,12 @@ class CompareResult:
             if self.baseline in self.reports:
                 out[f"vs_{self.baseline}"] = {m: self.difference(name, m) for m in metrics}
         out["folded_into"] = self.folded().get(name)
-        out["summary"] = next(st.summary for st in self.strategies if st.name == name)
+        out["reference"] = name in self.references
+        out["summary"] = (
+            REFERENCES[name]
+            if name in self.references
+            else next(st.summary for st in self.strategies if st.name == name)
+        )
         return out
 
     def _common_json(self) -> dict[str, Any]:
@@ -452,6 +475,7 @@ class CompareResult:
                 "undefined_in_test": names["undefined_labels"],
                 "features": list(s.features),
                 "notes": list(s.notes),
+                **_data_json(s),
             },
             **self._common_json(),
             "strategies": {
@@ -491,7 +515,8 @@ def run_compare(
     config = resolve_config(config or CompareConfig(), splits)
     metric = config.metric or DEFAULT_METRICS[task_of(splits)]  # set by resolve_config
     train_job = TableRun(RunSettings(splits, config.train, metric, config.boundaries))
-    return run_strategies(splits, config, train_job, progress=progress)
+    references = tuple(REFERENCES) if config.references else ()
+    return run_strategies(splits, config, train_job, progress=progress, references=references)
 
 
 def run_strategies(
@@ -504,6 +529,7 @@ def run_strategies(
     executor: Executor | None = None,
     store: RunStore | None = None,
     training: TrainingSummary | None = None,
+    references: Sequence[str] = (),
 ) -> CompareResult:
     """Run every (strategy, split, seed) job with ``train_job`` and score the outputs: the
     part of a comparison that is the same whatever the model.
@@ -520,6 +546,9 @@ def run_strategies(
         store: where finished runs are saved as they finish, and loaded from instead of
             training again (see :mod:`~counterpoise.compare.run_store`); None to keep none.
         training: what trained the models when it is not the built-in MLP, for the report.
+        references: reference models that ``train_job`` also runs (on tables: those of
+            :data:`~counterpoise.compare.references.REFERENCES`), scored beside the strategies
+            and never selected.
 
     Returns:
         A :class:`CompareResult`.
@@ -535,6 +564,7 @@ def run_strategies(
     trained = [st for st in strategies if st.trains]
     keys = [(k, j) for k in range(config.splits) for j in range(config.seeds)]
     jobs = [Job(st.name, k, j) for k, j in keys for st in trained]
+    jobs += [Job(name, k, j) for k, j in keys for name in references]
     epochs = config.train.epochs
     bar = None if progress is None else progress.add_task("training", total=len(jobs) * epochs)
     done: dict[Job, int] = {}
@@ -604,6 +634,10 @@ def run_strategies(
         if st.same_as is not None:
             predictions[st.name] = predictions[_model_of(st.name)]
             val_predictions[st.name] = val_predictions[_model_of(st.name)]
+    for name in references:
+        outputs = [(results[Job(name, k, j)], split_list[k]) for k, j in keys]
+        predictions[name] = [_prediction(r.test_logits, r.val_logits, s) for r, s in outputs]
+        val_predictions[name] = [_prediction(r.val_logits, r.val_logits, s) for r, s in outputs]
 
     reports = {n: _reports(p, split_list, keys, config, "test") for n, p in predictions.items()}
     val_reports = {
@@ -621,10 +655,25 @@ def run_strategies(
         keys=keys,
         split_list=split_list,
         training=training,
+        references=list(references),
     )
     result.bootstrap = _bootstrap(result)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _data_json(s: Splits) -> dict[str, Any]:
+    """What was done to the data, for results.json: the rare classes (absent from the
+    validation or test split; the metrics of a split cover the classes present in it) and
+    the preparation of each table column."""
+    return {
+        "rare_classes": [_json_name(s.classes[c]) for c in getattr(s, "rare_classes", ())],
+        "preprocessing": [asdict(step) for step in getattr(s, "preprocessing", ())],
+    }
+
+
+def _json_name(c: Any) -> Any:
+    return c if isinstance(c, (str, int)) else str(c)
 
 
 def _model_of(name: str) -> str:
