@@ -200,6 +200,14 @@ def test_text_features_identifiers_and_rare_classes_are_kept(tmp_path):
     assert payload["dataset"]["classes"] == ["s0", "s1", "s2", "s3", "s4"]
     assert payload["dataset"]["class_counts"]["val"][3:] == [0, 0]
     assert payload["dataset"]["features"] == ["f1", "f2", "f3", "note=t"]
+    # the class of one row is named, in results.json and in the report, and so is what was done
+    # to the text and the identifier columns
+    assert payload["dataset"]["rare_classes"] == ["s3", "s4"]
+    actions = {step["column"]: step["action"] for step in payload["dataset"]["preprocessing"]}
+    assert actions == {"id": "identifier", "note": "one-hot"}
+    md = (out / "report.md").read_text()
+    assert "'s4'" in md and "Rare classes kept" in md and "'id'" in md
+    assert payload["selected"] == "ce" and len(payload["strategies"]["ce"]["accuracy"]["values"])
     # the columns chosen: repeatable, comma-separated, names and patterns
     res = invoke(
         "compare", text, "--label", "species", "--features", "f*,id", "--exclude", "f2",
