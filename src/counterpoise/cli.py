@@ -669,8 +669,8 @@ def compare_cmd(
         typer.Option(
             "--splits",
             help="Random splits of the data, each trained with every seed (default: 3 for "
-            "tables under 10,000 rows, else 1; 1 with --quick or when the data gives the "
-            "splits).",
+            "tables under 10,000 rows, else 1; 1 with --quick, for the built-in data and when "
+            "the data gives the splits).",
             min=1,
             show_default=False,
         ),
@@ -815,8 +815,8 @@ def compare_cmd(
                 "`--label-groups` applies to multilabel data (--labels, or a 2-D y), got "
                 f"{label_groups!r} for {splits.num_classes} classes"
             )
-        if n_splits is None:
-            n_splits = 1 if quick else default_num_splits(splits)
+        if n_splits is None:  # the built-in data set holds out its own balanced splits
+            n_splits = 1 if quick or path is None else default_num_splits(splits)
         config = resolve_config(replace(config, splits=n_splits), splits)  # fail before training
         _check_out_dir(out_dir)
 
