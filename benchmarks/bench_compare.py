@@ -9,7 +9,7 @@ PyTorch threads (matrix products) beside it, as a second job on a shared machine
 ``table`` writes a long-tailed synthetic table (8 classes, imbalance 100:1, Parquet) and runs the
 command on it. Each prints the command's wall-clock time and its peak memory (the proportional set size of the
 command and its worker processes, sampled every 0.2 s). ``--src PATH`` runs another checkout's source
-(its ``src`` folder), to measure a baseline in the same session.
+(its ``src`` folder), to measure a baseline right beside the current code.
 """
 
 from __future__ import annotations
