@@ -146,7 +146,17 @@ def test_a_registered_loss_trains_in_compare_from_the_command_line(toy, tmp_path
     out = tmp_path / "report"
     result = CliRunner().invoke(
         app,
-        ["compare", "--strategies", "ce,twice_ce", "--quick", "--epochs", "3", "--out", str(out)],
+        [
+            "compare",
+            "--strategies",
+            "ce,twice_ce",
+            "--quick",
+            "--epochs",
+            "3",
+            "--no-reference",
+            "--out",
+            str(out),
+        ],
         env={"COLUMNS": "200"},
     )
     assert result.exit_code == 0, result.output
