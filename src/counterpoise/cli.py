@@ -711,7 +711,7 @@ def compare_cmd(
         typer.Option(
             "--ray",
             metavar="ADDRESS",
-            help="With --model: run every training run as a Ray task, on the cluster at "
+            help="Run every training run as a Ray task, on the cluster at "
             "ADDRESS ('auto': the one this node belongs to; 'ray://HOST:10001'; 'local': a new "
             "Ray instance here).",
             show_default=False,
@@ -742,7 +742,7 @@ def compare_cmd(
             table.add_row(st.name, data, st.summary)
         _stdout().print(table)
         return
-    if model is not None or data is not None or ray_address is not None or batch_size is not None:
+    if model is not None or data is not None or batch_size is not None:
         result, files = _compare_own_model(
             ctx,
             path=path,
@@ -819,6 +819,7 @@ def compare_cmd(
             n_splits = 1 if quick or path is None else default_num_splits(splits)
         config = resolve_config(replace(config, splits=n_splits), splits)  # fail before training
         _check_out_dir(out_dir)
+        executor, ray = _ray_executor(ray_address, device)
 
     unit = "labels" if splits.multilabel else "classes"
     _stdout().print(
@@ -837,8 +838,14 @@ def compare_cmd(
         console=_stderr(),
         transient=True,
     ) as progress:
-        with _weighting_warnings():
-            result = run_compare(splits, config, progress=progress)
+        try:
+            with _weighting_warnings():
+                result = run_compare(
+                    splits, config, progress=progress, executor=executor, runs=out_dir / "runs"
+                )
+        finally:
+            if ray is not None:
+                ray.shutdown()
     files = write_report(result, out_dir, html_page=html_page)
     _print_result(result, files, html_page)
 
@@ -933,23 +940,7 @@ def _compare_own_model(
             if strategies is None
             else tuple(n.strip() for n in strategies.split(",") if n.strip())
         )
-        executor = None
-        if ray_address is not None:
-            try:
-                ray = require("ray", extra="ray")
-            except ModuleNotFoundError as error:
-                raise ValueError(f"`--ray` needs Ray: {error}") from None
-            if ray.is_initialized():
-                ray = None  # connected already (the command called from Python): left as is
-            else:
-                try:
-                    ray.init(address=ray_address, log_to_driver=False)
-                except Exception as error:  # Ray's many ways of failing to connect
-                    raise ValueError(
-                        "`--ray` must be the address of a Ray cluster this machine can reach, "
-                        f"got {ray_address!r} ({type(error).__name__}: {error})"
-                    ) from None
-            executor = RayExecutor(gpus=1.0 if torch.device(device).type == "cuda" else 0.0)
+        executor, ray = _ray_executor(ray_address, device)
         _check_out_dir(out_dir)
         prepared = prepare_model(
             factory,
@@ -1045,6 +1036,29 @@ def _print_result(result: CompareResult, files: dict[str, Path], html_page: bool
         f"(results.json, plots{', report.html' if html_page else ''} beside it)"
     )
     _stdout().print(f"Finished in {result.seconds:.1f} s.")
+
+
+def _ray_executor(address: str | None, device: str) -> tuple[Any, Any]:
+    """The executor of ``--ray ADDRESS`` (None without it), and the Ray module when this
+    command connected to the cluster (to disconnect at the end), else None."""
+    if address is None:
+        return None, None
+    try:
+        ray: Any = require("ray", extra="ray")
+    except ModuleNotFoundError as error:
+        raise ValueError(f"`--ray` needs Ray: {error}") from None
+    if ray.is_initialized():
+        ray = None  # connected already (the command called from Python): left as is
+    else:
+        try:
+            ray.init(address=address, log_to_driver=False)
+        except Exception as error:  # Ray's many ways of failing to connect
+            raise ValueError(
+                "`--ray` must be the address of a Ray cluster this machine can reach, "
+                f"got {address!r} ({type(error).__name__}: {error})"
+            ) from None
+    executor = RayExecutor(gpus=1.0 if torch.device(device).type == "cuda" else 0.0)
+    return executor, ray
 
 
 def _least_width(columns: list[tuple[str, list[str]]]) -> int:

@@ -294,3 +294,46 @@ def test_split_column_missing_a_class_in_train(tmp_path):
     path.write_text("\n".join(rows) + "\n")
     res = invoke("compare", path, "--out", tmp_path / "o")
     assert res.exit_code == 2 and "train" in res.output
+
+
+def test_an_interrupted_table_comparison_resumes_from_its_saved_runs(tmp_path, monkeypatch):
+    import counterpoise.compare.execution as execution
+
+    out = tmp_path / "r"
+    args = ("compare", "--quick", "--epochs", "3", "--jobs", "1", "--no-reference")
+    # interrupted: only ce ran
+    res = invoke(*args, "--strategies", "ce", "--out", out)
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (out / "runs").glob("*.npz")) == ["ce__split0__seed0.npz"]
+    first = json.loads((out / "results.json").read_text())["strategies"]["ce"]
+    trained = []
+    original = execution.train_run
+
+    def counting(strategy, *a, **k):
+        trained.append(strategy.name)
+        return original(strategy, *a, **k)
+
+    monkeypatch.setattr(execution, "train_run", counting)
+    res = invoke(*args, "--strategies", "ce,ce_sqrt", "--out", out)
+    assert res.exit_code == 0, res.output
+    assert trained == ["ce_sqrt"]  # ce was loaded, not trained again
+    again = json.loads((out / "results.json").read_text())["strategies"]["ce"]
+    assert again["balanced_accuracy"] == first["balanced_accuracy"]
+    # other settings: the saved runs are not reused
+    trained.clear()
+    res = invoke(*args, "--strategies", "ce", "--hidden", "16", "--out", out)
+    assert res.exit_code == 0, res.output
+    assert trained == ["ce"]
+
+
+def test_a_table_comparison_on_ray_gives_the_local_numbers(tmp_path):
+    pytest.importorskip("ray")
+    args = ("compare", "--quick", "--epochs", "3", "--strategies", "ce,ce_balanced")
+    local = invoke(*args, "--jobs", "1", "--out", tmp_path / "local")
+    assert local.exit_code == 0, local.output
+    on_ray = invoke(*args, "--ray", "local", "--out", tmp_path / "ray")
+    assert on_ray.exit_code == 0, on_ray.output
+    a, b = (json.loads((tmp_path / d / "results.json").read_text()) for d in ("local", "ray"))
+    for payload in (a, b):
+        del payload["timings"]
+    assert a == b

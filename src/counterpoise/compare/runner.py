@@ -7,6 +7,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -34,7 +35,7 @@ from .execution import (
     available_cores,
 )
 from .references import REFERENCES
-from .run_store import RunStore
+from .run_store import RunStore, fingerprint
 from .strategies import (
     STRATEGIES,
     Outputs,
@@ -493,6 +494,8 @@ def run_compare(
     config: CompareConfig | None = None,
     *,
     progress: Any = None,
+    executor: Executor | None = None,
+    runs: str | Path | None = None,
 ) -> CompareResult:
     """Train and evaluate every chosen strategy on every split and seed.
 
@@ -504,6 +507,12 @@ def run_compare(
             ``config.splits`` > 1) are made by :meth:`~counterpoise.compare.data.Splits.resplit`.
         config: the settings (default :class:`CompareConfig`).
         progress: a ``rich.progress.Progress`` to report to, or None.
+        executor: what runs the jobs (default: local worker processes); e.g. a
+            :class:`~counterpoise.compare.ray_executor.RayExecutor`.
+        runs: a folder where every finished run is saved as it finishes, and from which the
+            runs of an interrupted comparison of the same data and settings are loaded instead
+            of trained again (:class:`~counterpoise.compare.run_store.RunStore`); None to keep
+            none.
 
     Returns:
         A :class:`CompareResult`.
@@ -516,7 +525,38 @@ def run_compare(
     metric = config.metric or DEFAULT_METRICS[task_of(splits)]  # set by resolve_config
     train_job = TableRun(RunSettings(splits, config.train, metric, config.boundaries))
     references = tuple(REFERENCES) if config.references else ()
-    return run_strategies(splits, config, train_job, progress=progress, references=references)
+    store = None
+    if runs is not None:
+        settings = {
+            "version": _version(),
+            "data": splits.name,
+            "features": list(splits.features),
+            "train": asdict(config.train),
+            "metric": metric,
+            "boundaries": config.boundaries,
+        }
+        s = splits
+        arrays = (s.X_train, s.y_train, s.X_val, s.y_val, s.X_test, s.y_test)
+        store = RunStore(runs, settings, key=fingerprint(settings, *arrays))
+    return run_strategies(
+        splits,
+        config,
+        train_job,
+        progress=progress,
+        references=references,
+        executor=executor,
+        store=store,
+    )
+
+
+def _version() -> str:
+    """The installed counterpoise's version (saved runs of another version are not reused)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("counterpoise")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def run_strategies(
