@@ -48,7 +48,7 @@ from .compare.runner import LOWER_IS_BETTER, CompareResult, resolve_config
 from .counts import LabelCounts, count_labels
 from .datasets import load_digits_lt
 from .describe import Description, describe, fold_schemes
-from .metrics._tables import fit_tables, wrapped_widths
+from .metrics._tables import fit_tables, fits_whole, wrapped_widths
 from .plots import figure_path, plot_class_distribution, save_figure
 from .weights import SCHEMES, WeightingWarning, class_weights, pos_weight
 
@@ -830,14 +830,7 @@ def compare_cmd(
     for note in splits.notes:
         _stdout().print(note)
     _stdout().print(f"Features: {feature_words(splits)}.")
-    with _progress.Progress(
-        _progress.TextColumn("{task.description:<32}"),
-        _progress.BarColumn(),
-        _progress.TextColumn("{task.percentage:>3.0f}%"),
-        _progress.TimeElapsedColumn(),
-        console=_stderr(),
-        transient=True,
-    ) as progress:
+    with _training_progress() as progress:
         try:
             with _weighting_warnings():
                 result = run_compare(
@@ -968,14 +961,7 @@ def _compare_own_model(
         for note in splits.notes:
             _stdout().print(note)
         _stdout().print(f"Inputs: {prepared.training.inputs}.")
-        with _progress.Progress(
-            _progress.TextColumn("{task.description:<32}"),
-            _progress.BarColumn(),
-            _progress.TextColumn("{task.percentage:>3.0f}%"),
-            _progress.TimeElapsedColumn(),
-            console=_stderr(),
-            transient=True,
-        ) as progress:
+        with _training_progress() as progress:
             with _weighting_warnings():
                 result = prepared.train(progress)
     finally:
@@ -1018,7 +1004,7 @@ def _print_result(result: CompareResult, files: dict[str, Path], html_page: bool
     columns = [(h, [c[i] for c in cells]) for i, h in enumerate(headers)]
     width = _stdout().width
     keep = 5
-    while keep < len(columns) and _least_width(columns[: keep + 1]) <= width:
+    while keep < len(columns) and fits_whole(columns[: keep + 1], width):
         keep += 1
     columns = columns[:keep]
     for i, w in enumerate(wrapped_widths(columns, width)):
@@ -1061,13 +1047,16 @@ def _ray_executor(address: str | None, device: str) -> tuple[Any, Any]:
     return executor, ray
 
 
-def _least_width(columns: list[tuple[str, list[str]]]) -> int:
-    """The narrowest a table of these columns can be with every number whole."""
-    least = [
-        max(len(w) for t in (h, *c) for w in (t.split("\n") if "\n" in t else t.split()) or [""])
-        for h, c in columns
-    ]
-    return sum(least) + 3 * len(least) + 1
+def _training_progress() -> Any:
+    """The progress bar of a comparison's training, on stderr, gone when done."""
+    return _progress.Progress(
+        _progress.TextColumn("{task.description:<32}"),
+        _progress.BarColumn(),
+        _progress.TextColumn("{task.percentage:>3.0f}%"),
+        _progress.TimeElapsedColumn(),
+        console=_stderr(),
+        transient=True,
+    )
 
 
 def _print_recommendation(rec: Recommendation) -> None:

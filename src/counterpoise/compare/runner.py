@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
@@ -161,7 +161,7 @@ def resolve_config(config: CompareConfig, splits: Splits) -> CompareConfig:
             that are unknown or for the other task, or ``boundaries`` for multiclass data.
     """
     task = task_of(splits)
-    if config.splits > 1 and not getattr(splits, "can_resplit", True):
+    if config.splits > 1 and not splits.can_resplit:
         fail(
             "splits",
             "1 when the data gives the splits (a `split` column, or X_train...)",
@@ -565,7 +565,6 @@ def run_strategies(
     train_job: RunJob,
     *,
     progress: Any = None,
-    split_of: Callable[[int], Splits] | None = None,
     executor: Executor | None = None,
     store: RunStore | None = None,
     training: TrainingSummary | None = None,
@@ -579,7 +578,6 @@ def run_strategies(
         config: the settings, resolved (:func:`resolve_config`).
         train_job: trains one job and returns its validation and test outputs.
         progress: a ``rich.progress.Progress`` to report to, or None.
-        split_of: the k-th split's labels (default: ``splits.resplit``).
         executor: what runs the jobs (default: a
             :class:`~counterpoise.compare.execution.LocalExecutor` with ``config.jobs``
             worker processes, on ``config.train.device``).
@@ -645,12 +643,7 @@ def run_strategies(
     runs: dict[str, list[RunResult]] = {st.name: [] for st in trained}
     predictions: dict[str, list[Prediction]] = {st.name: [] for st in strategies}
     val_predictions: dict[str, list[Prediction]] = {st.name: [] for st in strategies}
-    split_list = [
-        _without_features(
-            splits if k == 0 else (split_of(k) if split_of is not None else splits.resplit(k))
-        )
-        for k in range(config.splits)
-    ]
+    split_list = [_without_features(splits.resplit(k)) for k in range(config.splits)]
     for k, j in keys:
         split = split_list[k]
         for st in trained:
@@ -707,8 +700,8 @@ def _data_json(s: Splits) -> dict[str, Any]:
     validation or test split; the metrics of a split cover the classes present in it) and
     the preparation of each table column."""
     return {
-        "rare_classes": [_json_name(s.classes[c]) for c in getattr(s, "rare_classes", ())],
-        "preprocessing": [asdict(step) for step in getattr(s, "preprocessing", ())],
+        "rare_classes": [_json_name(s.classes[c]) for c in s.rare_classes],
+        "preprocessing": [asdict(step) for step in s.preprocessing],
     }
 
 

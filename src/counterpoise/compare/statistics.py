@@ -35,11 +35,13 @@ __all__ = [
     "LEVEL",
     "RESAMPLES",
     "combine_runs",
+    "describe_difference",
     "interval",
     "multiclass_scores",
     "multilabel_scores",
     "row_weights",
     "weighted_average_precision",
+    "within_noise",
 ]
 
 #: Bootstrap replicates of every interval.

@@ -40,6 +40,18 @@ def _column_width(header: str, cells: list[str]) -> int:
     return max([len(c) for c in cells] + [len(w) for w in _words(header)])
 
 
+def least_widths(columns: list[tuple[str, list[str]]]) -> list[int]:
+    """The narrowest each ``(header, cells)`` column can be with every word (or line, for
+    text with line breaks) whole."""
+    return [max(len(w) for t in (h, *c) for w in _words(t)) for h, c in columns]
+
+
+def fits_whole(columns: list[tuple[str, list[str]]], width: int) -> bool:
+    """Whether a rich table of these columns fits in ``width`` characters with every number
+    whole (see :func:`wrapped_widths`)."""
+    return _border_width(least_widths(columns)) <= width
+
+
 def wrapped_widths(columns: list[tuple[str, list[str]]], width: int) -> list[int]:
     """Column widths for a rich table of ``(header, cells)`` columns that fits in ``width``
     characters where it can: each column starts as wide as its widest cell or header and the
@@ -47,7 +59,7 @@ def wrapped_widths(columns: list[tuple[str, list[str]]], width: int) -> list[int
     breaks), so that a number is wrapped at a space at most, never cut. The table may stay
     wider than ``width`` when even the longest words do not fit."""
     widest = [max(len(line) for t in (h, *c) for line in t.split("\n")) for h, c in columns]
-    least = [max(len(w) for t in (h, *c) for w in _words(t)) for h, c in columns]
+    least = least_widths(columns)
     widths = list(widest)
     while _border_width(widths) > width:
         slack = [w - m for w, m in zip(widths, least)]
